@@ -1,0 +1,44 @@
+# openmyna: `make run` and `make test` are all a new machine needs.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+CHROMIUM := /usr/bin/chromium
+export OPENMYNA_DATABASE_URL ?= sqlite:///var/openmyna.db
+
+.PHONY: run test lint bench install browser clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+# Debian's chromium for the browser tests (never a downloaded browser); installed when root can.
+browser:
+	@if [ ! -x $(CHROMIUM) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	      || echo "chromium could not be installed; browser tests will be skipped"; \
+	  else echo "no $(CHROMIUM) and not root: browser tests will be skipped"; fi; \
+	fi
+
+run: $(STAMP)
+	$(BIN)/openmyna init
+	$(BIN)/openmyna seed --residents $${RESIDENTS:-5000} --seed 42
+	$(BIN)/openmyna serve --host 127.0.0.1 --port 8000
+
+test: $(STAMP) browser
+	$(BIN)/ruff check src tests bench
+	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+
+bench: $(STAMP)
+	@for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,0 +1,58 @@
+"""The FastAPI application factory: settings in, a ready app out; nothing built at import time."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
+from starlette.middleware.sessions import SessionMiddleware
+
+from openmyna import __version__
+from openmyna.app import views
+from openmyna.core.config import Settings
+from openmyna.core.context import open_context
+from openmyna.core.errors import install_problem_handlers
+from openmyna.core.web import build_templates
+from openmyna.numbers import api as numbers_api
+from openmyna.orgs import api as orgs_api
+from openmyna.orgs import views as orgs_views
+from openmyna.registry import api as registry_api
+from openmyna.registry import views as registry_views
+
+DESCRIPTION = """\
+openmyna: Japan's My Number platform, runnable. Every error is RFC 9457 problem+json.
+
+Machine clients authenticate with OAuth2 client credentials and `private_key_jwt` (RFC 7523) at
+`POST /oauth/token`, then send `Authorization: Bearer …`. Back-office staff use a session cookie.
+"""
+
+
+def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
+    """Build the application with its own engine, keys and templates."""
+    context = open_context(settings, engine=engine)
+    app = FastAPI(title="openmyna", version=__version__, description=DESCRIPTION)
+    app.state.settings = context.settings
+    app.state.engine = context.engine
+    app.state.session_factory = context.session_factory
+    app.state.keys = context.keys
+    app.state.templates = build_templates()
+    app.add_middleware(
+        SessionMiddleware,
+        secret_key=context.keys.session_secret,
+        session_cookie="openmyna_session",
+        max_age=8 * 3600,
+        same_site="lax",
+        https_only=context.settings.session_https_only,
+    )
+    install_problem_handlers(app)
+    app.mount("/static", StaticFiles(packages=[("openmyna.core", "static")]), name="static")
+    for router in (
+        views.router,
+        numbers_api.router,
+        orgs_api.router,
+        orgs_views.router,
+        registry_api.router,
+        registry_views.router,
+    ):
+        app.include_router(router)
+    return app

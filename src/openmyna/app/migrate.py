@@ -1,0 +1,30 @@
+"""Schema creation and upgrade through Alembic, the same migrations on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from importlib import resources
+
+from alembic import command
+from alembic.config import Config
+from sqlalchemy import Engine
+
+from openmyna.core import audit as _audit  # noqa: F401
+from openmyna.core.db import Base
+from openmyna.numbers import models as _numbers_models  # noqa: F401  (register tables)
+from openmyna.orgs import models as _orgs_models  # noqa: F401
+from openmyna.registry import models as _registry_models  # noqa: F401
+
+metadata = Base.metadata
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(resources.files("openmyna").joinpath("migrations")))
+    config.set_main_option("file_template", "%%(year)d%%(month).2d%%(day).2d_%%(slug)s")
+    config.attributes["engine"] = engine
+    return config
+
+
+def upgrade(engine: Engine) -> None:
+    """Create or upgrade the schema to the newest revision; running it again changes nothing."""
+    command.upgrade(alembic_config(engine), "head")

@@ -1,0 +1,46 @@
+"""``openmyna seed``: every part's demo data, in one transaction, so the world is the same however it starts."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from openmyna.core.context import AppContext
+from openmyna.orgs import demo as orgs_demo
+from openmyna.registry import demo as registry_demo
+from openmyna.registry.models import Resident
+
+
+@dataclass(frozen=True)
+class SeedReport:
+    created: bool
+    residents: int
+    logins: list[orgs_demo.DemoLogin]
+    personas: list[registry_demo.SeededPersona]
+
+
+def already_seeded(session: Session) -> bool:
+    return bool(session.scalar(select(func.count()).select_from(Resident)))
+
+
+def seed_world(context: AppContext, *, residents: int, seed: int, progress: Callable[[int], None]) -> SeedReport:
+    """Load the demo world into an empty database; an interrupted run leaves nothing behind."""
+    with context.session_factory() as session, session.begin():
+        if already_seeded(session):
+            return SeedReport(False, session.scalar(select(func.count()).select_from(Resident)) or 0, [], [])
+        logins = orgs_demo.seed_organisations(
+            session, keys=context.keys, municipality_code=context.settings.municipality_code
+        )
+        session.flush()
+        personas = registry_demo.seed_town(
+            session.connection(),
+            keys=context.keys,
+            municipality_code=context.settings.municipality_code,
+            residents=residents,
+            seed=seed,
+            progress=progress,
+        )
+    return SeedReport(True, residents, logins, personas)

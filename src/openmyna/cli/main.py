@@ -1,0 +1,90 @@
+"""The ``openmyna`` command: init, seed, serve, and each domain's operator commands."""
+
+from __future__ import annotations
+
+import typer
+from rich.console import Console
+from rich.progress import (
+    BarColumn,
+    MofNCompleteColumn,
+    Progress,
+    TextColumn,
+    TimeElapsedColumn,
+    TimeRemainingColumn,
+)
+from rich.table import Table
+
+from openmyna.app import migrate
+from openmyna.app.seed import SeedReport, seed_world
+from openmyna.core.context import open_context
+from openmyna.numbers import cli as numbers_cli
+from openmyna.orgs import cli as orgs_cli
+
+app = typer.Typer(help="openmyna: Japan's My Number platform, runnable.", no_args_is_help=True)
+app.add_typer(numbers_cli.app, name="number")
+app.add_typer(orgs_cli.app, name="org")
+app.add_typer(orgs_cli.staff_app, name="staff")
+console = Console()
+
+
+@app.command()
+def init() -> None:
+    """Create or upgrade the database schema (idempotent)."""
+    context = open_context()
+    migrate.upgrade(context.engine)
+    console.print(f"[green]schema up to date[/green] at {context.engine.url.render_as_string(hide_password=True)}")
+
+
+def print_report(report: SeedReport, base_url: str) -> None:
+    if not report.created:
+        console.print(f"already seeded ({report.residents:,} residents); nothing changed")
+        return
+    console.print(f"[green]seeded[/green] {report.residents:,} residents")
+    logins = Table("staff login", "password", "role", "organisation", title=f"Back office: {base_url}/staff/login")
+    for login in report.logins:
+        logins.add_row(login.username, login.password, login.role, login.org)
+    console.print(logins)
+    people = Table(
+        "persona", "name", "resident id", "resident code", "My Number", "born", "household", title="Demo residents"
+    )
+    for persona in report.personas:
+        people.add_row(
+            persona.key,
+            persona.name,
+            str(persona.resident_id),
+            persona.resident_code,
+            persona.my_number_masked,
+            persona.birth_date.isoformat(),
+            str(persona.household_id),
+        )
+    console.print(people)
+
+
+@app.command()
+def seed(
+    residents: int = typer.Option(5000, min=1, help="How many residents the demo town has"),
+    seed: int = typer.Option(42, help="Random seed: the same seed makes the same town"),
+) -> None:
+    """Load the demo world into an empty database (skips if already seeded)."""
+    context = open_context()
+    migrate.upgrade(context.engine)
+    columns = (TextColumn("seeding"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), TimeRemainingColumn())
+    with Progress(*columns, console=console, transient=True) as progress:
+        task = progress.add_task("residents", total=residents)
+        report = seed_world(context, residents=residents, seed=seed, progress=lambda n: progress.advance(task, n))
+    print_report(report, context.settings.base_url)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8000),
+    workers: int = typer.Option(1, min=1, help="Worker processes (they share the database and the master key)"),
+) -> None:
+    """Serve the platform over HTTP."""
+    import uvicorn
+
+    console.print(f"openmyna serving on [bold]http://{host}:{port}[/bold]  (API docs: /docs)")
+    uvicorn.run(
+        "openmyna.app.factory:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+    )

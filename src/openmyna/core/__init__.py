@@ -1,0 +1,1 @@
+"""Floor 0: configuration, storage, cryptography, audit, clock, errors and i18n shared by every domain."""

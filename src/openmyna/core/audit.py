@@ -1,0 +1,48 @@
+"""Access events: every read or change of a person's data, kept for that person to see."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import DateTime, Index, String, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from openmyna.core import clock
+from openmyna.core.db import Base
+
+
+class AccessEvent(Base):
+    """One access to one person's data; ``subject`` is the person's key within the platform."""
+
+    __tablename__ = "audit_access_events"
+    __table_args__ = (Index("ix_audit_access_events_subject_time", "subject", "occurred_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(64))
+    occurred_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
+    actor_org: Mapped[str] = mapped_column(String(32))
+    actor: Mapped[str] = mapped_column(String(128))
+    action: Mapped[str] = mapped_column(String(64))
+    purpose: Mapped[str] = mapped_column(String(256), default="")
+
+
+def record_access(
+    session: Session, *, subject: str, actor_org: str, actor: str, action: str, purpose: str = ""
+) -> None:
+    """Add an access event to the caller's unit of work."""
+    session.add(
+        AccessEvent(
+            subject=subject, occurred_at=clock.now(), actor_org=actor_org, actor=actor, action=action, purpose=purpose
+        )
+    )
+
+
+def events_for(session: Session, subject: str, *, limit: int = 100) -> list[AccessEvent]:
+    """The person's access events, newest first."""
+    query = (
+        select(AccessEvent)
+        .where(AccessEvent.subject == subject)
+        .order_by(AccessEvent.occurred_at.desc(), AccessEvent.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))

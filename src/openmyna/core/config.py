@@ -1,0 +1,34 @@
+"""Typed settings, read once at start-up from ``OPENMYNA_*`` environment variables."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Everything that differs between a laptop demo and a national deployment."""
+
+    model_config = SettingsConfigDict(env_prefix="OPENMYNA_", extra="ignore")
+
+    database_url: str = "sqlite:///var/openmyna.db"
+    var_dir: Path = Path("var")
+    data_key: SecretStr | None = Field(
+        default=None,
+        description="Base64 master key for field encryption; a key file under var/ is created when unset.",
+    )
+    base_url: str = "http://127.0.0.1:8000"
+    municipality_code: str = "131016"
+    access_token_ttl_seconds: int = 300
+    session_https_only: bool = False
+    sql_echo: bool = False
+
+    @property
+    def key_file(self) -> Path:
+        return self.var_dir / "data.key"
+
+    @property
+    def token_endpoint(self) -> str:
+        return self.base_url.rstrip("/") + "/oauth/token"

@@ -1,0 +1,106 @@
+"""Key ring for field encryption, keyed lookup hashes and derived signing keys.
+
+One master key (``OPENMYNA_DATA_KEY`` or ``var/data.key``) is expanded with HKDF into
+independent keys, so every process sharing the master key agrees on all of them.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from openmyna.core.config import Settings
+
+_NONCE_BYTES = 12
+_P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+class MasterKeyError(Exception):
+    """The master key is missing or malformed."""
+
+
+def load_master_key(settings: Settings, *, create: bool = True) -> bytes:
+    """Return the 32-byte master key from settings or the key file, creating the file if allowed."""
+    if settings.data_key is not None:
+        raw = base64.b64decode(settings.data_key.get_secret_value())
+    elif settings.key_file.exists():
+        raw = base64.b64decode(settings.key_file.read_text().strip())
+    elif create:
+        settings.var_dir.mkdir(parents=True, exist_ok=True)
+        raw = os.urandom(32)
+        fd = os.open(settings.key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(base64.b64encode(raw).decode() + "\n")
+    else:
+        raise MasterKeyError(f"no master key: set OPENMYNA_DATA_KEY or create {settings.key_file}")
+    if len(raw) != 32:
+        raise MasterKeyError("the master key must be 32 bytes, base64-encoded")
+    return raw
+
+
+def _derive(master: bytes, purpose: str) -> bytes:
+    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(master)
+
+
+@dataclass(frozen=True)
+class KeyRing:
+    """Purpose-bound keys derived from one master key."""
+
+    master: bytes = field(repr=False)
+
+    @cached_property
+    def _aead(self) -> AESGCM:
+        return AESGCM(_derive(self.master, "openmyna/field-encryption/v1"))
+
+    @cached_property
+    def _lookup_key(self) -> bytes:
+        return _derive(self.master, "openmyna/lookup-hmac/v1")
+
+    @cached_property
+    def pseudonym_key(self) -> bytes:
+        """Secret of the numbering authority for agency-specific codes."""
+        return _derive(self.master, "openmyna/agency-pseudonym/v1")
+
+    @cached_property
+    def session_secret(self) -> str:
+        return _derive(self.master, "openmyna/web-session/v1").hex()
+
+    @cached_property
+    def platform_signing_key(self) -> ec.EllipticCurvePrivateKey:
+        """The platform's ES256 key for access tokens, identical in every process."""
+        scalar = int.from_bytes(_derive(self.master, "openmyna/token-signing/v1"), "big") % (_P256_ORDER - 1) + 1
+        return ec.derive_private_key(scalar, ec.SECP256R1())
+
+    def seal(self, plaintext: bytes, *, context: bytes) -> bytes:
+        """AES-GCM encrypt; ``context`` binds the ciphertext to its column and row kind."""
+        nonce = os.urandom(_NONCE_BYTES)
+        return nonce + self._aead.encrypt(nonce, plaintext, context)
+
+    def open(self, sealed: bytes, *, context: bytes) -> bytes:
+        return self._aead.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], context)
+
+    def lookup_hash(self, value: str, *, purpose: str) -> bytes:
+        """Keyed HMAC-SHA-256 used as an index instead of the plaintext value."""
+        return hmac.digest(self._lookup_key, f"{purpose}:{value}".encode(), hashlib.sha256)
+
+    def keyed_digest(self, key: bytes, message: bytes) -> bytes:
+        return hmac.digest(key, message, hashlib.sha256)
+
+
+def private_key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.private_bytes(
+        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+    )
+
+
+def public_key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:
+    return key.public_key().public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)

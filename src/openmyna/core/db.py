@@ -1,0 +1,135 @@
+"""Engines, sessions, the declarative base and bulk loading, the same on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, MetaData, Table, create_engine, event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table, with stable constraint names on both databases."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+def normalise_url(url: str) -> str:
+    """Use psycopg 3 for plain ``postgresql://`` URLs."""
+    if url.startswith("postgresql://") or url.startswith("postgres://"):
+        return "postgresql+psycopg://" + url.split("://", 1)[1]
+    return url
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    """Create an engine; SQLite gets WAL mode, foreign keys and a busy timeout."""
+    url = normalise_url(url)
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            from pathlib import Path
+
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(bind=engine, expire_on_commit=False)
+
+
+@contextmanager
+def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
+    """One transaction: commit on success, roll back on any error."""
+    session = factory()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def is_postgresql(bind: Engine | Connection | Session) -> bool:
+    engine = bind.get_bind() if isinstance(bind, Session) else bind
+    return engine.dialect.name == "postgresql"
+
+
+def _copy_value(value: Any) -> str:
+    if value is None:
+        return r"\N"
+    if isinstance(value, bytes):
+        return "\\\\x" + value.hex()
+    if isinstance(value, dict | list):
+        value = json.dumps(value, ensure_ascii=False)
+    if isinstance(value, bool):
+        return "t" if value else "f"
+    text = str(value)
+    return text.replace("\\", "\\\\").replace("\t", "\\t").replace("\n", "\\n").replace("\r", "\\r")
+
+
+def bulk_insert(connection: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """Insert many rows fast: ``COPY`` on PostgreSQL, ``executemany`` elsewhere.
+
+    Runs inside the caller's transaction, so an interrupted load leaves nothing behind.
+    """
+    if connection.dialect.name == "postgresql":
+        buffer = io.StringIO()
+        for row in rows:
+            buffer.write("\t".join(_copy_value(v) for v in row))
+            buffer.write("\n")
+        raw = connection.connection.driver_connection
+        cols = ", ".join(f'"{c}"' for c in columns)
+        with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:
+            copy.write(buffer.getvalue())
+        return
+    processors = [table.c[c].type.bind_processor(connection.dialect) for c in columns]
+    if any(processors):
+        rows = (tuple(p(v) if p else v for p, v in zip(processors, row, strict=True)) for row in rows)
+    placeholders = ", ".join("?" for _ in columns)
+    cols = ", ".join(f'"{c}"' for c in columns)
+    connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({cols}) VALUES ({placeholders})', list(rows))
+
+
+def prefix_match(column: Any, prefix: str) -> Any:
+    """``column`` starts with ``prefix``, as a range an ordinary B-tree index serves on both databases.
+
+    Binary (code-point) order makes ``[prefix, prefix + U+FFFF)`` exactly the strings with that prefix.
+    """
+    return column.between(prefix, prefix + "\uffff")
+
+
+def reset_sequence(connection: Connection, table: Table, column: str = "id") -> None:
+    """After loading explicit ids on PostgreSQL, move the id sequence past them (no-op on SQLite)."""
+    if connection.dialect.name != "postgresql":
+        return
+    connection.exec_driver_sql(
+        f"SELECT setval(pg_get_serial_sequence('\"{table.name}\"', '{column}'), "
+        f'COALESCE((SELECT MAX("{column}") FROM "{table.name}"), 0) + 1, false)'
+    )
