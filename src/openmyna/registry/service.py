@@ -231,11 +231,11 @@ def create_resident(
     if data.my_number:
         number = formats.require(formats.check_my_number(data.my_number), field="my_number")
         lookup = numbers.my_number_lookup(keys, number)
-        current = session.scalar(
-            select(Resident.id).where(Resident.my_number_lookup == lookup, Resident.status == RESIDENT)
-        )
-        if current is not None:
+        holders = set(session.scalars(select(Resident.status).where(Resident.my_number_lookup == lookup)))
+        if RESIDENT in holders:
             raise DuplicateMyNumber("this My Number already belongs to a current resident", field="my_number")
+        if DECEASED in holders:
+            raise DuplicateMyNumber("this My Number belonged to a resident who has died", field="my_number")
         numbers.register_existing_my_number(session, keys=keys, number=number)
     else:
         number = numbers.issue_my_numbers(session, keys=keys, count=1)[0]
