@@ -30,7 +30,9 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
     """Load the demo world into an empty database; an interrupted run leaves nothing behind."""
     with context.session_factory() as session, session.begin():
         if already_seeded(session):
-            return SeedReport(False, session.scalar(select(func.count()).select_from(Resident)) or 0, [], [])
+            residents = session.scalar(select(func.count()).select_from(Resident)) or 0
+            personas = registry_demo.find_personas(session, keys=context.keys)
+            return SeedReport(False, residents, orgs_demo.demo_logins(context.settings.municipality_code), personas)
         logins = orgs_demo.seed_organisations(
             session, keys=context.keys, municipality_code=context.settings.municipality_code
         )

@@ -36,17 +36,17 @@ def init() -> None:
 
 
 def print_report(report: SeedReport, base_url: str) -> None:
-    if not report.created:
+    if report.created:
+        console.print(f"[green]seeded[/green] {report.residents:,} residents")
+    else:
         console.print(f"already seeded ({report.residents:,} residents); nothing changed")
-        return
-    console.print(f"[green]seeded[/green] {report.residents:,} residents")
     logins = Table("staff login", "password", "role", "organisation", title=f"Back office: {base_url}/staff/login")
     for login in report.logins:
         logins.add_row(login.username, login.password, login.role, login.org)
     console.print(logins)
-    people = Table(
-        "persona", "name", "resident id", "resident code", "My Number", "born", "household", title="Demo residents"
-    )
+    people = Table(title="Demo residents")
+    for heading in ("persona", "name", "id", "resident code", "My Number", "born"):
+        people.add_column(heading, no_wrap=True)
     for persona in report.personas:
         people.add_row(
             persona.key,
@@ -55,7 +55,6 @@ def print_report(report: SeedReport, base_url: str) -> None:
             persona.resident_code,
             persona.my_number_masked,
             persona.birth_date.isoformat(),
-            str(persona.household_id),
         )
     console.print(people)
 

@@ -21,6 +21,13 @@ class DemoLogin:
     org: str
 
 
+def demo_logins(municipality_code: str) -> list[DemoLogin]:
+    return [
+        DemoLogin("clerk", DEMO_STAFF_PASSWORD, "clerk", municipality_code),
+        DemoLogin("viewer", DEMO_STAFF_PASSWORD, "viewer", municipality_code),
+    ]
+
+
 def seed_organisations(session: Session, *, keys: KeyRing, municipality_code: str) -> list[DemoLogin]:
     """The town hall, national agencies and a platform operator, each with a key the platform holds."""
     town = formats.municipality_name(municipality_code) or municipality_code

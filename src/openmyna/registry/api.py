@@ -93,10 +93,7 @@ def _household_out(household: Household, keys: Keys) -> HouseholdOut:
     return HouseholdOut(
         id=household.id,
         postal_code=household.postal_code,
-        address=(household.members[0].prefecture + household.members[0].city if household.members else "")
-        + household.address_town
-        + household.address_block
-        + (f" {household.address_building}" if household.address_building else ""),
+        address=service.household_address(household),
         formed_on=household.formed_on,
         dissolved_on=household.dissolved_on,
         head_id=head.id if head else None,

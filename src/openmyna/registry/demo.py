@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from faker.providers.person.ja_JP import Provider as JapaneseNames
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session
 
 from openmyna.core import clock
 from openmyna.core.crypto import KeyRing
@@ -22,7 +23,7 @@ from openmyna.numbers import formats
 from openmyna.numbers import service as numbers
 from openmyna.registry import addresses
 from openmyna.registry.models import RESIDENT, Household, Resident, ResidentVersion
-from openmyna.registry.service import MY_NUMBER_CONTEXT
+from openmyna.registry.service import MY_NUMBER_CONTEXT, my_number_of
 
 BATCH = 10_000
 _KANJI_DIGITS = "〇一二三四五六七八九"
@@ -214,6 +215,36 @@ def _households(rng: random.Random, count: int, today: dt.date) -> Iterator[Demo
         household.members = household.members[: count - made]
         made += len(household.members)
         yield household
+
+
+def find_personas(session: Session, *, keys: KeyRing) -> list[SeededPersona]:
+    """The personas of an already seeded town, found by their fixed names and birth dates."""
+    found = []
+    for household in personas(clock.today()):
+        for person in household.members:
+            if not person.persona:
+                continue
+            resident = session.scalar(
+                select(Resident)
+                .where(
+                    Resident.full_name == person.family[0] + person.given[0], Resident.birth_date == person.birth_date
+                )
+                .order_by(Resident.id)
+                .limit(1)
+            )
+            if resident is not None:
+                found.append(
+                    SeededPersona(
+                        person.persona,
+                        f"{resident.family_name} {resident.given_name}",
+                        resident.id,
+                        resident.resident_code,
+                        formats.mask_my_number(my_number_of(keys, resident)),
+                        resident.birth_date,
+                        resident.household_id or 0,
+                    )
+                )
+    return found
 
 
 def seed_town(

@@ -532,3 +532,9 @@ def get_household(session: Session, *, household_id: int, caller: Caller) -> Hou
 
 def household_head(household: Household) -> Resident | None:
     return next((m for m in household.members if m.relationship_code == "head" and m.status == RESIDENT), None)
+
+
+def household_address(household: Household) -> str:
+    prefecture, city = formats.municipality(household.municipality_code) or ("", "")
+    building = f" {household.address_building}" if household.address_building else ""
+    return f"{prefecture}{city}{household.address_town}{household.address_block}{building}"
