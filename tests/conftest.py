@@ -87,8 +87,10 @@ def keys() -> KeyRing:
 @pytest.fixture
 def settings(database_url: str, tmp_path: Path) -> Settings:
     return Settings(
-        database_url=database_url, var_dir=tmp_path / "var",
-        data_key=base64.b64encode(TEST_MASTER_KEY).decode(), base_url="http://testserver",
+        database_url=database_url,
+        var_dir=tmp_path / "var",
+        data_key=base64.b64encode(TEST_MASTER_KEY).decode(),
+        base_url="http://testserver",
     )
 
 
@@ -128,8 +130,12 @@ def client(app: FastAPI) -> Iterator[TestClient]:
 
 @pytest.fixture
 def clerk() -> Caller:
-    return Caller(org_code="131016", actor="staff:test-clerk", scopes=frozenset({"registry:read", "registry:write"}),
-                  via="session")
+    return Caller(
+        org_code="131016",
+        actor="staff:test-clerk",
+        scopes=frozenset({"registry:read", "registry:write"}),
+        via="session",
+    )
 
 
 def bearer_for(client: TestClient, code: str, private_pem: bytes, scope: str | None = None) -> dict[str, str]:
@@ -139,8 +145,12 @@ def bearer_for(client: TestClient, code: str, private_pem: bytes, scope: str | N
 
     endpoint = "http://testserver/oauth/token"
     assertion = private_key_jwt_sign(ECKey.import_key(private_pem), code, endpoint, alg="ES256")
-    form = {"grant_type": "client_credentials", "client_assertion": assertion, "client_id": code,
-            "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}
+    form = {
+        "grant_type": "client_credentials",
+        "client_assertion": assertion,
+        "client_id": code,
+        "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+    }
     if scope:
         form["scope"] = scope
     response = client.post("/oauth/token", data=form)

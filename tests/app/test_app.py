@@ -20,8 +20,14 @@ def test_openapi_documents_every_api(client: TestClient) -> None:
     spec = client.get("/openapi.json").json()
     assert spec["openapi"].startswith("3.1")
     paths = set(spec["paths"])
-    assert {"/oauth/token", "/api/numbers/check", "/api/registry/residents", "/api/registry/residents/lookup",
-            "/api/registry/residents/{resident_id}/move-out", "/api/registry/households/{household_id}"} <= paths
+    assert {
+        "/oauth/token",
+        "/api/numbers/check",
+        "/api/registry/residents",
+        "/api/registry/residents/lookup",
+        "/api/registry/residents/{resident_id}/move-out",
+        "/api/registry/households/{household_id}",
+    } <= paths
     assert client.get("/docs").status_code == 200
 
 
@@ -52,18 +58,36 @@ json_values = st.recursive(
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
     max_leaves=12,
 )
-registry_fields = st.fixed_dictionaries({}, optional={
-    k: json_values for k in ("kind", "family_name", "given_name", "family_name_kana", "given_name_kana",
-                             "birth_date", "sex", "event_date", "my_number", "address", "household")})
+registry_fields = st.fixed_dictionaries(
+    {},
+    optional={
+        k: json_values
+        for k in (
+            "kind",
+            "family_name",
+            "given_name",
+            "family_name_kana",
+            "given_name_kana",
+            "birth_date",
+            "sex",
+            "event_date",
+            "my_number",
+            "address",
+            "household",
+        )
+    },
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(body=registry_fields | json_values)
-def test_arbitrary_bodies_never_cause_a_server_error(client: TestClient, town_headers: dict[str, str],
-                                                      body: object) -> None:
+def test_arbitrary_bodies_never_cause_a_server_error(
+    client: TestClient, town_headers: dict[str, str], body: object
+) -> None:
     for path in ("/api/registry/residents", "/api/registry/residents/lookup", "/api/registry/residents/1/death"):
-        response = client.post(path, content=json.dumps(body), headers={**town_headers,
-                                                                        "content-type": "application/json"})
+        response = client.post(
+            path, content=json.dumps(body), headers={**town_headers, "content-type": "application/json"}
+        )
         assert response.status_code < 500, (path, body, response.text)
 
 

@@ -26,8 +26,9 @@ from tests.conftest import PG_URL, _worker_database, drop_database
 
 
 @pytest.fixture
-def fresh_context(settings: Settings, engine: Engine, tmp_path: Path, request: pytest.FixtureRequest
-                  ) -> Iterator[AppContext]:
+def fresh_context(
+    settings: Settings, engine: Engine, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[AppContext]:
     """An empty database of the same backend as ``engine``, committed to for real."""
     if engine.dialect.name == "postgresql":
         assert PG_URL
@@ -45,8 +46,15 @@ def fresh_context(settings: Settings, engine: Engine, tmp_path: Path, request: p
 
 def _people(context: AppContext) -> list[tuple[str, str, dt.date, str, str]]:
     with Session(context.engine) as session:
-        rows = session.execute(select(Resident.full_name, Resident.full_kana, Resident.birth_date,
-                                      Resident.address_town, Resident.relationship_code).order_by(Resident.id))
+        rows = session.execute(
+            select(
+                Resident.full_name,
+                Resident.full_kana,
+                Resident.birth_date,
+                Resident.address_town,
+                Resident.relationship_code,
+            ).order_by(Resident.id)
+        )
         return [tuple(r) for r in rows]  # type: ignore[misc]
 
 

@@ -83,8 +83,13 @@ def test_local_government_check_digit_round_trip(body: str) -> None:
 
 @given(st.text(max_size=30))
 def test_checks_never_raise_on_arbitrary_text(text: str) -> None:
-    for checker in (formats.check_my_number, formats.check_corporate_number, formats.check_local_government_code,
-                    formats.check_resident_code, formats.check_any):
+    for checker in (
+        formats.check_my_number,
+        formats.check_corporate_number,
+        formats.check_local_government_code,
+        formats.check_resident_code,
+        formats.check_any,
+    ):
         result = checker(text)
         assert isinstance(result.valid, bool)
         assert result.reason

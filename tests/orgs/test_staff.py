@@ -14,10 +14,12 @@ from openmyna.orgs import service
 
 @pytest.fixture
 def staff(db: Session, town) -> None:
-    service.add_staff(db, org_code="131016", username="clerk", password="correct horse", display_name="窓口",
-                      role="clerk")
-    service.add_staff(db, org_code="131016", username="viewer", password="correct horse", display_name="閲覧",
-                      role="viewer")
+    service.add_staff(
+        db, org_code="131016", username="clerk", password="correct horse", display_name="窓口", role="clerk"
+    )
+    service.add_staff(
+        db, org_code="131016", username="viewer", password="correct horse", display_name="閲覧", role="viewer"
+    )
     db.commit()
 
 
@@ -28,8 +30,9 @@ def _csrf(client: TestClient, path: str = "/staff/login") -> str:
 
 
 def login(client: TestClient, username: str = "clerk", password: str = "correct horse"):
-    return client.post("/staff/login", data={"username": username, "password": password, "csrf": _csrf(client)},
-                       follow_redirects=False)
+    return client.post(
+        "/staff/login", data={"username": username, "password": password, "csrf": _csrf(client)}, follow_redirects=False
+    )
 
 
 def test_password_is_stored_as_argon2(db: Session, staff) -> None:
@@ -81,9 +84,11 @@ def test_viewer_role_cannot_write(client: TestClient, staff) -> None:
 
 
 def test_open_redirects_are_not_followed(client: TestClient, staff) -> None:
-    response = client.post("/staff/login", data={"username": "clerk", "password": "correct horse",
-                                                 "csrf": _csrf(client), "next": "//evil.example/"},
-                           follow_redirects=False)
+    response = client.post(
+        "/staff/login",
+        data={"username": "clerk", "password": "correct horse", "csrf": _csrf(client), "next": "//evil.example/"},
+        follow_redirects=False,
+    )
     assert response.headers["location"] == "/staff/residents"
 
 

@@ -21,8 +21,12 @@ ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 def _post(client: TestClient, assertion: str, **extra: str):
-    form = {"grant_type": "client_credentials", "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": assertion, **extra}
+    form = {
+        "grant_type": "client_credentials",
+        "client_assertion_type": ASSERTION_TYPE,
+        "client_assertion": assertion,
+        **extra,
+    }
     return client.post("/oauth/token", data=form)
 
 
@@ -130,7 +134,8 @@ def test_add_organisation_rules(db: Session, keys: KeyRing) -> None:
         service.add_organisation(db, keys=keys, code="x", name="x", kind="bank")
     with pytest.raises(InvalidInput):
         service.add_organisation(db, keys=keys, code="y", name="y", kind="shop", scopes=("registry:write",))
-    custodial = service.add_organisation(db, keys=keys, code="jlis", name="J-LIS", kind="platform_operator",
-                                         custodial=True)
+    custodial = service.add_organisation(
+        db, keys=keys, code="jlis", name="J-LIS", kind="platform_operator", custodial=True
+    )
     assert service.custodial_private_key(keys, custodial.organisation) == custodial.private_key_pem
     assert custodial.private_key_pem not in (custodial.organisation.custodial_key or b"")

@@ -26,5 +26,9 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def upgrade(engine: Engine) -> None:
-    """Create or upgrade the schema to the newest revision; running it again changes nothing."""
-    command.upgrade(alembic_config(engine), "head")
+    """Create or upgrade the schema to the newest revisions; running it again changes nothing.
+
+    Each domain's migrations may form their own branch from the foundation revision, so upgrade
+    to every head.
+    """
+    command.upgrade(alembic_config(engine), "heads")

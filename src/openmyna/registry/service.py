@@ -14,7 +14,7 @@ import jaconv
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload
 
-from openmyna.core import audit, clock
+from openmyna.core import audit, clock, events
 from openmyna.core.crypto import KeyRing
 from openmyna.core.db import prefix_match
 from openmyna.core.errors import Conflict, InvalidInput, NotFound
@@ -22,6 +22,7 @@ from openmyna.numbers import formats
 from openmyna.numbers import service as numbers
 from openmyna.orgs.service import Caller
 from openmyna.registry import addresses
+from openmyna.registry.events import ResidentFactsChanged, ResidentRemoved
 from openmyna.registry.models import DECEASED, MOVED_OUT, RESIDENT, Household, Resident, ResidentVersion
 from openmyna.registry.schemas import (
     AddressIn,
@@ -310,6 +311,9 @@ def change_resident(session: Session, *, resident_id: int, data: ResidentChange,
     _set_search_keys(resident)
     _append_version(resident, event=data.reason, event_date=data.event_date, notified_on=notified)
     _touch(session, resident, caller, "change")
+    if changes.keys() & {"family_name", "given_name", "former_family_name"}:
+        session.flush()
+        events.publish(session, ResidentFactsChanged(resident.id, frozenset({"name"}), data.event_date))
     return resident
 
 
@@ -366,6 +370,8 @@ def move_within(
         member_loaded.address_since = data.event_date
         _append_version(member_loaded, event="move_within", event_date=data.event_date, notified_on=notified)
         _touch(session, member_loaded, caller, "move_within")
+        session.flush()
+        events.publish(session, ResidentFactsChanged(member_loaded.id, frozenset({"address"}), data.event_date))
     _dissolve_if_empty(old_household, data.event_date)
     return resident
 
@@ -391,6 +397,8 @@ def _close(
     resident.destination_address = destination
     _append_version(resident, event=event, event_date=event_date, notified_on=notified)
     _touch(session, resident, caller, event)
+    session.flush()
+    events.publish(session, ResidentRemoved(resident.id, event, event_date))
 
 
 def move_out(session: Session, *, resident_id: int, data: MoveOut, caller: Caller) -> Resident:
