@@ -9,10 +9,13 @@ from starlette.middleware.sessions import SessionMiddleware
 
 from openmyna import __version__
 from openmyna.app import views
+from openmyna.app.background import lifespan
 from openmyna.core.config import Settings
 from openmyna.core.context import open_context
 from openmyna.core.errors import install_problem_handlers
 from openmyna.core.web import build_templates
+from openmyna.network import api as network_api
+from openmyna.network.table import load_table
 from openmyna.numbers import api as numbers_api
 from openmyna.orgs import api as orgs_api
 from openmyna.orgs import views as orgs_views
@@ -30,12 +33,14 @@ Machine clients authenticate with OAuth2 client credentials and `private_key_jwt
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     """Build the application with its own engine, keys and templates."""
     context = open_context(settings, engine=engine)
-    app = FastAPI(title="openmyna", version=__version__, description=DESCRIPTION)
+    app = FastAPI(title="openmyna", version=__version__, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = context.settings
     app.state.engine = context.engine
     app.state.session_factory = context.session_factory
     app.state.keys = context.keys
     app.state.templates = build_templates()
+    app.state.exchange_table = load_table(context.settings.exchange_table_path)
+    app.state.network_providers = {}
     app.add_middleware(
         SessionMiddleware,
         secret_key=context.keys.session_secret,
@@ -53,6 +58,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         orgs_views.router,
         registry_api.router,
         registry_views.router,
+        network_api.router,
     ):
         app.include_router(router)
     return app

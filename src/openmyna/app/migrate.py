@@ -10,8 +10,11 @@ from sqlalchemy import Engine
 
 from openmyna.core import audit as _audit  # noqa: F401
 from openmyna.core.db import Base
-from openmyna.numbers import models as _numbers_models  # noqa: F401  (register tables)
+from openmyna.localtax import models as _localtax_models  # noqa: F401  (register tables)
+from openmyna.network import models as _network_models  # noqa: F401
+from openmyna.numbers import models as _numbers_models  # noqa: F401
 from openmyna.orgs import models as _orgs_models  # noqa: F401
+from openmyna.pension import models as _pension_models  # noqa: F401
 from openmyna.registry import models as _registry_models  # noqa: F401
 
 metadata = Base.metadata

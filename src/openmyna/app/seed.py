@@ -9,6 +9,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openmyna.core.context import AppContext
+from openmyna.network import demo as network_demo
+from openmyna.network.table import load_table
 from openmyna.orgs import demo as orgs_demo
 from openmyna.registry import demo as registry_demo
 from openmyna.registry.models import Resident
@@ -44,5 +46,11 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
             residents=residents,
             seed=seed,
             progress=progress,
+        )
+        municipality = context.settings.municipality_code
+        network_demo.seed_ledgers(session, keys=context.keys, municipality=municipality, seed=seed)
+        network_demo.seed_exchanges(
+            session, keys=context.keys, table=load_table(context.settings.exchange_table_path),
+            municipality=municipality, persona_ids={p.key: p.resident_id for p in personas}, seed=seed,
         )
     return SeedReport(True, residents, logins, personas)

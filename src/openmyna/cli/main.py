@@ -17,6 +17,7 @@ from rich.table import Table
 from openmyna.app import migrate
 from openmyna.app.seed import SeedReport, seed_world
 from openmyna.core.context import open_context
+from openmyna.network import cli as network_cli
 from openmyna.numbers import cli as numbers_cli
 from openmyna.orgs import cli as orgs_cli
 
@@ -24,6 +25,7 @@ app = typer.Typer(help="openmyna: Japan's My Number platform, runnable.", no_arg
 app.add_typer(numbers_cli.app, name="number")
 app.add_typer(orgs_cli.app, name="org")
 app.add_typer(orgs_cli.staff_app, name="staff")
+app.add_typer(network_cli.app, name="network")
 console = Console()
 
 

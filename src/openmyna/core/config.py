@@ -23,7 +23,12 @@ class Settings(BaseSettings):
     municipality_code: str = "131016"
     access_token_ttl_seconds: int = 300
     session_https_only: bool = False
+    exchange_table_path: str | None = Field(default=None, description="Exchange table YAML (default: shipped)")
+    network_publish_seconds: float = Field(default=2.0, description="Signed tree head interval; 0 disables")
     sql_echo: bool = False
+    jpki_pkcs11_module: str | None = Field(default=None, description="PKCS#11 module for new CA keys (else key files)")
+    jpki_pkcs11_token: str = "openmyna-jpki"
+    jpki_pkcs11_pin: SecretStr | None = None
 
     @property
     def key_file(self) -> Path:

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric import ec, ed25519
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
@@ -71,6 +71,11 @@ class KeyRing:
         return _derive(self.master, "openmyna/agency-pseudonym/v1")
 
     @cached_property
+    def jpki_key_passphrase(self) -> bytes:
+        """Passphrase of the CA's encrypted PKCS#8 key files."""
+        return base64.b64encode(_derive(self.master, "openmyna/jpki-ca-key-file/v1"))
+
+    @cached_property
     def session_secret(self) -> str:
         return _derive(self.master, "openmyna/web-session/v1").hex()
 
@@ -79,6 +84,11 @@ class KeyRing:
         """The platform's ES256 key for access tokens, identical in every process."""
         scalar = int.from_bytes(_derive(self.master, "openmyna/token-signing/v1"), "big") % (_P256_ORDER - 1) + 1
         return ec.derive_private_key(scalar, ec.SECP256R1())
+
+    @cached_property
+    def log_signing_key(self) -> ed25519.Ed25519PrivateKey:
+        """Signs the exchange log's tree heads and purge statements."""
+        return ed25519.Ed25519PrivateKey.from_private_bytes(_derive(self.master, "openmyna/log-signing/v1"))
 
     def seal(self, plaintext: bytes, *, context: bytes) -> bytes:
         """AES-GCM encrypt; ``context`` binds the ciphertext to its column and row kind."""

@@ -37,13 +37,13 @@ ORG_KINDS = (
     "shop",
 )
 KIND_SCOPES: dict[str, tuple[str, ...]] = {
-    "municipality": ("registry:read", "registry:write"),
-    "ministry": (),
-    "pension_office": (),
-    "insurer": (),
+    "municipality": ("registry:read", "registry:write", "network:query"),
+    "ministry": ("network:query",),
+    "pension_office": ("network:query",),
+    "insurer": ("network:query",),
     "medical_institution": (),
     "kiosk_operator": (),
-    "platform_operator": ("registry:read",),
+    "platform_operator": ("registry:read", "network:provide"),
     "linked_site": (),
     "employer": (),
     "shop": (),
@@ -283,6 +283,14 @@ def verify_access_token(keys: KeyRing, token: str) -> Caller:
         scopes=frozenset(str(claims.get("scope", "")).split()),
         via="token",
     )
+
+
+def token_subject(keys: KeyRing, token: str) -> str | None:
+    """Whom a validly signed access token names, even if it has expired (to attribute a refusal)."""
+    try:
+        return str(jwt.decode(token, _platform_key(keys), algorithms=["ES256"]).claims.get("sub"))
+    except (JoseError, ValueError):
+        return None
 
 
 def add_staff(

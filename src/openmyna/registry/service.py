@@ -546,3 +546,16 @@ def household_address(household: Household) -> str:
     prefecture, city = formats.municipality(household.municipality_code) or ("", "")
     building = f" {household.address_building}" if household.address_building else ""
     return f"{prefecture}{city}{household.address_town}{household.address_block}{building}"
+
+
+def find_resident(session: Session, *, resident_id: int) -> Resident | None:
+    """The record, or None; for callers that record the access themselves (the exchange log)."""
+    return session.get(Resident, resident_id)
+
+
+def household_members(session: Session, *, resident: Resident) -> list[Resident]:
+    """Current members of the resident's household (the resident alone if the record has none)."""
+    if resident.household_id is None:
+        return [resident]
+    return list(session.scalars(select(Resident).where(Resident.household_id == resident.household_id,
+                                                       Resident.status == RESIDENT).order_by(Resident.id)))

@@ -62,7 +62,7 @@ def upgrade() -> None:
         sa.Column("jti", sa.String(length=128), nullable=False),
         sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_orgs_spent_assertions")),
-        sa.UniqueConstraint("client_id", "jti", name=op.f("uq_orgs_spent_assertions_client_id")),
+        sa.UniqueConstraint("client_id", "jti", name=op.f("uq_orgs_spent_assertions_client_id_jti")),
     )
     with op.batch_alter_table("orgs_spent_assertions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_orgs_spent_assertions_expires_at"), ["expires_at"], unique=False)

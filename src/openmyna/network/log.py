@@ -1,0 +1,269 @@
+"""The exchange log: append-only records, a sequencer that folds them into an RFC 6962 tree and
+signs tree heads, proofs for anyone, and a verifier that recomputes everything from storage.
+
+Records are appended by the exchange path with no lock; the sequencer (run on a schedule, one at a
+time) gives them leaf indices, stores the new perfect subtrees and publishes a signed tree head.
+"""
+
+from __future__ import annotations
+
+import base64
+import datetime as dt
+import json
+import struct
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from cryptography.exceptions import InvalidSignature
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from openmyna.core import clock
+from openmyna.core.crypto import KeyRing
+from openmyna.core.db import bulk_insert
+from openmyna.core.errors import NotFound
+from openmyna.network import merkle
+from openmyna.network.models import ExchangeRecord, PurgeStatement, TreeHead, TreeNode
+
+SEQUENCE_BATCH = 20_000
+_SEQUENCER_LOCK = 0x6F6D6E6574  # "omnet": one sequencer at a time on PostgreSQL
+
+
+class NoTreeHead(NotFound):
+    slug = "no-tree-head"
+    title_ja = "署名付きツリーヘッドがありません"
+    title_en = "No signed tree head yet"
+
+
+def tree_head_message(tree_size: int, timestamp_ms: int, root: bytes) -> bytes:
+    """RFC 6962 §3.5 TreeHeadSignature: version v1, signature_type tree_hash, timestamp, size, root."""
+    return struct.pack(">BBQQ", 0, 1, timestamp_ms, tree_size) + root
+
+
+def latest_head(session: Session) -> TreeHead | None:
+    return session.scalar(select(TreeHead).order_by(TreeHead.tree_size.desc()).limit(1))
+
+
+def head_json(head: TreeHead) -> dict[str, object]:
+    """The signed tree head in the shape of RFC 6962 get-sth."""
+    return {
+        "tree_size": head.tree_size,
+        "timestamp": head.timestamp_ms,
+        "sha256_root_hash": base64.b64encode(head.root_hash).decode(),
+        "tree_head_signature": base64.b64encode(head.signature).decode(),
+        "signature_algorithm": "Ed25519",
+    }
+
+
+def _lookup_nodes(session: Session, keys: Iterable[merkle.NodeKey]) -> dict[merkle.NodeKey, bytes]:
+    wanted = {merkle.node_key(level, index): (level, index) for level, index in keys}
+    found: dict[merkle.NodeKey, bytes] = {}
+    ids = list(wanted)
+    for start in range(0, len(ids), 5000):
+        rows = session.execute(select(TreeNode.key, TreeNode.digest).where(TreeNode.key.in_(ids[start : start + 5000])))
+        found.update({wanted[key]: bytes(digest) for key, digest in rows})
+    missing = set(wanted.values()) - found.keys()
+    if missing:
+        raise NotFound(f"the log is missing {len(missing)} stored subtree(s), e.g. {sorted(missing)[0]}")
+    return found
+
+
+def _lock_sequencer(session: Session) -> bool:
+    if session.get_bind().dialect.name != "postgresql":
+        return True  # SQLite transactions already take the write lock at BEGIN
+    return bool(session.scalar(select(_pg_try_lock(_SEQUENCER_LOCK))))
+
+
+def _pg_try_lock(key: int):  # type: ignore[no-untyped-def]
+    from sqlalchemy import func
+
+    return func.pg_try_advisory_xact_lock(key)
+
+
+def publish(session: Session, *, keys: KeyRing, batch: int = SEQUENCE_BATCH) -> TreeHead | None:
+    """Sequence every unsequenced record and sign a new tree head; None if another sequencer runs."""
+    if not _lock_sequencer(session):
+        return None
+    head = latest_head(session)
+    size = head.tree_size if head else 0
+    frontier_keys = merkle.frontier_keys(size)
+    stored = _lookup_nodes(session, frontier_keys)
+    frontier = [(key, stored[key]) for key in frontier_keys]
+    connection = session.connection()
+    while True:
+        rows = session.execute(
+            select(ExchangeRecord.id, ExchangeRecord.entry)
+            .where(ExchangeRecord.leaf_index.is_(None))
+            .order_by(ExchangeRecord.id)
+            .limit(batch)
+        ).all()
+        if not rows:
+            break
+        created, frontier, new_size = merkle.append_leaves(
+            frontier, size, (merkle.leaf_hash(entry.encode()) for _id, entry in rows)
+        )
+        bulk_insert(
+            connection,
+            TreeNode.__table__,
+            ("key", "digest"),
+            ((merkle.node_key(*key), digest) for key, digest in created),
+        )
+        connection.execute(
+            update(ExchangeRecord)
+            .where(ExchangeRecord.id == bindparam("record_id"))
+            .values(leaf_index=bindparam("leaf"))
+            .execution_options(synchronize_session=False),
+            [{"record_id": record_id, "leaf": size + offset} for offset, (record_id, _entry) in enumerate(rows)],
+        )
+        size = new_size
+    if head is not None and head.tree_size == size:
+        return head
+    root = merkle.root_from_frontier(frontier)
+    timestamp_ms = int(clock.now().timestamp() * 1000)
+    signature = keys.log_signing_key.sign(tree_head_message(size, timestamp_ms, root))
+    new_head = TreeHead(tree_size=size, root_hash=root, timestamp_ms=timestamp_ms, signature=signature)
+    session.add(new_head)
+    session.flush()
+    return new_head
+
+
+def inclusion_proofs(session: Session, leaves: list[int], tree_size: int) -> dict[int, list[bytes]]:
+    """Audit paths of several leaves against one tree size, with one round trip for the nodes."""
+
+    def build(lookup: merkle.Lookup) -> dict[int, list[bytes]]:
+        return {leaf: merkle.inclusion_path(lookup, leaf, tree_size) for leaf in leaves}
+
+    nodes = _lookup_nodes(session, merkle.needed_nodes(build))
+    return build(nodes.__getitem__)
+
+
+def consistency_proof(session: Session, old_size: int, new_size: int) -> list[bytes]:
+    def build(lookup: merkle.Lookup) -> list[bytes]:
+        return merkle.consistency_path(lookup, old_size, new_size)
+
+    nodes = _lookup_nodes(session, merkle.needed_nodes(build))
+    return build(nodes.__getitem__)
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    ok: bool
+    records: int
+    heads: int
+    problem: str = ""
+    record_id: int | None = None
+    leaf_index: int | None = None
+
+
+def verify(
+    session: Session, *, keys: KeyRing, progress: Callable[[int], None] = lambda _n: None, chunk: int = 50_000
+) -> VerifyReport:
+    """Recompute the tree from the stored entries and compare with stored leaves and every signed head."""
+    public = keys.log_signing_key.public_key()
+    heads = list(session.scalars(select(TreeHead).order_by(TreeHead.tree_size)))
+    for head in heads:
+        try:
+            public.verify(head.signature, tree_head_message(head.tree_size, head.timestamp_ms, head.root_hash))
+        except InvalidSignature:
+            return VerifyReport(False, 0, len(heads), f"the tree head of size {head.tree_size} has a bad signature")
+    targets = {h.tree_size: h.root_hash for h in heads}
+    frontier: list[tuple[merkle.NodeKey, bytes]] = []
+    size = 0
+    query = (
+        select(
+            ExchangeRecord.id, ExchangeRecord.leaf_index, ExchangeRecord.entry, ExchangeRecord.purged, TreeNode.digest
+        )
+        .outerjoin(TreeNode, TreeNode.key == ExchangeRecord.leaf_index * 64)
+        .where(ExchangeRecord.leaf_index.is_not(None))
+        .order_by(ExchangeRecord.leaf_index)
+    )
+    result = session.execute(query.execution_options(yield_per=chunk))
+    for partition in result.partitions():
+        leaves = []
+        for record_id, leaf_index, entry, purged, stored in partition:
+            if leaf_index != size + len(leaves):
+                missing = size + len(leaves)
+                return VerifyReport(
+                    False, missing, len(heads), f"record at leaf {missing} is missing (deleted?)", leaf_index=missing
+                )
+            digest = bytes(stored) if stored is not None else b""
+            computed = digest if purged else merkle.leaf_hash(entry.encode())
+            if computed != digest:
+                return VerifyReport(
+                    False,
+                    leaf_index,
+                    len(heads),
+                    f"record {record_id} at leaf {leaf_index} does not match the log",
+                    record_id=record_id,
+                    leaf_index=leaf_index,
+                )
+            leaves.append(computed)
+        end = size + len(leaves)
+        cuts = [*sorted(t for t in targets if size < t <= end), end]
+        position = 0
+        for cut in cuts:
+            _created, frontier, size = merkle.append_leaves(
+                frontier, size, leaves[position : cut - (end - len(leaves))]
+            )
+            position = cut - (end - len(leaves))
+            expected = targets.get(size)
+            if expected is not None and merkle.root_from_frontier(frontier) != expected:
+                return VerifyReport(
+                    False,
+                    size,
+                    len(heads),
+                    f"the entries up to leaf {size - 1} do not give the signed root of size {size}",
+                    leaf_index=size - 1,
+                )
+        progress(len(leaves))
+    if heads and heads[-1].tree_size > size:
+        return VerifyReport(
+            False,
+            size,
+            len(heads),
+            f"the log holds {size} records but a head was signed for {heads[-1].tree_size}",
+            leaf_index=size,
+        )
+    return VerifyReport(True, size, len(heads))
+
+
+def purge(session: Session, *, keys: KeyRing, older_than: dt.datetime) -> PurgeStatement | None:
+    """Drop the entries of records older than the retention period (7 years); their leaf hashes stay,
+    so the tree still verifies, and a signed statement says what was removed and when."""
+    rows = session.execute(
+        select(ExchangeRecord.id, ExchangeRecord.leaf_index).where(
+            ExchangeRecord.recorded_at < older_than,
+            ExchangeRecord.purged.is_(False),
+            ExchangeRecord.leaf_index.is_not(None),
+        )
+    ).all()
+    if not rows:
+        return None
+    leaves = [leaf for _id, leaf in rows if leaf is not None]
+    session.execute(
+        update(ExchangeRecord)
+        .where(ExchangeRecord.id.in_([record_id for record_id, _ in rows]))
+        .values(entry="", purged=True)
+        .execution_options(synchronize_session=False)
+    )
+    now = clock.now()
+    body = {
+        "purged_at": now.isoformat(),
+        "cutoff": older_than.isoformat(),
+        "count": len(rows),
+        "first_leaf": min(leaves),
+        "last_leaf": max(leaves),
+    }
+    text = json.dumps(body, sort_keys=True, separators=(",", ":"))
+    statement = PurgeStatement(
+        purged_at=now,
+        first_leaf=min(leaves),
+        last_leaf=max(leaves),
+        count=len(rows),
+        cutoff=older_than,
+        statement=text,
+        signature=keys.log_signing_key.sign(text.encode()),
+    )
+    session.add(statement)
+    session.flush()
+    return statement

@@ -1,0 +1,182 @@
+"""Providers answer data items for their own code of a person: in-process for the agencies hosted here,
+over HTTP for an agency running elsewhere. Both sit behind :class:`Provider`."""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+import time
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import httpx
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from openmyna.core import clock
+from openmyna.core.crypto import KeyRing
+from openmyna.core.errors import DomainError
+from openmyna.localtax import service as localtax
+from openmyna.network.models import LocalId
+from openmyna.pension import service as pension
+from openmyna.registry import service as registry
+
+NOT_HELD = None
+
+
+class ProviderUnavailable(DomainError):
+    slug = "provider-unavailable"
+    status = 502
+    title_ja = "情報提供者に接続できません"
+    title_en = "The provider could not be reached"
+
+
+class Provider(Protocol):
+    def provide(
+        self, session: Session, *, agency: str, kind: str, item: str, business: str, code: str
+    ) -> dict[str, Any] | None:
+        """The item's data for the person the provider knows as ``code``, or None if it holds none."""
+
+
+def local_ref(session: Session, *, agency: str, code: str) -> int | None:
+    return session.scalar(select(LocalId.local_ref).where(LocalId.agency == agency, LocalId.code == code))
+
+
+def _age(born: dt.date, on: dt.date) -> int:
+    return on.year - born.year - ((on.month, on.day) < (born.month, born.day))
+
+
+def resident_record(session: Session, resident_id: int) -> dict[str, Any] | None:
+    """住民票関係情報: the household and relationships, not the four basic facts."""
+    resident = registry.find_resident(session, resident_id=resident_id)
+    if resident is None:
+        return None
+    today = clock.today()
+    members = registry.household_members(session, resident=resident)
+    return {
+        "status": resident.status,
+        "relationship": resident.relationship_code,
+        "household_size": len(members),
+        "household": [
+            {"relationship": m.relationship_code, "sex": m.sex, "age": _age(m.birth_date, today)} for m in members
+        ],
+        "resident_since": resident.became_resident_on.isoformat(),
+    }
+
+
+def local_tax(session: Session, resident_id: int) -> dict[str, Any] | None:
+    assessments = localtax.assessments_for(session, resident_id=resident_id)
+    if not assessments:
+        return None
+    return {
+        "assessments": [
+            {
+                "fiscal_year": a.fiscal_year,
+                "income": a.income,
+                "taxable_income": a.taxable_income,
+                "municipal_tax": a.municipal_tax,
+                "prefectural_tax": a.prefectural_tax,
+                "dependants": a.dependants,
+                "taxed": a.taxed,
+            }
+            for a in assessments
+        ]
+    }
+
+
+def pension_benefit(session: Session, member_id: int) -> dict[str, Any] | None:
+    benefits = pension.benefits(session, member_id=member_id)
+    return {"benefits": benefits} if benefits else None
+
+
+def pension_enrolment(session: Session, member_id: int) -> dict[str, Any] | None:
+    return pension.enrolment(session, member_id=member_id)
+
+
+_IN_PROCESS = {
+    ("municipality", "resident_record"): resident_record,
+    ("municipality", "local_tax"): local_tax,
+    ("pension_office", "pension_benefit"): pension_benefit,
+    ("pension_office", "pension_enrolment"): pension_enrolment,
+}
+
+
+class InProcessProvider:
+    """The agencies whose ledgers live in this process: the town hall and the pension office."""
+
+    def provide(
+        self, session: Session, *, agency: str, kind: str, item: str, business: str, code: str
+    ) -> dict[str, Any] | None:
+        reader = _IN_PROCESS.get((kind, item))
+        ref = local_ref(session, agency=agency, code=code)
+        if reader is None or ref is None:
+            return NOT_HELD
+        return reader(session, ref)
+
+
+@dataclass
+class _CachedToken:
+    value: str
+    expires: float
+
+
+class HttpProvider:
+    """A provider in another process: the hub authenticates with its own key (private_key_jwt) and asks."""
+
+    def __init__(self, *, base_url: str, hub_code: str, hub_private_pem: bytes, timeout: float = 5.0) -> None:
+        self.base_url = base_url.rstrip("/")
+        self.hub_code = hub_code
+        self.hub_private_pem = hub_private_pem
+        self.client = httpx.Client(timeout=timeout)
+        self._token: _CachedToken | None = None
+        self._lock = threading.Lock()
+
+    def _bearer(self) -> str:
+        with self._lock:
+            if self._token and self._token.expires > time.monotonic() + 10:
+                return self._token.value
+            from authlib.oauth2.rfc7523 import private_key_jwt_sign
+            from joserfc.jwk import ECKey
+
+            endpoint = f"{self.base_url}/oauth/token"
+            assertion = private_key_jwt_sign(
+                ECKey.import_key(self.hub_private_pem), self.hub_code, endpoint, alg="ES256"
+            )
+            response = self.client.post(
+                endpoint,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": self.hub_code,
+                    "scope": "network:provide",
+                    "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                    "client_assertion": assertion,
+                },
+            )
+            if response.status_code != 200:
+                raise ProviderUnavailable(
+                    f"the provider at {self.base_url} refused the hub's credentials ({response.status_code})"
+                )
+            body = response.json()
+            self._token = _CachedToken(body["access_token"], time.monotonic() + int(body["expires_in"]))
+            return self._token.value
+
+    def provide(
+        self, session: Session, *, agency: str, kind: str, item: str, business: str, code: str
+    ) -> dict[str, Any] | None:
+        try:
+            response = self.client.post(
+                f"{self.base_url}/api/network/provide",
+                headers={"Authorization": f"Bearer {self._bearer()}"},
+                json={"agency": agency, "item": item, "business": business, "code": code},
+            )
+        except httpx.HTTPError as exc:
+            raise ProviderUnavailable(f"the provider at {self.base_url} did not answer: {exc}") from exc
+        if response.status_code != 200:
+            raise ProviderUnavailable(f"the provider at {self.base_url} answered {response.status_code}")
+        return response.json().get("data")
+
+
+def hub_private_key(session: Session, keys: KeyRing, hub_code: str) -> bytes:
+    from openmyna.orgs import service as orgs
+
+    return orgs.custodial_private_key(keys, orgs.get_organisation(session, hub_code))

@@ -1,0 +1,77 @@
+"""What crosses the network API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+class QueryIn(_Strict):
+    business: str = Field(max_length=64, examples=["national_pension_premium"])
+    provider: str = Field(max_length=32, description="The provider organisation's code", examples=["131016"])
+    item: str = Field(max_length=64, examples=["local_tax"])
+    subject_code: str = Field(max_length=64, description="The person, as the REQUESTER's agency-specific code")
+    purpose_reference: str = Field(default="", max_length=100, description="e.g. the application number")
+
+
+class AnswerOut(BaseModel):
+    exchange_id: str
+    result: Literal["answered", "no_data"]
+    data: dict[str, Any] | None
+    asked_at: dt.datetime
+    answered_at: dt.datetime
+
+
+class CodeRequest(_Strict):
+    my_number: str = Field(max_length=20, description="Sent once, to obtain the agency's own code")
+
+
+class CodeOut(BaseModel):
+    agency: str
+    code: str
+
+
+class ProvideIn(_Strict):
+    agency: str = Field(max_length=32)
+    item: str = Field(max_length=64)
+    business: str = Field(max_length=64)
+    code: str = Field(max_length=64)
+
+
+class ProvideOut(BaseModel):
+    data: dict[str, Any] | None
+
+
+class TreeHeadOut(BaseModel):
+    tree_size: int
+    timestamp: int
+    sha256_root_hash: str
+    tree_head_signature: str
+    signature_algorithm: str
+
+
+class ProofOut(BaseModel):
+    leaf_index: int | None = None
+    tree_size: int
+    audit_path: list[str] = Field(default_factory=list)
+    consistency: list[str] = Field(default_factory=list)
+
+
+class TableRowOut(BaseModel):
+    requester: str
+    business: str
+    provider: str
+    items: list[str]
+    legal_reference: str
+
+
+class HistoryOut(BaseModel):
+    total: int
+    tree_head: TreeHeadOut | None
+    items: list[dict[str, Any]]

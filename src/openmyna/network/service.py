@@ -1,0 +1,275 @@
+"""The hub: agency codes, queries checked against the exchange table, and both sides' records.
+
+No My Number, resident code or other agency's code appears in a query, an answer or a record: the
+requester names the person by its own code, the hub turns it into the provider's code through its
+keyed person link, and records carry only the citizen's pseudonym.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from openmyna.core import audit, clock
+from openmyna.core.crypto import KeyRing
+from openmyna.core.errors import DomainError, Forbidden, InvalidInput, NotFound
+from openmyna.network.models import CodeLink, Endpoint, ExchangeRecord, LocalId
+from openmyna.network.providers import HttpProvider, InProcessProvider, Provider, hub_private_key
+from openmyna.network.table import ExchangeTable
+from openmyna.numbers import formats
+from openmyna.numbers import service as numbers
+from openmyna.orgs import service as orgs
+
+REQUESTER, PROVIDER = "requester", "provider"
+ANSWERED, NO_DATA, REFUSED = "answered", "no_data", "refused"
+HUB_CODE = "jlis"
+
+
+class NotInTable(Forbidden):
+    slug = "not-in-exchange-table"
+    title_ja = "別表第二に該当する行がありません"
+    title_en = "No row of the exchange table allows this"
+
+
+class UnknownCode(DomainError):
+    slug = "unknown-agency-code"
+    status = 404
+    title_ja = "機関別符号が登録されていません"
+    title_en = "Unknown agency-specific code"
+
+
+@dataclass(frozen=True)
+class Query:
+    business: str
+    provider: str
+    item: str
+    subject_code: str
+    purpose_reference: str
+
+
+@dataclass(frozen=True)
+class Refused:
+    """A refused query: already recorded on both sides; the caller commits, then reports ``error``."""
+
+    error: DomainError
+    exchange_id: str
+
+
+@dataclass(frozen=True)
+class Answer:
+    exchange_id: str
+    result: str
+    data: dict[str, Any] | None
+    asked_at: dt.datetime
+    answered_at: dt.datetime
+
+
+def citizen_of(person_link: bytes) -> str:
+    """The person's pseudonym in records: the same key the registry's access events use."""
+    return "person:" + person_link.hex()[:32]
+
+
+def issue_code(session: Session, *, keys: KeyRing, agency: str, my_number: str, local_ref: int | None = None) -> str:
+    """The explicit, recorded step by which an agency obtains its code for a person (取得番号 via J-LIS)."""
+    number = formats.require(formats.check_my_number(my_number), field="my_number")
+    link = numbers.my_number_lookup(keys, number)
+    code = numbers.agency_code(keys, agency=agency, person=link.hex())
+    existing = session.scalar(select(CodeLink.id).where(CodeLink.agency == agency, CodeLink.code == code))
+    if existing is None:
+        session.add(CodeLink(agency=agency, code=code, person_link=link, issued_at=clock.now()))
+    if local_ref is not None:
+        known = session.scalar(select(LocalId.id).where(LocalId.agency == agency, LocalId.code == code))
+        if known is None:
+            session.add(LocalId(agency=agency, code=code, local_ref=local_ref))
+    audit.record_access(
+        session,
+        subject=citizen_of(link),
+        actor_org=agency,
+        actor=f"system:{agency}",
+        action="network.code_issued",
+        purpose="agency-specific code obtained",
+    )
+    return code
+
+
+def _canonical(entry: dict[str, Any]) -> str:
+    return json.dumps(entry, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+def record_exchange(
+    session: Session,
+    *,
+    requester: str,
+    provider: str,
+    query: dict[str, Any],
+    citizen: str,
+    result: str,
+    reason: str,
+    asked_at: dt.datetime,
+    answered_at: dt.datetime,
+) -> str:
+    """Append the requester's and the provider's record of one exchange; returns the exchange id."""
+    exchange_id = secrets.token_hex(12)
+    base = {
+        "v": 1,
+        "exchange": exchange_id,
+        "requester": requester,
+        "provider": provider,
+        "business": query.get("business"),
+        "items": [query.get("item")],
+        "purpose": query.get("purpose_reference"),
+        "asked_at": asked_at.isoformat(),
+        "answered_at": answered_at.isoformat(),
+        "result": result,
+        "reason": reason,
+        "citizen": citizen,
+    }
+    rows = [
+        {
+            "exchange_id": exchange_id,
+            "side": side,
+            "agency": agency,
+            "citizen": citizen,
+            "recorded_at": answered_at,
+            "entry": _canonical({**base, "side": side}),
+        }
+        for side, agency in ((REQUESTER, requester), (PROVIDER, provider))
+    ]
+    session.execute(insert(ExchangeRecord), rows)
+    return exchange_id
+
+
+def _provider_for(session: Session, *, keys: KeyRing, agency: str, cache: dict[str, Provider]) -> Provider:
+    endpoint = session.get(Endpoint, agency)
+    if endpoint is None:
+        return cache.setdefault("", InProcessProvider())
+    provider = cache.get(endpoint.base_url)
+    if provider is None:
+        provider = HttpProvider(
+            base_url=endpoint.base_url, hub_code=HUB_CODE, hub_private_pem=hub_private_key(session, keys, HUB_CODE)
+        )
+        cache[endpoint.base_url] = provider
+    return provider
+
+
+def ask(
+    session: Session,
+    *,
+    keys: KeyRing,
+    table: ExchangeTable,
+    requester: str,
+    query: Query,
+    providers: dict[str, Provider],
+) -> Answer | Refused:
+    """Check the row, translate the code, ask the provider; every outcome is recorded before returning.
+
+    A refusal comes back as :class:`Refused` (not raised), so the caller commits its records before
+    reporting the error: refusals are recorded, and never partly answered.
+    """
+    asked_at = clock.now()
+    raw = {"business": query.business, "item": query.item, "purpose_reference": query.purpose_reference}
+    citizen = ""
+
+    def refuse(error: DomainError) -> Refused:
+        exchange_id = record_exchange(
+            session,
+            requester=requester,
+            provider=query.provider,
+            query=raw,
+            citizen=citizen,
+            result=REFUSED,
+            reason=error.detail,
+            asked_at=asked_at,
+            answered_at=clock.now(),
+        )
+        return Refused(error, exchange_id)
+
+    requester_org = session.scalar(select(orgs.Organisation).where(orgs.Organisation.code == requester))
+    provider_org = session.scalar(select(orgs.Organisation).where(orgs.Organisation.code == query.provider))
+    if requester_org is None:
+        return refuse(Forbidden(f"unknown requester {requester}"))
+    if provider_org is None:
+        return refuse(NotFound(f"no provider organisation {query.provider!r}", field="provider"))
+    for label, value, known in (("business", query.business, table.businesses), ("item", query.item, table.items)):
+        if value not in known:
+            return refuse(InvalidInput(f"{label} {value!r} is not in the exchange table", field=label))
+    row = table.find_row(
+        requester_kind=requester_org.kind, business=query.business, provider_kind=provider_org.kind, item=query.item
+    )
+    if row is None:
+        return refuse(
+            NotInTable(
+                f"no row allows requester {requester} ({requester_org.kind}) to ask {query.provider} "
+                f"({provider_org.kind}) for {query.item} in business {query.business}",
+                missing_row={
+                    "requester_kind": requester_org.kind,
+                    "business": query.business,
+                    "provider_kind": provider_org.kind,
+                    "item": query.item,
+                },
+            )
+        )
+    link = session.scalar(
+        select(CodeLink.person_link).where(CodeLink.agency == requester, CodeLink.code == query.subject_code)
+    )
+    if link is None:
+        return refuse(
+            UnknownCode(f"{requester} holds no person under code {query.subject_code!r}", field="subject_code")
+        )
+    citizen = citizen_of(link)
+    provider_code = numbers.agency_code(keys, agency=query.provider, person=bytes(link).hex())
+    adapter = _provider_for(session, keys=keys, agency=query.provider, cache=providers)
+    try:
+        data = adapter.provide(
+            session,
+            agency=query.provider,
+            kind=provider_org.kind,
+            item=query.item,
+            business=query.business,
+            code=provider_code,
+        )
+    except DomainError as exc:
+        return refuse(exc)
+    answered_at = clock.now()
+    result = ANSWERED if data is not None else NO_DATA
+    exchange_id = record_exchange(
+        session,
+        requester=requester,
+        provider=query.provider,
+        query=raw,
+        citizen=citizen,
+        result=result,
+        reason=row.legal_reference,
+        asked_at=asked_at,
+        answered_at=answered_at,
+    )
+    return Answer(exchange_id, result, data, asked_at, answered_at)
+
+
+def answer_locally(session: Session, *, agency: str, item: str, business: str, code: str) -> dict[str, Any] | None:
+    """The provider side of the HTTP path: an agency hosted here answers for its own code."""
+    provider_org = session.scalar(select(orgs.Organisation).where(orgs.Organisation.code == agency))
+    if provider_org is None:
+        raise NotFound(f"this server hosts no agency {agency!r}")
+    return InProcessProvider().provide(
+        session, agency=agency, kind=provider_org.kind, item=item, business=business, code=code
+    )
+
+
+def set_endpoint(session: Session, *, agency: str, base_url: str | None) -> None:
+    """Route queries for ``agency`` to a remote server (or back in-process with None)."""
+    endpoint = session.get(Endpoint, agency)
+    if base_url is None:
+        if endpoint is not None:
+            session.delete(endpoint)
+        return
+    if endpoint is None:
+        session.add(Endpoint(agency=agency, base_url=base_url))
+    else:
+        endpoint.base_url = base_url
