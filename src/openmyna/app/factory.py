@@ -14,6 +14,7 @@ from openmyna.core.config import Settings
 from openmyna.core.context import open_context
 from openmyna.core.errors import install_problem_handlers
 from openmyna.core.web import build_templates
+from openmyna.jpki import api as jpki_api
 from openmyna.network import api as network_api
 from openmyna.network.table import load_table
 from openmyna.numbers import api as numbers_api
@@ -57,6 +58,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         orgs_api.router,
         orgs_views.router,
         registry_api.router,
+        jpki_api.router,
         registry_views.router,
         network_api.router,
     ):

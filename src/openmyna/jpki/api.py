@@ -1,0 +1,133 @@
+"""HTTP face of the CA: CA certificates, CRLs, OCSP (RFC 6960) and the validity-check API for verifiers."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from typing import Annotated, Literal
+from urllib.parse import unquote
+
+from cryptography.hazmat.primitives import serialization
+from cryptography.x509 import load_der_x509_certificate
+from cryptography.x509.ocsp import OCSPResponseStatus
+from fastapi import APIRouter, Depends, Request, Response
+from fastapi.concurrency import run_in_threadpool
+
+from openmyna.core.web import AppSettings, DbSession, Keys
+from openmyna.jpki import service
+from openmyna.jpki.authority import CaConfig
+from openmyna.jpki.ocsp import MEDIA_REQUEST, MEDIA_RESPONSE, Responder, unsuccessful
+from openmyna.jpki.schemas import CertificateRef, ValidityOut, ValidityRequest
+from openmyna.orgs.dependencies import require_scope
+from openmyna.orgs.service import Caller
+
+router = APIRouter(tags=["jpki"])
+VERIFY_SCOPE = "jpki:verify"
+Verifier = Annotated[Caller, Depends(require_scope(VERIFY_SCOPE))]
+MAX_OCSP_REQUEST = 8192
+
+
+def config_of(settings: AppSettings, keys: Keys) -> CaConfig:
+    return CaConfig.from_settings(settings, keys)
+
+
+Config = Annotated[CaConfig, Depends(config_of)]
+
+
+def responder(request: Request) -> Responder:
+    """The process's OCSP responder, built on first use."""
+    state = request.app.state
+    found: Responder | None = getattr(state, "jpki_responder", None)
+    if found is None:
+        found = Responder(state.session_factory, CaConfig.from_settings(state.settings, state.keys))
+        state.jpki_responder = found
+    return found
+
+
+@router.get("/jpki/ca/{kind}.pem", summary="CA certificate (PEM)")
+def ca_certificate(kind: Literal["sign", "auth"], db: DbSession, config: Config) -> Response:
+    return Response(service.ca_certificate_pem(db, config=config, kind=kind), media_type="application/x-pem-file")
+
+
+@router.get("/jpki/crl/{kind}.crl", summary="Current CRL (DER, RFC 5280)")
+def crl(kind: Literal["sign", "auth"], db: DbSession, config: Config) -> Response:
+    return Response(service.current_crl(db, config=config, kind=kind), media_type="application/pkix-crl")
+
+
+async def _answer(request: Request, body: bytes) -> Response:
+    answerer = responder(request)
+    answer = answerer.respond(body, memory_only=True)
+    if answer is None:
+        answer = await run_in_threadpool(answerer.respond, body)
+    assert answer is not None
+    return Response(answer, media_type=MEDIA_RESPONSE, headers={"Cache-Control": "max-age=0, no-cache"})
+
+
+@router.post("/jpki/ocsp", summary="OCSP (RFC 6960), POST", response_class=Response)
+async def ocsp_post(request: Request) -> Response:
+    body = await request.body()
+    if request.headers.get("content-type", MEDIA_REQUEST).split(";")[0].strip() != MEDIA_REQUEST or not body:
+        return Response(unsuccessful(OCSPResponseStatus.MALFORMED_REQUEST), media_type=MEDIA_RESPONSE)
+    if len(body) > MAX_OCSP_REQUEST:
+        return Response(unsuccessful(OCSPResponseStatus.MALFORMED_REQUEST), media_type=MEDIA_RESPONSE)
+    return await _answer(request, body)
+
+
+@router.get("/jpki/ocsp/{encoded:path}", summary="OCSP (RFC 6960 appendix A.1), GET", response_class=Response)
+async def ocsp_get(encoded: str, request: Request) -> Response:
+    try:
+        body = base64.b64decode(unquote(encoded), validate=True)
+    except (binascii.Error, ValueError):
+        return Response(unsuccessful(OCSPResponseStatus.MALFORMED_REQUEST), media_type=MEDIA_RESPONSE)
+    return await _answer(request, body)
+
+
+def _certificate_data(text: str) -> bytes:
+    stripped = text.strip()
+    if stripped.startswith("-----BEGIN"):
+        return stripped.encode()
+    try:
+        return base64.b64decode("".join(stripped.split()), validate=True)
+    except (binascii.Error, ValueError) as exc:
+        raise service.MalformedCertificate("certificate: neither PEM nor base64 of DER") from exc
+
+
+def _ref(request: Request, row: service.Certificate) -> CertificateRef:
+    pem = load_der_x509_certificate(row.der).public_bytes(serialization.Encoding.PEM).decode()
+    url = str(request.url_for("certificate_by_serial", serial=row.serial))
+    return CertificateRef(serial=row.serial, kind=row.kind, certificate_pem=pem, url=url)  # type: ignore[arg-type]
+
+
+@router.post("/api/jpki/validity", response_model=ValidityOut, summary="Validity check for registered verifiers")
+def validity(body: ValidityRequest, request: Request, db: DbSession, config: Config, caller: Verifier) -> ValidityOut:
+    result = service.check_validity(
+        db,
+        config=config,
+        data=_certificate_data(body.certificate),
+        at=body.at,
+        verifier_org=caller.org_code,
+        actor=caller.actor,
+    )
+    return ValidityOut(
+        serial=result.serial,
+        kind=result.kind,  # type: ignore[arg-type]
+        status=result.status,  # type: ignore[arg-type]
+        at=result.at,
+        not_before=result.not_before,
+        not_after=result.not_after,
+        revoked_at=result.revoked_at,
+        reason=result.reason,
+        replaced_by=_ref(request, result.replaced_by) if result.replaced_by else None,
+    )
+
+
+@router.get(
+    "/api/jpki/certificates/{serial}",
+    response_model=CertificateRef,
+    name="certificate_by_serial",
+    summary="A certificate by serial (hex), for verifiers following a replacement",
+)
+def certificate_by_serial(serial: str, request: Request, db: DbSession, caller: Verifier) -> CertificateRef:
+    if not serial or len(serial) > 40 or any(c not in "0123456789abcdefABCDEF" for c in serial):
+        raise service.CertificateNotFound(f"{serial!r} is not a hexadecimal serial number")
+    return _ref(request, service.certificate(db, serial=serial))

@@ -1,0 +1,38 @@
+"""What crosses the validity-check API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class ValidityRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    certificate: str = Field(
+        min_length=16, max_length=20000, description="The certificate to check, PEM or base64 of DER"
+    )
+    at: dt.datetime | None = Field(default=None, description="Check as of this instant (default: now)")
+
+
+class CertificateRef(BaseModel):
+    serial: str
+    kind: Literal["sign", "auth"]
+    certificate_pem: str
+    url: str
+
+
+class ValidityOut(BaseModel):
+    serial: str
+    kind: Literal["sign", "auth"]
+    status: Literal["good", "revoked", "suspended", "expired", "not_yet_valid"]
+    at: dt.datetime
+    not_before: dt.datetime
+    not_after: dt.datetime
+    revoked_at: dt.datetime | None = None
+    reason: str | None = Field(default=None, description="RFC 5280 CRLReason, e.g. affiliation_changed")
+    replaced_by: CertificateRef | None = Field(
+        default=None, description="The certificate that replaced this one after the holder's facts changed"
+    )
