@@ -91,6 +91,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         var_dir=tmp_path / "var",
         data_key=base64.b64encode(TEST_MASTER_KEY).decode(),
         base_url="http://testserver",
+        network_publish_seconds=0,
     )
 
 

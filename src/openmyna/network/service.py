@@ -84,9 +84,7 @@ def issue_code(session: Session, *, keys: KeyRing, agency: str, my_number: str, 
     if existing is None:
         session.add(CodeLink(agency=agency, code=code, person_link=link, issued_at=clock.now()))
     if local_ref is not None:
-        known = session.scalar(select(LocalId.id).where(LocalId.agency == agency, LocalId.code == code))
-        if known is None:
-            session.add(LocalId(agency=agency, code=code, local_ref=local_ref))
+        remember_local_id(session, agency=agency, code=code, local_ref=local_ref)
     audit.record_access(
         session,
         subject=citizen_of(link),
@@ -96,6 +94,13 @@ def issue_code(session: Session, *, keys: KeyRing, agency: str, my_number: str, 
         purpose="agency-specific code obtained",
     )
     return code
+
+
+def remember_local_id(session: Session, *, agency: str, code: str, local_ref: int) -> None:
+    """Agency side: keep the code the hub issued beside the agency's own record id (its intermediate server)."""
+    known = session.scalar(select(LocalId.id).where(LocalId.agency == agency, LocalId.code == code))
+    if known is None:
+        session.add(LocalId(agency=agency, code=code, local_ref=local_ref))
 
 
 def _canonical(entry: dict[str, Any]) -> str:
