@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from openmyna.core import i18n
 from openmyna.core.config import Settings
 from openmyna.core.crypto import KeyRing
-from openmyna.core.errors import Forbidden
+from openmyna.core.errors import DomainError, Forbidden
 
 TEMPLATE_PACKAGES = ("core", "orgs", "registry", "app")
 LANGUAGE_COOKIE = "lang"
@@ -84,6 +84,7 @@ def check_csrf(request: Request, submitted: str | None) -> None:
 def render(request: Request, template: str, context: dict[str, Any], *, status_code: int = 200) -> HTMLResponse:
     """Render a page in the visitor's language; ``?lang=`` also sets the language cookie."""
     lang = language(request)
+    other = "en" if lang == "ja" else "ja"
 
     def t(key: str) -> str:
         return i18n.translate(key, lang)
@@ -92,9 +93,23 @@ def render(request: Request, template: str, context: dict[str, Any], *, status_c
     response = templates.TemplateResponse(
         request,
         template,
-        {"lang": lang, "t": t, "csrf_token": csrf_token(request), "staff": request.session.get("staff"), **context},
+        {
+            "lang": lang,
+            "t": t,
+            "csrf_token": csrf_token(request),
+            "staff": request.session.get("staff"),
+            "switch_url": str(request.url.include_query_params(lang=other)),
+            **context,
+        },
         status_code=status_code,
     )
     if request.query_params.get("lang") in i18n.LANGUAGES:
         response.set_cookie(LANGUAGE_COOKIE, lang, max_age=365 * 24 * 3600, samesite="lax")
     return response
+
+
+def render_error(request: Request, error: DomainError) -> HTMLResponse:
+    """A domain error as a page in the visitor's language, for people rather than programs."""
+    lang = language(request)
+    title = error.title_en if lang == "en" else error.title_ja
+    return render(request, "error.html", {"title": title, "detail": error.detail}, status_code=error.status)

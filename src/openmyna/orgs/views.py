@@ -7,9 +7,9 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from openmyna.core.errors import Unauthorized
+from openmyna.core.errors import Forbidden, Unauthorized
 from openmyna.core.i18n import translate
-from openmyna.core.web import DbSession, Language, check_csrf, render
+from openmyna.core.web import DbSession, Language, check_csrf, render, render_error
 from openmyna.orgs import service
 
 router = APIRouter(include_in_schema=False)
@@ -38,7 +38,10 @@ def login(
     csrf: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = DEFAULT_LANDING,
 ) -> Response:
-    check_csrf(request, csrf)
+    try:
+        check_csrf(request, csrf)
+    except Forbidden as exc:
+        return render_error(request, exc)
     try:
         user = service.authenticate_staff(session, username=username, password=password)
     except Unauthorized:
@@ -57,6 +60,9 @@ def login(
 
 @router.post("/staff/logout")
 def logout(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
-    check_csrf(request, csrf)
+    try:
+        check_csrf(request, csrf)
+    except Forbidden as exc:
+        return render_error(request, exc)
     request.session.clear()
     return RedirectResponse("/", status_code=303)

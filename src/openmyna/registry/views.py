@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Annotated
+from typing import Annotated, Literal
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from openmyna.core.errors import DomainError
 from openmyna.core.i18n import translate
-from openmyna.core.web import DbSession, Keys, Language, render
+from openmyna.core.web import DbSession, Keys, Language, render, render_error
 from openmyna.numbers import formats
 from openmyna.orgs.service import Caller, staff_caller
 from openmyna.registry import service
@@ -24,7 +25,9 @@ def _staff(request: Request) -> Caller | None:
 
 
 def _to_login(request: Request) -> Response:
-    return RedirectResponse(f"/staff/login?next={request.url.path}", status_code=303)
+    """Send a visitor to the login page, to come back to exactly this page (query included)."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse("/staff/login?" + urlencode({"next": target}), status_code=303)
 
 
 def relationship_label(code: str, sex: str, lang: str) -> str:
@@ -42,7 +45,7 @@ def search_page(
     name: Annotated[str, Query(max_length=50)] = "",
     kana: Annotated[str, Query(max_length=100)] = "",
     birth_date: Annotated[str, Query(max_length=10)] = "",
-    status: Annotated[str, Query(max_length=10)] = "resident",
+    status: Literal["resident", "moved_out", "deceased", "any"] = "resident",
 ) -> Response:
     caller = _staff(request)
     if caller is None:
@@ -79,7 +82,10 @@ def resident_page(resident_id: int, request: Request, session: DbSession, keys: 
     caller = _staff(request)
     if caller is None:
         return _to_login(request)
-    resident = service.get_resident(session, resident_id=resident_id, caller=caller, purpose="back-office view")
+    try:
+        resident = service.get_resident(session, resident_id=resident_id, caller=caller, purpose="back-office view")
+    except DomainError as exc:
+        return render_error(request, exc)
     members = list(resident.household.members) if resident.household else []
     return render(
         request,
