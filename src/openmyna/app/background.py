@@ -8,6 +8,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio.to_thread
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
@@ -34,7 +35,9 @@ async def _publish_forever(app: FastAPI, interval: float) -> None:
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the tree-head publisher (one at a time across processes: the sequencer takes a lock)."""
-    interval = app.state.settings.network_publish_seconds
+    settings = app.state.settings
+    anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+    interval = settings.network_publish_seconds
     task = asyncio.create_task(_publish_forever(app, interval)) if interval > 0 else None
     yield
     if task is not None:

@@ -16,7 +16,10 @@ from rich.table import Table
 
 from openmyna.app import migrate
 from openmyna.app.seed import SeedReport, seed_world
+from openmyna.app.wiring import wire
+from openmyna.card import cli as card_cli
 from openmyna.core.context import open_context
+from openmyna.corporate import cli as corporate_cli
 from openmyna.network import cli as network_cli
 from openmyna.numbers import cli as numbers_cli
 from openmyna.orgs import cli as orgs_cli
@@ -25,8 +28,17 @@ app = typer.Typer(help="openmyna: Japan's My Number platform, runnable.", no_arg
 app.add_typer(numbers_cli.app, name="number")
 app.add_typer(orgs_cli.app, name="org")
 app.add_typer(orgs_cli.staff_app, name="staff")
+app.add_typer(card_cli.app, name="card")
+app.add_typer(corporate_cli.app, name="corporate")
 app.add_typer(network_cli.app, name="network")
 console = Console()
+
+
+@app.callback()
+def _assemble() -> None:
+    """Subscribe the domains' event handlers with this process's settings before any command runs."""
+    context = open_context()
+    wire(context.settings, context.keys)
 
 
 @app.command()
@@ -81,6 +93,7 @@ def serve(
     host: str = typer.Option("127.0.0.1"),
     port: int = typer.Option(8000),
     workers: int = typer.Option(1, min=1, help="Worker processes (they share the database and the master key)"),
+    access_log: bool = typer.Option(True, help="Log every request (off for load tests)"),
 ) -> None:
     """Serve the platform over HTTP."""
     import uvicorn

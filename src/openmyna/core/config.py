@@ -24,8 +24,12 @@ class Settings(BaseSettings):
     access_token_ttl_seconds: int = 300
     session_https_only: bool = False
     exchange_table_path: str | None = Field(default=None, description="Exchange table YAML (default: shipped)")
+    worker_threads: int = Field(default=8, description="Threads per process for blocking (database) work")
     network_publish_seconds: float = Field(default=2.0, description="Signed tree head interval; 0 disables")
     sql_echo: bool = False
+    corporate_rate_limit_per_second: int = Field(
+        default=50, description="Requests a second one API token may make to /hojin and /4 (per process)"
+    )
     jpki_pkcs11_module: str | None = Field(default=None, description="PKCS#11 module for new CA keys (else key files)")
     jpki_pkcs11_token: str = "openmyna-jpki"
     jpki_pkcs11_pin: SecretStr | None = None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from openmyna.localtax.models import TaxAssessment
@@ -43,18 +43,25 @@ def assess(*, fiscal_year: int, income: int, dependants: int) -> Assessment:
     return Assessment(fiscal_year, income, taxable, municipal, prefectural, dependants)
 
 
-def assessments_for(session: Session, *, resident_id: int, limit: int = 2) -> list[Assessment]:
-    """The resident's newest assessments, newest first."""
-    rows = session.scalars(
-        select(TaxAssessment)
-        .where(TaxAssessment.resident_id == resident_id)
-        .order_by(TaxAssessment.fiscal_year.desc())
-        .limit(limit)
+_ASSESSMENTS = (
+    select(
+        TaxAssessment.fiscal_year,
+        TaxAssessment.income,
+        TaxAssessment.taxable_income,
+        TaxAssessment.municipal_tax,
+        TaxAssessment.prefectural_tax,
+        TaxAssessment.dependants,
     )
-    return [
-        Assessment(r.fiscal_year, r.income, r.taxable_income, r.municipal_tax, r.prefectural_tax, r.dependants)
-        for r in rows
-    ]
+    .where(TaxAssessment.resident_id == bindparam("resident_id"))
+    .order_by(TaxAssessment.fiscal_year.desc())
+    .limit(bindparam("limit"))
+)
+
+
+def assessments_for(session: Session, *, resident_id: int, limit: int = 2) -> list[Assessment]:
+    """The resident's newest assessments, newest first (a hot path of the exchange network: plain Core)."""
+    rows = session.connection().execute(_ASSESSMENTS, {"resident_id": resident_id, "limit": limit})
+    return [Assessment(*row) for row in rows]
 
 
 def record_assessment(session: Session, *, resident_id: int, assessment: Assessment) -> None:

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from openmyna.core import clock
@@ -38,8 +38,11 @@ class Provider(Protocol):
         """The item's data for the person the provider knows as ``code``, or None if it holds none."""
 
 
+_LOCAL_REF = select(LocalId.local_ref).where(LocalId.agency == bindparam("agency"), LocalId.code == bindparam("code"))
+
+
 def local_ref(session: Session, *, agency: str, code: str) -> int | None:
-    return session.scalar(select(LocalId.local_ref).where(LocalId.agency == agency, LocalId.code == code))
+    return session.connection().execute(_LOCAL_REF, {"agency": agency, "code": code}).scalar()
 
 
 def _age(born: dt.date, on: dt.date) -> int:

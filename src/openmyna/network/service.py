@@ -10,10 +10,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import secrets
+import threading
+import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, select
 from sqlalchemy.orm import Session
 
 from openmyna.core import audit, clock
@@ -42,6 +44,39 @@ class UnknownCode(DomainError):
     status = 404
     title_ja = "機関別符号が登録されていません"
     title_en = "Unknown agency-specific code"
+
+
+_PERSON_LINK = select(CodeLink.person_link).where(
+    CodeLink.agency == bindparam("agency"), CodeLink.code == bindparam("code")
+)
+_ENDPOINT = select(Endpoint.base_url).where(Endpoint.agency == bindparam("agency"))
+_RECORD_INSERT = insert(ExchangeRecord.__table__)
+
+
+class _Directory:
+    """Organisation kinds by code, cached per process: read on every query, changed almost never.
+
+    An unknown code reloads the directory at once (a new organisation is seen immediately); known codes
+    are refreshed every few seconds.
+    """
+
+    def __init__(self, ttl: float = 5.0) -> None:
+        self.ttl = ttl
+        self.kinds: dict[str, str] = {}
+        self.loaded = -ttl
+        self.lock = threading.Lock()
+
+    def kind(self, session: Session, code: str) -> str | None:
+        now = time.monotonic()
+        if code not in self.kinds or now - self.loaded > self.ttl:
+            rows = session.connection().execute(select(orgs.Organisation.code, orgs.Organisation.kind)).all()
+            with self.lock:
+                self.kinds = dict(rows)  # type: ignore[arg-type]
+                self.loaded = now
+        return self.kinds.get(code)
+
+
+_DIRECTORY = _Directory()
 
 
 @dataclass(frozen=True)
@@ -146,20 +181,20 @@ def record_exchange(
         }
         for side, agency in ((REQUESTER, requester), (PROVIDER, provider))
     ]
-    session.execute(insert(ExchangeRecord), rows)
+    session.connection().execute(_RECORD_INSERT, rows)
     return exchange_id
 
 
 def _provider_for(session: Session, *, keys: KeyRing, agency: str, cache: dict[str, Provider]) -> Provider:
-    endpoint = session.get(Endpoint, agency)
-    if endpoint is None:
+    base_url = session.connection().execute(_ENDPOINT, {"agency": agency}).scalar()
+    if base_url is None:
         return cache.setdefault("", InProcessProvider())
-    provider = cache.get(endpoint.base_url)
+    provider = cache.get(base_url)
     if provider is None:
         provider = HttpProvider(
-            base_url=endpoint.base_url, hub_code=HUB_CODE, hub_private_pem=hub_private_key(session, keys, HUB_CODE)
+            base_url=base_url, hub_code=HUB_CODE, hub_private_pem=hub_private_key(session, keys, HUB_CODE)
         )
-        cache[endpoint.base_url] = provider
+        cache[base_url] = provider
     return provider
 
 
@@ -195,34 +230,32 @@ def ask(
         )
         return Refused(error, exchange_id)
 
-    requester_org = session.scalar(select(orgs.Organisation).where(orgs.Organisation.code == requester))
-    provider_org = session.scalar(select(orgs.Organisation).where(orgs.Organisation.code == query.provider))
-    if requester_org is None:
+    requester_kind = _DIRECTORY.kind(session, requester)
+    provider_kind = _DIRECTORY.kind(session, query.provider)
+    if requester_kind is None:
         return refuse(Forbidden(f"unknown requester {requester}"))
-    if provider_org is None:
+    if provider_kind is None:
         return refuse(NotFound(f"no provider organisation {query.provider!r}", field="provider"))
     for label, value, known in (("business", query.business, table.businesses), ("item", query.item, table.items)):
         if value not in known:
             return refuse(InvalidInput(f"{label} {value!r} is not in the exchange table", field=label))
     row = table.find_row(
-        requester_kind=requester_org.kind, business=query.business, provider_kind=provider_org.kind, item=query.item
+        requester_kind=requester_kind, business=query.business, provider_kind=provider_kind, item=query.item
     )
     if row is None:
         return refuse(
             NotInTable(
-                f"no row allows requester {requester} ({requester_org.kind}) to ask {query.provider} "
-                f"({provider_org.kind}) for {query.item} in business {query.business}",
+                f"no row allows requester {requester} ({requester_kind}) to ask {query.provider} "
+                f"({provider_kind}) for {query.item} in business {query.business}",
                 missing_row={
-                    "requester_kind": requester_org.kind,
+                    "requester_kind": requester_kind,
                     "business": query.business,
-                    "provider_kind": provider_org.kind,
+                    "provider_kind": provider_kind,
                     "item": query.item,
                 },
             )
         )
-    link = session.scalar(
-        select(CodeLink.person_link).where(CodeLink.agency == requester, CodeLink.code == query.subject_code)
-    )
+    link = session.connection().execute(_PERSON_LINK, {"agency": requester, "code": query.subject_code}).scalar()
     if link is None:
         return refuse(
             UnknownCode(f"{requester} holds no person under code {query.subject_code!r}", field="subject_code")
@@ -234,7 +267,7 @@ def ask(
         data = adapter.provide(
             session,
             agency=query.provider,
-            kind=provider_org.kind,
+            kind=provider_kind,
             item=query.item,
             business=query.business,
             code=provider_code,
@@ -250,7 +283,7 @@ def ask(
         query=raw,
         citizen=citizen,
         result=result,
-        reason=row.legal_reference,
+        reason="",  # the row is named by requester, business, provider and item; refusals say why
         asked_at=asked_at,
         answered_at=answered_at,
     )
