@@ -15,7 +15,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidSignature
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, func, select, update
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session
 
 from openmyna.core import clock
@@ -155,10 +156,104 @@ class VerifyReport:
     leaf_index: int | None = None
 
 
+CHUNK_LEVEL = 18  # verify in aligned chunks of 2^18 leaves, spread over one process per core
+_RECORDS_IN_RANGE = (
+    "SELECT r.id, r.leaf_index, r.entry, r.purged, n.digest FROM network_exchange_records r "
+    "LEFT JOIN network_tree_nodes n ON n.key = r.leaf_index * 64 "
+    "WHERE r.leaf_index >= {p} AND r.leaf_index < {p} ORDER BY r.leaf_index"
+)
+
+
+@dataclass(frozen=True)
+class _Chunk:
+    """What one aligned range of leaves gave: its frontier, partial frontiers at signed sizes, or a problem."""
+
+    start: int
+    count: int
+    frontier: list[tuple[merkle.NodeKey, bytes]]
+    at_sizes: dict[int, list[tuple[merkle.NodeKey, bytes]]]
+    problem: str = ""
+    record_id: int | None = None
+    leaf_index: int | None = None
+
+
+def _verify_chunk(url: str, start: int, end: int, sizes: list[int]) -> _Chunk:
+    """A worker process's share: its own connection to the log."""
+    from openmyna.core.db import make_engine
+
+    engine = make_engine(url)
+    try:
+        with engine.connect() as connection:
+            return _verify_range(connection, start, end, sizes)
+    finally:
+        engine.dispose()
+
+
+def _verify_range(connection: Connection, start: int, end: int, sizes: list[int]) -> _Chunk:
+    """Recompute leaves ``[start, end)`` from their entries and check them against the stored leaf hashes."""
+    raw = connection.connection.driver_connection
+    postgres = connection.dialect.name == "postgresql"
+    sql = _RECORDS_IN_RANGE.format(p="%s" if postgres else "?")
+    cursor = raw.cursor(name="openmyna_verify") if postgres else raw.cursor()  # type: ignore[union-attr]
+    if postgres:
+        cursor.itersize = 20_000
+    cursor.execute(sql, (start, end))
+    frontier: list[tuple[merkle.NodeKey, bytes]] = []
+    at_sizes: dict[int, list[tuple[merkle.NodeKey, bytes]]] = {}
+    size = start
+    pending = sorted(s for s in sizes if start < s <= end)
+    leaf_hash = merkle.leaf_hash
+    try:
+        while rows := cursor.fetchmany(20_000):
+            leaves = []
+            expected_index = size
+            for record_id, leaf_index, entry, purged, stored in rows:
+                if leaf_index != expected_index:
+                    return _Chunk(
+                        start,
+                        0,
+                        [],
+                        {},
+                        f"record at leaf {expected_index} is missing (deleted?)",
+                        leaf_index=expected_index,
+                    )
+                digest = bytes(stored) if stored is not None else b""
+                if not purged and leaf_hash(entry.encode()) != digest:
+                    return _Chunk(
+                        start,
+                        0,
+                        [],
+                        {},
+                        f"record {record_id} at leaf {leaf_index} does not match the log",
+                        record_id=record_id,
+                        leaf_index=leaf_index,
+                    )
+                leaves.append(digest)
+                expected_index += 1
+            position = 0
+            for cut in [*(s for s in pending if s <= expected_index), expected_index]:
+                take = cut - size
+                _created, frontier, size = merkle.append_leaves(frontier, size, leaves[position : position + take])
+                position += take
+                if size in pending:
+                    at_sizes[size] = list(frontier)
+            pending = [s for s in pending if s > size]
+    finally:
+        cursor.close()
+    return _Chunk(start, size - start, frontier, at_sizes)
+
+
 def verify(
-    session: Session, *, keys: KeyRing, progress: Callable[[int], None] = lambda _n: None, chunk: int = 50_000
+    session: Session, *, keys: KeyRing, progress: Callable[[int], None] = lambda _n: None, workers: int | None = None
 ) -> VerifyReport:
-    """Recompute the tree from the stored entries and compare with stored leaves and every signed head."""
+    """Recompute the tree from the stored entries; compare with the stored leaves and every signed head.
+
+    Aligned chunks of 2^18 leaves are checked in parallel processes (a chunk never needs its left
+    neighbour), then their frontiers are joined in order to check each signed root.
+    """
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
     public = keys.log_signing_key.public_key()
     heads = list(session.scalars(select(TreeHead).order_by(TreeHead.tree_size)))
     for head in heads:
@@ -167,55 +262,43 @@ def verify(
         except InvalidSignature:
             return VerifyReport(False, 0, len(heads), f"the tree head of size {head.tree_size} has a bad signature")
     targets = {h.tree_size: h.root_hash for h in heads}
+    total = session.scalar(select(func.max(ExchangeRecord.leaf_index)))
+    total = 0 if total is None else total + 1
+    url = session.get_bind().engine.url.render_as_string(hide_password=False)
+    step = 1 << CHUNK_LEVEL
+    ranges = [(start, min(start + step, total)) for start in range(0, total, step)]
+    sizes = sorted(targets)
+    if len(ranges) <= 1:  # small logs: in this session, so uncommitted work is seen too
+        chunks = [_verify_range(session.connection(), start, end, sizes) for start, end in ranges]
+    else:
+        import multiprocessing
+
+        with ProcessPoolExecutor(
+            max_workers=workers or os.cpu_count() or 1, mp_context=multiprocessing.get_context("spawn")
+        ) as pool:
+            futures = [pool.submit(_verify_chunk, url, start, end, sizes) for start, end in ranges]
+            chunks = []
+            for future in futures:
+                chunks.append(future.result())
+                progress(chunks[-1].count)
     frontier: list[tuple[merkle.NodeKey, bytes]] = []
     size = 0
-    query = (
-        select(
-            ExchangeRecord.id, ExchangeRecord.leaf_index, ExchangeRecord.entry, ExchangeRecord.purged, TreeNode.digest
-        )
-        .outerjoin(TreeNode, TreeNode.key == ExchangeRecord.leaf_index * 64)
-        .where(ExchangeRecord.leaf_index.is_not(None))
-        .order_by(ExchangeRecord.leaf_index)
-    )
-    result = session.execute(query.execution_options(yield_per=chunk))
-    for partition in result.partitions():
-        leaves = []
-        for record_id, leaf_index, entry, purged, stored in partition:
-            if leaf_index != size + len(leaves):
-                missing = size + len(leaves)
-                return VerifyReport(
-                    False, missing, len(heads), f"record at leaf {missing} is missing (deleted?)", leaf_index=missing
-                )
-            digest = bytes(stored) if stored is not None else b""
-            computed = digest if purged else merkle.leaf_hash(entry.encode())
-            if computed != digest:
+    for chunk in chunks:
+        if chunk.problem:
+            return VerifyReport(False, size, len(heads), chunk.problem, chunk.record_id, chunk.leaf_index)
+        for at, partial in chunk.at_sizes.items():
+            if merkle.root_from_frontier(merkle.join_frontiers(frontier, partial)) != targets[at]:
                 return VerifyReport(
                     False,
-                    leaf_index,
+                    at,
                     len(heads),
-                    f"record {record_id} at leaf {leaf_index} does not match the log",
-                    record_id=record_id,
-                    leaf_index=leaf_index,
+                    f"the entries up to leaf {at - 1} do not give the signed root of size {at}",
+                    leaf_index=at - 1,
                 )
-            leaves.append(computed)
-        end = size + len(leaves)
-        cuts = [*sorted(t for t in targets if size < t <= end), end]
-        position = 0
-        for cut in cuts:
-            _created, frontier, size = merkle.append_leaves(
-                frontier, size, leaves[position : cut - (end - len(leaves))]
-            )
-            position = cut - (end - len(leaves))
-            expected = targets.get(size)
-            if expected is not None and merkle.root_from_frontier(frontier) != expected:
-                return VerifyReport(
-                    False,
-                    size,
-                    len(heads),
-                    f"the entries up to leaf {size - 1} do not give the signed root of size {size}",
-                    leaf_index=size - 1,
-                )
-        progress(len(leaves))
+        frontier = merkle.join_frontiers(frontier, chunk.frontier)
+        size += chunk.count
+    if len(ranges) <= 1 and size:
+        progress(size)
     if heads and heads[-1].tree_size > size:
         return VerifyReport(
             False,

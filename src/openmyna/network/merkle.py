@@ -133,3 +133,16 @@ def root_from_frontier(frontier: list[tuple[NodeKey, bytes]]) -> bytes:
     for _key, digest in reversed(frontier[:-1]):
         root = node_hash(digest, root)
     return root
+
+
+def join_frontiers(
+    left: list[tuple[NodeKey, bytes]], right: list[tuple[NodeKey, bytes]]
+) -> list[tuple[NodeKey, bytes]]:
+    """The frontier of a tree whose leaves are ``left``'s followed by ``right``'s (``right`` aligned)."""
+    stack = list(left)
+    for key, digest in right:
+        while stack and stack[-1][0][0] == key[0]:
+            (level, index), earlier = stack.pop()
+            key, digest = (level + 1, index >> 1), node_hash(earlier, digest)
+        stack.append((key, digest))
+    return stack

@@ -1,0 +1,92 @@
+"""One resident's exchange history (20 newest, each record with its inclusion proof) over a large log.
+
+Target (issue): with 10,000,000 records in the store, median under 10 ms and p99 under 50 ms on
+PostgreSQL; SQLite is reported as measured. The log is built once and kept (see bench/_network.py);
+the server runs as a subprocess and one keep-alive client reads the history page sequentially.
+
+    .venv/bin/python bench/bench_network_history.py [--database postgresql|sqlite] [--records 10000000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import httpx
+
+from _common import (
+    DATA_KEY_BYTES,
+    add_database_argument,
+    code_version,
+    emit,
+    fresh_database,
+    latency_summary,
+    log,
+    machine,
+)
+from _network import TARGET_CITIZEN, TARGET_EXCHANGES, cached_log
+from _serve import free_port, server
+
+WORKLOAD = "network_history"
+TARGET_MEDIAN_MS, TARGET_P99_MS = 10.0, 50.0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_database_argument(parser)
+    parser.add_argument("--records", type=int, default=10_000_000, help="records in the log (default 10,000,000)")
+    parser.add_argument("--requests", type=int, default=500, help="timed history pages (default 500)")
+    args = parser.parse_args()
+    from openmyna.core.crypto import KeyRing
+    from openmyna.orgs.service import issue_access_token
+
+    with fresh_database("sqlite", WORKLOAD) as (_scratch, var_dir):
+        url = cached_log(args.database, args.records, var_dir)
+        token = issue_access_token(
+            KeyRing(DATA_KEY_BYTES), org_code=TARGET_CITIZEN, scopes={"self"}, issuer="bench", ttl_seconds=3600
+        )["access_token"]
+        headers = {"Authorization": f"Bearer {token}"}
+        with (
+            server(
+                url, var_dir, free_port(), access_log=False, extra_env={"OPENMYNA_NETWORK_PUBLISH_SECONDS": "0"}
+            ) as base_url,
+            httpx.Client() as client,
+        ):
+            first = client.get(f"{base_url}/api/network/history", headers=headers).json()
+            assert first["total"] == TARGET_EXCHANGES and len(first["items"]) == 20, first.get("total")
+            assert all(r["status"] == "included" for item in first["items"] for r in item["records"])
+            for _ in range(20):
+                client.get(f"{base_url}/api/network/history", headers=headers)
+            samples = []
+            for i in range(args.requests):
+                started = time.perf_counter()
+                response = client.get(
+                    f"{base_url}/api/network/history", headers=headers, params={"offset": (i % 5) * 20}
+                )
+                samples.append(time.perf_counter() - started)
+                if response.status_code != 200:
+                    raise RuntimeError(response.text)
+    summary = latency_summary(samples)
+    log(f"history page: {summary}")
+    emit(
+        {
+            "workload": WORKLOAD,
+            "backend": args.database,
+            "params": {
+                "records": args.records,
+                "requests": args.requests,
+                "page": 20,
+                "citizen_exchanges": TARGET_EXCHANGES,
+                "proofs_per_page": 40,
+            },
+            **summary,
+            "target": {"median_ms": TARGET_MEDIAN_MS, "p99_ms": TARGET_P99_MS, "backend": "postgresql"},
+            "ok": summary["median_ms"] < TARGET_MEDIAN_MS and summary["p99_ms"] < TARGET_P99_MS,
+            "machine": machine(),
+            "code": code_version(),
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()
