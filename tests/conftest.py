@@ -79,6 +79,14 @@ def engine(database_url: str) -> Iterator[Engine]:
     engine.dispose()
 
 
+@pytest.fixture(autouse=True)
+def _wired() -> None:
+    """Domain event subscriptions, as the app and CLI make them (re-made per test: some tests clear them)."""
+    from openmyna.app.wiring import wire
+
+    wire()
+
+
 @pytest.fixture(scope="session")
 def keys() -> KeyRing:
     return KeyRing(TEST_MASTER_KEY)

@@ -10,10 +10,13 @@ from starlette.middleware.sessions import SessionMiddleware
 from openmyna import __version__
 from openmyna.app import views
 from openmyna.app.background import lifespan
+from openmyna.app.wiring import wire
+from openmyna.card import api as card_api
 from openmyna.core.config import Settings
 from openmyna.core.context import open_context
 from openmyna.core.errors import install_problem_handlers
 from openmyna.core.web import build_templates
+from openmyna.corporate import api as corporate_api
 from openmyna.jpki import api as jpki_api
 from openmyna.network import api as network_api
 from openmyna.network.table import load_table
@@ -51,6 +54,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         https_only=context.settings.session_https_only,
     )
     install_problem_handlers(app)
+    wire(context.settings, context.keys)
     app.mount("/static", StaticFiles(packages=[("openmyna.core", "static")]), name="static")
     for router in (
         views.router,
@@ -59,8 +63,11 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         orgs_views.router,
         registry_api.router,
         jpki_api.router,
+        card_api.router,
+        card_api.stats_router,
         registry_views.router,
         network_api.router,
+        corporate_api.router,
     ):
         app.include_router(router)
     return app

@@ -23,7 +23,7 @@ from openmyna.jpki import profiles
 from openmyna.jpki.authority import CaConfig, LoadedAuthority, ensure_authorities, load, loaded_authority
 from openmyna.jpki.models import GOOD, ON_HOLD, REVOKED, Authority, Certificate, Crl
 from openmyna.jpki.ocsp import REASONS, presign
-from openmyna.jpki.profiles import KINDS, HolderFacts, Kind
+from openmyna.jpki.profiles import KINDS, HolderFacts, Kind, nth_birthday_after
 from openmyna.jpki.signers import sign_certificate, sign_crl
 
 __all__ = [
@@ -39,6 +39,7 @@ __all__ = [
     "ensure_authorities",
     "issue",
     "link_replacement",
+    "nth_birthday_after",
     "release_hold",
     "revoke",
 ]

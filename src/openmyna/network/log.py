@@ -72,13 +72,7 @@ def _lookup_nodes(session: Session, keys: Iterable[merkle.NodeKey]) -> dict[merk
 def _lock_sequencer(session: Session) -> bool:
     if session.get_bind().dialect.name != "postgresql":
         return True  # SQLite transactions already take the write lock at BEGIN
-    return bool(session.scalar(select(_pg_try_lock(_SEQUENCER_LOCK))))
-
-
-def _pg_try_lock(key: int):  # type: ignore[no-untyped-def]
-    from sqlalchemy import func
-
-    return func.pg_try_advisory_xact_lock(key)
+    return bool(session.scalar(select(func.pg_try_advisory_xact_lock(_SEQUENCER_LOCK))))
 
 
 def publish(session: Session, *, keys: KeyRing, batch: int = SEQUENCE_BATCH) -> TreeHead | None:

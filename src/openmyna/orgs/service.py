@@ -37,19 +37,19 @@ ORG_KINDS = (
     "shop",
 )
 KIND_SCOPES: dict[str, tuple[str, ...]] = {
-    "municipality": ("registry:read", "registry:write", "network:query"),
+    "municipality": ("registry:read", "registry:write", "network:query", "card:read", "card:write"),
     "ministry": ("network:query",),
     "pension_office": ("network:query",),
     "insurer": ("network:query",),
     "medical_institution": (),
     "kiosk_operator": (),
-    "platform_operator": ("registry:read", "network:provide"),
-    "linked_site": (),
+    "platform_operator": ("registry:read", "network:provide", "jpki:verify"),
+    "linked_site": ("jpki:verify",),
     "employer": (),
     "shop": (),
 }
 STAFF_ROLES: dict[str, tuple[str, ...]] = {
-    "clerk": ("registry:read", "registry:write"),
+    "clerk": ("registry:read", "registry:write", "card:read", "card:write"),
     "viewer": ("registry:read",),
 }
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
