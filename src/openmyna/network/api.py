@@ -29,10 +29,11 @@ from openmyna.network.schemas import (
     ProvideIn,
     ProvideOut,
     QueryIn,
+    TableDiffOut,
     TableRowOut,
     TreeHeadOut,
 )
-from openmyna.network.table import ExchangeTable
+from openmyna.network.table import ExchangeTable, TableError, diff_tables, parse_table
 from openmyna.orgs import service as orgs
 from openmyna.orgs.dependencies import require_scope
 
@@ -63,6 +64,22 @@ def get_table(table: Table) -> list[TableRowOut]:
         )
         for r in table.rows
     ]
+
+
+@router.post("/table/diff", response_model=TableDiffOut)
+async def diff_table(request: Request, table: Table) -> TableDiffOut:
+    """What a proposed table (YAML, the same format as the shipped file) would add and remove."""
+    text = (await request.body()).decode("utf-8", errors="replace")
+    try:
+        proposed = parse_table(text, source="proposed table")
+    except TableError as exc:
+        raise InvalidInput(str(exc)) from exc
+    added, removed = diff_tables(table, proposed)
+    keys = ("requester", "business", "provider", "item")
+    return TableDiffOut(
+        added=[dict(zip(keys, row, strict=True)) for row in added],
+        removed=[dict(zip(keys, row, strict=True)) for row in removed],
+    )
 
 
 @router.post("/codes", response_model=CodeOut)

@@ -71,6 +71,11 @@ class TableRowOut(BaseModel):
     legal_reference: str
 
 
+class TableDiffOut(BaseModel):
+    added: list[dict[str, str]]
+    removed: list[dict[str, str]]
+
+
 class HistoryOut(BaseModel):
     total: int
     tree_head: TreeHeadOut | None
