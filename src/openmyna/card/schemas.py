@@ -1,0 +1,92 @@
+"""What crosses the card API."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Application(_Strict):
+    resident_id: int
+    channel: Literal["self", "employer", "municipal_visit"] = "self"
+    employer_code: str = Field(default="", max_length=32)
+    with_signing: bool | None = Field(default=None, description="Default: only holders aged 15 or over")
+
+
+class BulkApplication(_Strict):
+    employer_code: str = Field(min_length=1, max_length=32)
+    resident_ids: list[int] = Field(min_length=1, max_length=5000)
+
+
+class HandOver(_Strict):
+    auth_pin: str = Field(max_length=16, description="4 digits")
+    sign_pin: str | None = Field(default=None, max_length=16, description="6–16 characters A–Z 0–9")
+    face_pin: str | None = Field(default=None, max_length=16, description="4 digits; default the auth PIN")
+    identity_checked: bool
+    delivery: Literal["counter", "post"] = "counter"
+
+
+class LostReport(_Strict):
+    via: Literal["holder", "hotline"] = "holder"
+
+
+class Revocation(_Strict):
+    reason: Literal["death", "moved_abroad", "loss_confirmed", "returned"]
+
+
+class PinReset(_Strict):
+    app: Literal["auth", "sign", "face"]
+    new_pin: str = Field(max_length=16)
+    identity_checked: bool
+
+
+class EventOut(BaseModel):
+    event: str
+    from_state: str
+    to_state: str
+    at: dt.datetime
+    actor_org: str
+    actor: str
+    detail: str
+
+
+class CardOut(BaseModel):
+    id: int
+    resident_id: int
+    resident_code: str
+    state: str
+    channel: str
+    employer_code: str
+    applied_on: dt.date
+    issued_on: dt.date | None
+    expires_on: dt.date | None
+    with_signing: bool
+    auth_serial: str | None
+    sign_serial: str | None
+
+
+class CardDetail(CardOut):
+    events: list[EventOut]
+
+
+class StatsRow(BaseModel):
+    event: str
+    label_ja: str
+    label_en: str
+    cumulative: int
+    in_period: int
+    days: int
+    daily_average: float
+    weekdays_only: bool
+
+
+class StatsOut(BaseModel):
+    start: dt.date
+    end: dt.date
+    rows: list[StatsRow]
