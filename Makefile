@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 export OPENMYNA_DATABASE_URL ?= sqlite:///var/openmyna.db
 
-.PHONY: run test lint bench install browser clean
+.PHONY: run test lint bench install browser softhsm clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,12 +25,21 @@ browser:
 	  else echo "no $(CHROMIUM) and not root: browser tests will be skipped"; fi; \
 	fi
 
+# Debian's SoftHSM2 for the PKCS#11 CA-key tests; installed when root can.
+softhsm:
+	@if [ ! -e /usr/lib/softhsm/libsofthsm2.so ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq softhsm2 >/dev/null) \
+	      || echo "softhsm2 could not be installed; PKCS#11 tests will be skipped"; \
+	  else echo "no SoftHSM2 and not root: PKCS#11 tests will be skipped"; fi; \
+	fi
+
 run: $(STAMP)
 	$(BIN)/openmyna init
 	$(BIN)/openmyna seed --residents $${RESIDENTS:-5000} --seed 42
 	$(BIN)/openmyna serve --host 127.0.0.1 --port 8000
 
-test: $(STAMP) browser
+test: $(STAMP) browser softhsm
 	$(BIN)/ruff check src tests bench
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
