@@ -1,0 +1,270 @@
+"""Importing NTA corporate-number CSV files: streamed in batches, one transaction per file, idempotent.
+
+A file is recognised by the SHA-256 of its content: once imported completely it is skipped. Inside a file,
+every record either becomes the corporation's current state (the older state moves to the history),
+goes straight to the history (an older record), or is already known (same digest) and changes nothing.
+The caller owns the transaction, so an interrupted import leaves nothing of the file behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Connection
+
+from openmyna.core import clock
+from openmyna.core.db import bulk_insert
+from openmyna.corporate import activity as activity_service
+from openmyna.corporate.codes import COLUMNS
+from openmyna.corporate.models import Corporation, ImportedFile
+from openmyna.corporate.nta import BadRow, Record, check_is_nta, read_rows
+from openmyna.corporate.text import bigram_tokens
+
+BATCH_SIZE = 10_000
+MAX_REPORTED_BAD_ROWS = 1000
+_LOOKUP_CHUNK = 5000
+# The stored NTA columns: the 30 of the CSV without corporateNumber (it is the key, ``number``).
+NTA_COLUMNS = tuple(c for c in COLUMNS if c != "corporate_number")
+CURRENT_COLUMNS = ("number", *NTA_COLUMNS, "digest", "search_text")
+VERSION_COLUMNS = ("number", *NTA_COLUMNS, "digest")
+
+
+@dataclass
+class ImportReport:
+    """What importing one file did; ``bad_rows`` keeps the first 1,000 bad rows, ``bad`` counts them all."""
+
+    file: str
+    already_imported: bool = False
+    rows: int = 0
+    inserted: int = 0
+    replaced: int = 0
+    to_history: int = 0
+    unchanged: int = 0
+    bad: int = 0
+    bad_rows: list[BadRow] = field(default_factory=list)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        while chunk := handle.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _stored(record: Record) -> tuple[Any, ...]:
+    values = record.values
+    return (record.number, values[0], *values[2:], record.digest)
+
+
+@dataclass(slots=True)
+class _Current:
+    digest: int
+    update_date: str
+    change_date: str
+    search_text: str
+    from_db: bool
+    record: Record | None = None
+
+
+def _newer(record: Record, current: _Current) -> bool:
+    return record.latest and (record.update_date, record.change_date) >= (current.update_date, current.change_date)
+
+
+def _existing(connection: Connection, numbers: Sequence[int]) -> dict[int, _Current]:
+    table = Corporation.__table__
+    found: dict[int, _Current] = {}
+    for start in range(0, len(numbers), _LOOKUP_CHUNK):
+        chunk = numbers[start : start + _LOOKUP_CHUNK]
+        query = select(table.c.number, table.c.digest, table.c.update_date, table.c.change_date, table.c.search_text)
+        for number, digest, update_date, change_date, text in connection.execute(
+            query.where(table.c.number.in_(chunk))
+        ):
+            found[number] = _Current(digest, str(update_date), str(change_date), text, True)
+    return found
+
+
+class _Writer:
+    """Dialect-specific writes of current rows, history rows and the search indexes."""
+
+    def __init__(self, connection: Connection) -> None:
+        self.connection = connection
+        self.postgresql = connection.dialect.name == "postgresql"
+
+    def _placeholders(self, count: int) -> str:
+        return ", ".join(["%s" if self.postgresql else "?"] * count)
+
+    def insert_current(self, records: list[Record]) -> None:
+        if not records:
+            return
+        rows = [(*_stored(r), r.search_text) for r in records]
+        if self.postgresql:
+            columns = (*CURRENT_COLUMNS, "bigrams")
+            bulk_insert(
+                self.connection,
+                Corporation.__table__,
+                columns,
+                [(*row, bigram_tokens(r.search_text)) for row, r in zip(rows, records, strict=True)],
+            )
+            return
+        cols = ", ".join(CURRENT_COLUMNS)
+        self.connection.exec_driver_sql(
+            f"INSERT INTO corporate_corporations ({cols}) VALUES ({self._placeholders(len(CURRENT_COLUMNS))})", rows
+        )
+        self.connection.exec_driver_sql(
+            "INSERT INTO corporate_search_trigram (rowid, search_text) VALUES (?, ?)",
+            [(r.number, r.search_text) for r in records],
+        )
+        self.connection.exec_driver_sql(
+            "INSERT INTO corporate_search_bigram (rowid, tokens) VALUES (?, ?)",
+            [(r.number, bigram_tokens(r.search_text)) for r in records],
+        )
+
+    def move_to_history(self, old: dict[int, _Current]) -> None:
+        """Copy the stored current rows of ``old`` into the history, then delete them and their index entries."""
+        if not old:
+            return
+        numbers = list(old)
+        cols = ", ".join(VERSION_COLUMNS)
+        conflict = " ON CONFLICT DO NOTHING" if self.postgresql else ""
+        verb = "INSERT" if self.postgresql else "INSERT OR IGNORE"
+        for start in range(0, len(numbers), _LOOKUP_CHUNK):
+            chunk = numbers[start : start + _LOOKUP_CHUNK]
+            marks = self._placeholders(len(chunk))
+            self.connection.exec_driver_sql(
+                f"{verb} INTO corporate_versions ({cols}) SELECT {cols} FROM corporate_corporations "
+                f"WHERE number IN ({marks}){conflict}",
+                tuple(chunk),
+            )
+            if not self.postgresql:
+                self.connection.exec_driver_sql(
+                    "INSERT INTO corporate_search_trigram (corporate_search_trigram, rowid, search_text) "
+                    f"SELECT 'delete', number, search_text FROM corporate_corporations WHERE number IN ({marks})",
+                    tuple(chunk),
+                )
+            self.connection.exec_driver_sql(
+                f"DELETE FROM corporate_corporations WHERE number IN ({marks})", tuple(chunk)
+            )
+        if not self.postgresql:
+            self.connection.exec_driver_sql(
+                "INSERT INTO corporate_search_bigram (corporate_search_bigram, rowid, tokens) VALUES ('delete', ?, ?)",
+                [(number, bigram_tokens(current.search_text)) for number, current in old.items()],
+            )
+
+    def insert_history(self, records: list[Record]) -> None:
+        if not records:
+            return
+        cols = ", ".join(VERSION_COLUMNS)
+        marks = self._placeholders(len(VERSION_COLUMNS))
+        if self.postgresql:
+            sql = f"INSERT INTO corporate_versions ({cols}) VALUES ({marks}) ON CONFLICT DO NOTHING"
+        else:
+            sql = f"INSERT OR IGNORE INTO corporate_versions ({cols}) VALUES ({marks})"
+        self.connection.exec_driver_sql(sql, [_stored(r) for r in records])
+
+
+def apply_batch(connection: Connection, records: list[Record], report: ImportReport, writer: _Writer) -> None:
+    """Merge one batch of records (in file order) into the current states and the history."""
+    state = _existing(connection, sorted({r.number for r in records}))
+    history: list[Record] = []
+    replaced_in_db: dict[int, _Current] = {}
+    for record in records:
+        current = state.get(record.number)
+        if current is not None and current.digest == record.digest:
+            report.unchanged += 1
+            continue
+        if current is None or _newer(record, current):
+            if current is not None:
+                report.replaced += 1
+                if current.from_db:
+                    replaced_in_db.setdefault(record.number, current)
+                elif current.record is not None:
+                    history.append(current.record)
+            else:
+                report.inserted += 1
+            state[record.number] = _Current(
+                record.digest, record.update_date, record.change_date, record.search_text, False, record
+            )
+        else:
+            report.to_history += 1
+            history.append(record)
+    writer.move_to_history(replaced_in_db)
+    writer.insert_history(history)
+    writer.insert_current([c.record for c in state.values() if not c.from_db and c.record is not None])
+
+
+def import_nta_file(
+    connection: Connection,
+    path: Path,
+    *,
+    batch_size: int = BATCH_SIZE,
+    progress: Callable[[int], None] | None = None,
+    on_bad_row: Callable[[BadRow], None] | None = None,
+) -> ImportReport:
+    """Import one NTA CSV inside the caller's transaction; a file already imported changes nothing.
+
+    Raises :class:`~openmyna.corporate.nta.NotNtaCsv` before writing if the file is not NTA CSV at all.
+    ``progress`` receives the number of rows read since its last call.
+    """
+    report = ImportReport(file=path.name)
+    encoding = check_is_nta(path)
+    sha256 = file_sha256(path)
+    if connection.execute(select(ImportedFile.sha256).where(ImportedFile.sha256 == sha256)).first():
+        report.already_imported = True
+        return report
+    writer = _Writer(connection)
+    batch: list[Record] = []
+    for item in read_rows(path, encoding=encoding):
+        if isinstance(item, BadRow):
+            report.bad += 1
+            if len(report.bad_rows) < MAX_REPORTED_BAD_ROWS:
+                report.bad_rows.append(item)
+            if on_bad_row:
+                on_bad_row(item)
+            continue
+        batch.append(item)
+        if len(batch) >= batch_size:
+            _flush(connection, batch, report, writer, progress)
+            batch = []
+    _flush(connection, batch, report, writer, progress)
+    activity_service.link_pending(connection)
+    connection.execute(
+        ImportedFile.__table__.insert().values(
+            sha256=sha256,
+            kind="nta",
+            filename=path.name[:300],
+            rows=report.rows,
+            skipped=report.bad,
+            imported_at=clock.now(),
+        )
+    )
+    return report
+
+
+def _flush(
+    connection: Connection,
+    batch: list[Record],
+    report: ImportReport,
+    writer: _Writer,
+    progress: Callable[[int], None] | None,
+) -> None:
+    if not batch:
+        return
+    apply_batch(connection, batch, report, writer)
+    report.rows += len(batch)
+    if progress:
+        progress(len(batch))
+
+
+def import_records(connection: Connection, records: Iterable[Record]) -> ImportReport:
+    """Merge records that did not come from a file (tests, the demo seed) in one batch."""
+    report = ImportReport(file="<records>")
+    batch = list(records)
+    apply_batch(connection, batch, report, _Writer(connection))
+    report.rows = len(batch)
+    return report

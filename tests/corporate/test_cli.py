@@ -1,0 +1,73 @@
+"""``openmyna corporate synth|import|token`` end to end on a fresh SQLite database."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+from stdnum.jp import cn
+from typer.testing import CliRunner
+
+from openmyna.cli.main import app
+from openmyna.core.db import make_engine
+from openmyna.corporate.codes import KIND, PREFECTURES
+from openmyna.corporate.models import Activity, ApiToken, Corporation, CorporationVersion
+
+
+@pytest.fixture
+def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    url = f"sqlite:///{tmp_path / 'cli.db'}"
+    monkeypatch.setenv("OPENMYNA_DATABASE_URL", url)
+    monkeypatch.setenv("OPENMYNA_VAR_DIR", str(tmp_path / "var"))
+    return url
+
+
+def test_synth_then_import_then_import_again(env: str, tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "synth"
+    result = runner.invoke(app, ["corporate", "synth", "--rows", "3000", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    with (out / "nta_full.csv").open(encoding="utf-8") as handle:
+        rows = list(csv.reader(handle))
+    assert len(rows) == 3000 and all(len(r) == 30 and cn.is_valid(r[1]) for r in rows)
+    assert len({r[1] for r in rows}) == 3000
+    assert {r[8] for r in rows} <= set(KIND) and {r[13] for r in rows} <= set(PREFECTURES)
+    closed = [r for r in rows if r[2] in ("21", "71")]
+    assert 0.05 < len(closed) / len(rows) < 0.2 and all(r[18] and r[19] for r in closed)
+    diff = next(out.glob("nta_diff_*.csv"))
+    files = [str(out / "nta_full.csv"), str(diff), str(out / "activity.csv")]
+    result = runner.invoke(app, ["corporate", "import", *files])
+    assert result.exit_code == 0, result.output
+    assert "3,000 new" in result.output and "kept aside" in result.output
+    engine = make_engine(env)
+    with engine.connect() as connection:
+        corporations = connection.scalar(select(func.count()).select_from(Corporation))
+        versions = connection.scalar(select(func.count()).select_from(CorporationVersion))
+        activities = connection.scalar(select(func.count()).select_from(Activity))
+    assert corporations == 3000 and versions > 0 and activities > 0
+    again = runner.invoke(app, ["corporate", "import", *files])
+    assert again.exit_code == 0 and again.output.count("already imported") == 3
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(CorporationVersion)) == versions
+    engine.dispose()
+
+
+def test_a_foreign_file_is_refused_with_exit_code_1(env: str, tmp_path: Path) -> None:
+    other = tmp_path / "other.csv"
+    other.write_text("hello,world\n")
+    result = CliRunner().invoke(app, ["corporate", "import", str(other)])
+    assert result.exit_code == 1 and "refused" in result.output
+
+
+def test_token_prints_only_the_token_and_stores_only_its_hash(env: str) -> None:
+    result = CliRunner().invoke(app, ["corporate", "token", "研究者A"])
+    assert result.exit_code == 0
+    token = result.stdout.strip()
+    assert len(token) >= 40 and "\n" not in token and " " not in token
+    engine = make_engine(env)
+    with engine.connect() as connection:
+        stored = connection.execute(select(ApiToken.name, ApiToken.token_sha256)).one()
+    engine.dispose()
+    assert stored.name == "研究者A" and token not in stored.token_sha256
