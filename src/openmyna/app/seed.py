@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from openmyna.card import demo as card_demo
 from openmyna.core.context import AppContext
+from openmyna.jpki.authority import CaConfig
 from openmyna.network import demo as network_demo
 from openmyna.network.table import load_table
 from openmyna.orgs import demo as orgs_demo
@@ -22,6 +24,7 @@ class SeedReport:
     residents: int
     logins: list[orgs_demo.DemoLogin]
     personas: list[registry_demo.SeededPersona]
+    cards: list[card_demo.DemoCard] = field(default_factory=list)
 
 
 def already_seeded(session: Session) -> bool:
@@ -34,7 +37,9 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
         if already_seeded(session):
             residents = session.scalar(select(func.count()).select_from(Resident)) or 0
             personas = registry_demo.find_personas(session, keys=context.keys)
-            return SeedReport(False, residents, orgs_demo.demo_logins(context.settings.municipality_code), personas)
+            cards = card_demo.find_cards(session, personas={p.key: p.resident_id for p in personas})
+            logins = orgs_demo.demo_logins(context.settings.municipality_code)
+            return SeedReport(False, residents, logins, personas, cards)
         logins = orgs_demo.seed_organisations(
             session, keys=context.keys, municipality_code=context.settings.municipality_code
         )
@@ -53,4 +58,19 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
             session, keys=context.keys, table=load_table(context.settings.exchange_table_path),
             municipality=municipality, persona_ids={p.key: p.resident_id for p in personas}, seed=seed,
         )
-    return SeedReport(True, residents, logins, personas)
+        persona_ids = {p.key: p.resident_id for p in personas}
+        others = session.scalars(
+            select(Resident.id)
+            .where(Resident.id.not_in(persona_ids.values()), Resident.status == "resident")
+            .order_by(Resident.id)
+            .limit(48)
+        )
+        cards = card_demo.seed_cards(
+            session,
+            config=CaConfig.from_settings(context.settings, context.keys),
+            municipality_code=municipality,
+            personas=persona_ids,
+            others=list(others),
+            seed=seed,
+        )
+    return SeedReport(True, residents, logins, personas, cards)

@@ -71,6 +71,13 @@ def print_report(report: SeedReport, base_url: str) -> None:
             persona.birth_date.isoformat(),
         )
     console.print(people)
+    if report.cards:
+        demo_cards = Table(title="Demo My Number Cards (openmyna card sign --card ID --pin PIN …)")
+        for heading in ("persona", "card", "state", "auth/face PIN", "signing PIN"):
+            demo_cards.add_column(heading, no_wrap=True)
+        for card in report.cards:
+            demo_cards.add_row(card.persona, str(card.card_id), card.state, card.auth_pin, card.sign_pin or "—")
+        console.print(demo_cards)
 
 
 @app.command()
