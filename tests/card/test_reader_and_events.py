@@ -189,3 +189,42 @@ def test_card_api_lifecycle_and_problem_responses(
     assert events == ["applied", "shipped", "setup", "handed_over", "suspended"]
     rows = {r["event"]: r for r in client.get("/api/card/stats").json()["rows"]}
     assert rows["applied"]["cumulative"] >= 1 and rows["handed_over"]["weekdays_only"] is True
+
+
+def test_login_verification_uses_chain_dates_policy_and_status(
+    db: Session,
+    session_factory: sessionmaker[Session],
+    ca_config: CaConfig,
+    clerk: Caller,
+    active_card: Callable[..., Card],
+) -> None:
+    import time
+
+    from openmyna.jpki.ocsp import Responder
+    from openmyna.jpki.verify import LoginRefused, verify_signature
+
+    card = active_card()
+    other = active_card()
+    db.commit()
+    reader = VirtualReader(session_factory, ca_config.keys, card.id)
+    responder = Responder(session_factory, ca_config)
+    challenge = b"nonce-from-the-portal"
+    signature = reader.sign("auth", AUTH_PIN, data=challenge)
+    der = reader.certificate("auth")
+    assert (
+        verify_signature(responder, certificate_der=der, data=challenge, signature=signature).serial == card.auth_serial
+    )
+    with pytest.raises(LoginRefused, match="does not match"):
+        verify_signature(responder, certificate_der=der, data=b"another challenge", signature=signature)
+    other_der = VirtualReader(session_factory, ca_config.keys, other.id).certificate("auth")
+    with pytest.raises(LoginRefused, match="does not match"):
+        verify_signature(responder, certificate_der=other_der, data=challenge, signature=signature)
+    with pytest.raises(LoginRefused, match="not a JPKI sign"):
+        verify_signature(responder, certificate_der=der, data=challenge, signature=signature, kind="sign")
+    with pytest.raises(LoginRefused, match="cannot be parsed"):
+        verify_signature(responder, certificate_der=b"junk", data=challenge, signature=signature)
+    cards.report_lost(db, config=ca_config, card_id=card.id, caller=clerk)
+    db.commit()
+    time.sleep(0.6)  # the responder re-reads an entry at most every 0.5 s
+    with pytest.raises(LoginRefused, match="on hold"):
+        verify_signature(responder, certificate_der=der, data=challenge, signature=signature)
