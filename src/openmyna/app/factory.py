@@ -18,6 +18,7 @@ from openmyna.core.errors import install_problem_handlers
 from openmyna.core.web import build_templates
 from openmyna.corporate import api as corporate_api
 from openmyna.corporate import nta_api as corporate_nta_api
+from openmyna.corporate import views as corporate_views
 from openmyna.jpki import api as jpki_api
 from openmyna.network import api as network_api
 from openmyna.network.table import load_table
@@ -70,6 +71,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         network_api.router,
         corporate_api.router,
         corporate_nta_api.router,
+        corporate_views.router,
+        corporate_views.api_router,
     ):
         app.include_router(router)
     return app

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from openmyna.card import demo as card_demo
 from openmyna.core.context import AppContext
+from openmyna.corporate import demo as corporate_demo
 from openmyna.jpki.authority import CaConfig
 from openmyna.network import demo as network_demo
 from openmyna.network.table import load_table
@@ -73,4 +74,5 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
             others=list(others),
             seed=seed,
         )
+        corporate_demo.seed_corporations(session.connection(), seed=seed)
     return SeedReport(True, residents, logins, personas, cards)

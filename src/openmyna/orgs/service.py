@@ -37,8 +37,8 @@ ORG_KINDS = (
     "shop",
 )
 KIND_SCOPES: dict[str, tuple[str, ...]] = {
-    "municipality": ("registry:read", "registry:write", "network:query", "card:read", "card:write"),
-    "ministry": ("network:query",),
+    "municipality": ("registry:read", "registry:write", "network:query", "card:read", "card:write", "corporate:write"),
+    "ministry": ("network:query", "corporate:write"),
     "pension_office": ("network:query",),
     "insurer": ("network:query",),
     "medical_institution": (),
