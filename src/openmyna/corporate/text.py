@@ -8,10 +8,12 @@ names and on the query, so both sides meet.
 from __future__ import annotations
 
 import itertools
+import re
 import unicodedata
 
 import jaconv
 
+_HIRAGANA = re.compile("[\u3041-\u309f]")
 _SPACES = str.maketrans({"\u3000": " ", "\t": " ", "\n": " "})
 # Separates name, furigana and English name in the search text; never typed in a query.
 FIELD_SEPARATOR = "\x1f"
@@ -20,10 +22,14 @@ _END = 0
 
 
 def normalise(value: str) -> str:
-    """Fold width, kana kind and case: 'ｶﾌﾞｼｷｶﾞｲｼｬ', 'かぶしきがいしゃ' and 'カブシキガイシャ' become one."""
-    text = jaconv.h2z(value, kana=True, ascii=False, digit=False)  # half-width kana → full-width
-    text = jaconv.z2h(text, kana=False, ascii=True, digit=True)  # full-width ASCII and digits → half-width
-    text = jaconv.hira2kata(unicodedata.normalize("NFKC", text))
+    """Fold width, kana kind and case: 'ｶﾌﾞｼｷｶﾞｲｼｬ', 'かぶしきがいしゃ' and 'カブシキガイシャ' become one.
+
+    NFKC turns half-width kana (with their voicing marks) into full-width and full-width letters and
+    digits into ASCII; jaconv turns hiragana into katakana (skipped when there is none: most names).
+    """
+    text = unicodedata.normalize("NFKC", value)
+    if _HIRAGANA.search(text):
+        text = jaconv.hira2kata(text)
     return " ".join(text.translate(_SPACES).lower().split())
 
 
@@ -32,8 +38,14 @@ def search_text(name: str, furigana: str | None, en_name: str | None) -> str:
     return FIELD_SEPARATOR.join(normalise(part) for part in (name, furigana or "", en_name or ""))
 
 
+_CODES: dict[str, str] = {}
+
+
 def _code(char: str) -> str:
-    return format(ord(char), "x")
+    code = _CODES.get(char)
+    if code is None:
+        code = _CODES[char] = format(ord(char), "x")
+    return code
 
 
 def bigram_tokens(text: str) -> str:

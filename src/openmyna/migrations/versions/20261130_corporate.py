@@ -131,10 +131,8 @@ def upgrade() -> None:
             "CREATE VIRTUAL TABLE corporate_search_trigram USING fts5(search_text, "
             "content='corporate_corporations', content_rowid='number', tokenize='trigram')"
         )
-        op.execute(
-            "CREATE VIRTUAL TABLE corporate_search_bigram USING fts5(tokens, content='', tokenize='ascii', "
-            "prefix='3,5')"
-        )
+        # No prefix index: it would triple the postings written on import; 1-character queries scan terms.
+        op.execute("CREATE VIRTUAL TABLE corporate_search_bigram USING fts5(tokens, content='', tokenize='ascii')")
 
 
 def downgrade() -> None:
