@@ -6,6 +6,7 @@ import datetime as dt
 import json
 import secrets
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Literal
 
 from argon2 import PasswordHasher
@@ -261,12 +262,14 @@ def issue_access_token(
     return {"access_token": token, "token_type": "Bearer", "expires_in": ttl_seconds, "scope": claims["scope"]}
 
 
+@lru_cache(maxsize=8)
 def _platform_key(keys: KeyRing) -> ECKey:
     return ECKey.import_key(private_key_pem(keys.platform_signing_key))
 
 
-def verify_access_token(keys: KeyRing, token: str) -> Caller:
-    """Check signature, audience and expiry of an access token and return the caller it names."""
+@lru_cache(maxsize=4096)
+def _verified_claims(keys: KeyRing, token: str) -> tuple[str, frozenset[str], int]:
+    """Signature and audience of a token, checked once per token (clients reuse a token for minutes)."""
     try:
         decoded = jwt.decode(token, _platform_key(keys), algorithms=["ES256"])
     except (JoseError, ValueError) as exc:
@@ -275,14 +278,17 @@ def verify_access_token(keys: KeyRing, token: str) -> Caller:
     if claims.get("aud") != ACCESS_TOKEN_AUDIENCE:
         raise Unauthorized("the access token is not for this platform")
     exp = claims.get("exp")
-    if not isinstance(exp, int) or exp <= clock.now().timestamp():
+    if not isinstance(exp, int):
+        raise Unauthorized("the access token has no expiry")
+    return str(claims["sub"]), frozenset(str(claims.get("scope", "")).split()), exp
+
+
+def verify_access_token(keys: KeyRing, token: str) -> Caller:
+    """Check signature, audience and expiry of an access token and return the caller it names."""
+    subject, scopes, exp = _verified_claims(keys, token)
+    if exp <= clock.now().timestamp():
         raise Unauthorized("the access token has expired; request a new one")
-    return Caller(
-        org_code=str(claims["sub"]),
-        actor=f"system:{claims['sub']}",
-        scopes=frozenset(str(claims.get("scope", "")).split()),
-        via="token",
-    )
+    return Caller(org_code=subject, actor=f"system:{subject}", scopes=scopes, via="token")
 
 
 def token_subject(keys: KeyRing, token: str) -> str | None:
