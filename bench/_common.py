@@ -1,0 +1,209 @@
+"""Helpers shared by the ``bench_*.py`` scripts: the database to run on, machine facts, one JSON line out.
+
+Not a benchmark itself (``make bench`` runs ``bench/bench_*.py`` only). Every script keeps stdout for its
+single JSON result line; anything else, including what the code under test might print, goes to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import contextlib
+import json
+import math
+import os
+import platform
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any, TextIO
+
+BENCH_DIR = Path(__file__).resolve().parent
+ROOT = BENCH_DIR.parent
+PG_URL_ENV = "OPENMYNA_BENCH_PG_URL"
+PG_URL_DEFAULT = "postgresql://postgres@127.0.0.1:5432/postgres"
+PG_PREFIX = "openmyna_bench_"
+# The master key of every benchmark database: fixed, so cached databases and child processes agree.
+DATA_KEY_BYTES = bytes(32)
+DATA_KEY = base64.b64encode(DATA_KEY_BYTES).decode()
+
+_real_stdout: TextIO = sys.stdout
+
+
+def _cpu_jiffies() -> tuple[int, int] | None:
+    """``(busy, total)`` jiffies of all CPUs from ``/proc/stat`` (None off Linux)."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return None
+    idle = fields[3] + (fields[4] if len(fields) > 4 else 0)  # idle + iowait
+    return sum(fields) - idle, sum(fields)
+
+
+_CPU_AT_START = _cpu_jiffies()
+_WALL_AT_START = time.monotonic()
+
+
+def log(message: str) -> None:
+    """A progress line on stderr, with a wall-clock stamp."""
+    print(f"[{time.strftime('%H:%M:%S')}] {message}", file=sys.stderr, flush=True)
+
+
+def add_database_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--database",
+        choices=("sqlite", "postgresql"),
+        default="sqlite",
+        help=f"backend; postgresql makes a fresh database from ${PG_URL_ENV} (default {PG_URL_DEFAULT}) and drops it",
+    )
+
+
+def machine() -> dict[str, Any]:
+    """Facts about the machine the figures came from, and how busy it was while the script ran.
+
+    ``cpu_busy_cores`` is the whole machine's average number of busy cores since the script started
+    (this benchmark, its server and database processes included): near ``cpu_count`` means contention.
+    """
+    now = _cpu_jiffies()
+    busy = None
+    if now and _CPU_AT_START and now[1] > _CPU_AT_START[1]:
+        busy = round((now[0] - _CPU_AT_START[0]) / (now[1] - _CPU_AT_START[1]) * (os.cpu_count() or 1), 2)
+    return {
+        "cpu_count": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "cpu_busy_cores": busy,
+        "loadavg_1m": round(os.getloadavg()[0], 2),
+    }
+
+
+def code_version() -> dict[str, Any]:
+    """Which openmyna was measured: where it was imported from and the repository's commit and state."""
+    import subprocess
+
+    import openmyna
+
+    source = Path(openmyna.__file__).resolve().parent.parent
+    info: dict[str, Any] = {"openmyna_from": str(source), "version": getattr(openmyna, "__version__", None)}
+    try:
+        git = ["git", "--no-optional-locks", "-C", str(source)]  # read-only: never touches the index
+        info["commit"] = subprocess.run(
+            [*git, "rev-parse", "HEAD"], capture_output=True, text=True, check=True
+        ).stdout.strip()
+        status = subprocess.run([*git, "status", "--porcelain", "--", "."], capture_output=True, text=True, check=True)
+        info["src_dirty"] = bool(status.stdout.strip())
+    except (OSError, subprocess.CalledProcessError):
+        info["commit"] = os.environ.get("OPENMYNA_BENCH_COMMIT")  # e.g. a `git archive` snapshot on PYTHONPATH
+    return info
+
+
+def percentile(sorted_samples: Sequence[float], fraction: float) -> float:
+    """Nearest-rank percentile of already sorted samples (``fraction`` 0.99 for p99)."""
+    if not sorted_samples:
+        raise ValueError("no samples")
+    rank = max(1, math.ceil(len(sorted_samples) * fraction))
+    return sorted_samples[rank - 1]
+
+
+def latency_summary(samples_s: Sequence[float]) -> dict[str, float]:
+    """Median, p95, p99, min and max of latencies given in seconds, reported in milliseconds."""
+    ordered = sorted(samples_s)
+    return {
+        "median_ms": round(statistics.median(ordered) * 1000, 3),
+        "p95_ms": round(percentile(ordered, 0.95) * 1000, 3),
+        "p99_ms": round(percentile(ordered, 0.99) * 1000, 3),
+        "min_ms": round(ordered[0] * 1000, 3),
+        "max_ms": round(ordered[-1] * 1000, 3),
+    }
+
+
+def emit(result: dict[str, Any]) -> None:
+    """Print the one JSON result line on the real stdout."""
+    _real_stdout.write(json.dumps(result, ensure_ascii=False, default=str) + "\n")
+    _real_stdout.flush()
+
+
+@contextlib.contextmanager
+def stdout_to_stderr() -> Iterator[None]:
+    """Keep stdout clean for the JSON line, whatever the code under test prints."""
+    with contextlib.redirect_stdout(sys.stderr):
+        yield
+
+
+def pg_admin_url() -> str:
+    return os.environ.get(PG_URL_ENV, PG_URL_DEFAULT)
+
+
+def _pg_url_for(database: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    from openmyna.core.db import normalise_url
+
+    return make_url(normalise_url(pg_admin_url())).set(database=database).render_as_string(hide_password=False)
+
+
+def _pg_admin(statement: str) -> None:
+    import psycopg
+
+    from openmyna.core.db import normalise_url
+
+    url = normalise_url(pg_admin_url()).replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(url, autocommit=True) as connection:
+        connection.execute(statement)  # type: ignore[arg-type]
+
+
+@contextlib.contextmanager
+def fresh_database(backend: str, label: str, *, keep_dir: bool = False) -> Iterator[tuple[str, Path]]:
+    """A new empty database and a scratch var dir, both removed on exit: ``(url, var_dir)``.
+
+    SQLite: a file in the scratch dir. PostgreSQL: ``openmyna_bench_<label>_<pid>`` on the server of
+    ``$OPENMYNA_BENCH_PG_URL``, dropped (``WITH (FORCE)``) on exit.
+    """
+    var_dir = Path(tempfile.mkdtemp(prefix=f"{PG_PREFIX}{label}_"))
+    name = f"{PG_PREFIX}{label}_{os.getpid()}"
+    try:
+        if backend == "sqlite":
+            yield f"sqlite:///{var_dir / 'bench.db'}", var_dir
+        else:
+            _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            _pg_admin(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'")
+            log(f"created PostgreSQL database {name}")
+            try:
+                yield _pg_url_for(name), var_dir
+            finally:
+                _pg_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+                log(f"dropped PostgreSQL database {name}")
+    finally:
+        if not keep_dir:
+            shutil.rmtree(var_dir, ignore_errors=True)
+
+
+def settings_for(url: str, var_dir: Path, **extra: Any) -> Any:
+    """Application settings for a benchmark database (fixed master key)."""
+    from openmyna.core.config import Settings
+
+    return Settings(database_url=url, var_dir=var_dir, data_key=DATA_KEY, **extra)
+
+
+def database_bytes(url: str) -> int | None:
+    """On-disk size of the database (SQLite file plus WAL, or ``pg_database_size``)."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from openmyna.core.db import normalise_url
+
+    parsed = make_url(normalise_url(url))
+    if parsed.get_backend_name() == "sqlite":
+        path = Path(parsed.database or "")
+        return sum(p.stat().st_size for p in (path, Path(f"{path}-wal")) if p.exists())
+    engine = create_engine(parsed)
+    try:
+        with engine.connect() as connection:
+            return int(connection.scalar(text("SELECT pg_database_size(current_database())")) or 0)
+    finally:
+        engine.dispose()
