@@ -134,3 +134,10 @@ def test_purge_keeps_the_tree_verifiable_and_leaves_a_signed_statement(
     assert log.verify(db, keys=keys).ok
     assert db.scalar(select(PurgeStatement.count)) == 6
     assert log.purge(db, keys=keys, older_than=clock.now() - dt.timedelta(days=365 * 7)) is None
+
+
+def test_retention_cutoff_counts_calendar_years() -> None:
+    assert log.retention_cutoff(dt.datetime(2026, 11, 30, tzinfo=dt.UTC), years=7) == dt.datetime(
+        2019, 11, 30, tzinfo=dt.UTC
+    )
+    assert log.retention_cutoff(dt.datetime(2028, 2, 29, tzinfo=dt.UTC), years=7).date() == dt.date(2021, 2, 28)

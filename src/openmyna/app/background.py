@@ -1,17 +1,18 @@
-"""Work the server does on a schedule: publishing the exchange log's signed tree heads."""
+"""Work the server does on a schedule: signed tree heads of the exchange log, and its retention purge."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 import anyio.to_thread
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
 
+from openmyna.core import clock
 from openmyna.core.db import unit_of_work
 from openmyna.network import log as exchange_log
 
@@ -23,24 +24,33 @@ def publish_once(app: FastAPI) -> None:
         exchange_log.publish(session, keys=app.state.keys)
 
 
-async def _publish_forever(app: FastAPI, interval: float) -> None:
+def purge_once(app: FastAPI) -> None:
+    """Drop entries past the retention period (7 years), leaving a signed statement."""
+    cutoff = exchange_log.retention_cutoff(clock.now(), years=app.state.settings.network_retention_years)
+    with unit_of_work(app.state.session_factory) as session:
+        exchange_log.purge(session, keys=app.state.keys, older_than=cutoff)
+
+
+async def _every(interval: float, job: Callable[[FastAPI], None], app: FastAPI) -> None:
     while True:
         await asyncio.sleep(interval)
         try:
-            await run_in_threadpool(publish_once, app)
-        except Exception:  # keep publishing after a failed round; the next one retries
-            logger.exception("publishing the exchange log's tree head failed")
+            await run_in_threadpool(job, app)
+        except Exception:  # keep the schedule after a failed round; the next one retries
+            logger.exception("scheduled job %s failed", job.__name__)
 
 
 @asynccontextmanager
 async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-    """Start the tree-head publisher (one at a time across processes: the sequencer takes a lock)."""
+    """Start the scheduled jobs (the sequencer takes a lock, so one publishes at a time across processes)."""
     settings = app.state.settings
     anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
-    interval = settings.network_publish_seconds
-    task = asyncio.create_task(_publish_forever(app, interval)) if interval > 0 else None
+    tasks = []
+    if settings.network_publish_seconds > 0:
+        tasks.append(asyncio.create_task(_every(settings.network_publish_seconds, publish_once, app)))
+        tasks.append(asyncio.create_task(_every(24 * 3600, purge_once, app)))
     yield
-    if task is not None:
+    for task in tasks:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task

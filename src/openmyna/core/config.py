@@ -25,6 +25,7 @@ class Settings(BaseSettings):
     session_https_only: bool = False
     exchange_table_path: str | None = Field(default=None, description="Exchange table YAML (default: shipped)")
     worker_threads: int = Field(default=8, description="Threads per process for blocking (database) work")
+    network_retention_years: int = Field(default=7, description="Exchange records are kept this long (番号法)")
     network_publish_seconds: float = Field(default=2.0, description="Signed tree head interval; 0 disables")
     sql_echo: bool = False
     corporate_rate_limit_per_second: int = Field(

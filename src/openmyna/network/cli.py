@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 
 import typer
@@ -87,12 +86,7 @@ def verify() -> None:
 def purge(years: int = typer.Option(7, min=1, help="Retention period in years")) -> None:
     """Remove entries older than the retention period, leaving a signed statement of what was removed."""
     context = open_context()
-    now = clock.now()
-    cutoff = (
-        now.replace(year=now.year - years)
-        if not (now.month == 2 and now.day == 29)
-        else now - dt.timedelta(days=365 * years)
-    )
+    cutoff = log.retention_cutoff(clock.now(), years=years)
     with unit_of_work(context.session_factory) as session:
         statement = log.purge(session, keys=context.keys, older_than=cutoff)
     console.print(statement.statement if statement else "nothing older than the retention period")

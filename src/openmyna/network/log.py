@@ -304,6 +304,14 @@ def verify(
     return VerifyReport(True, size, len(heads))
 
 
+def retention_cutoff(now: dt.datetime, *, years: int) -> dt.datetime:
+    """The instant ``years`` before ``now`` (29 February falls back to the 28th)."""
+    try:
+        return now.replace(year=now.year - years)
+    except ValueError:
+        return now.replace(year=now.year - years, day=28)
+
+
 def purge(session: Session, *, keys: KeyRing, older_than: dt.datetime) -> PurgeStatement | None:
     """Drop the entries of records older than the retention period (7 years); their leaf hashes stay,
     so the tree still verifies, and a signed statement says what was removed and when."""
