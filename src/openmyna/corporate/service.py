@@ -188,16 +188,31 @@ def issue_token(session: Session, *, name: str) -> str:
     return token
 
 
+_TOKEN_CACHE_SECONDS = 30.0
+_token_cache: dict[str, tuple[int, float]] = {}
+
+
 def verify_token(connection: Connection, token: str | None) -> int:
-    """The id of a valid, unrevoked token, or TokenRefused."""
+    """The id of a valid, unrevoked token, or TokenRefused.
+
+    A valid token is remembered for 30 seconds in this process (a revocation takes effect within that time),
+    which spares every API request one query.
+    """
     if not token:
         raise TokenRefused("send the X-hojinInfo-api-token header")
+    digest = _token_hash(token)
+    cached = _token_cache.get(digest)
+    now = time.monotonic()
+    if cached is not None and cached[1] > now:
+        return cached[0]
     table = ApiToken.__table__
-    row = connection.execute(
-        select(table.c.id, table.c.revoked).where(table.c.token_sha256 == _token_hash(token))
-    ).first()
+    row = connection.execute(select(table.c.id, table.c.revoked).where(table.c.token_sha256 == digest)).first()
     if row is None or row.revoked:
+        _token_cache.pop(digest, None)
         raise TokenRefused("the API token is unknown or revoked")
+    if len(_token_cache) > 10_000:
+        _token_cache.clear()
+    _token_cache[digest] = (row.id, now + _TOKEN_CACHE_SECONDS)
     return row.id
 
 

@@ -1,0 +1,127 @@
+"""Helpers of the corporate benchmarks: the synthetic data set, a loaded database, a server and a token.
+
+Not a benchmark itself. Data sets are cached under ``var/bench/corporate-<rows>/``; loaded SQLite
+databases under ``var/bench/corporate-sqlite-<rows>.db`` (PostgreSQL databases are always fresh).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+
+from _common import DATA_KEY, ROOT, fresh_database, log
+
+CACHE = ROOT / "var" / "bench"
+OPENMYNA = Path(sys.executable).parent / "openmyna"
+
+
+def env_for(url: str, var_dir: Path, **extra: str) -> dict[str, str]:
+    return {
+        **os.environ,
+        "OPENMYNA_DATABASE_URL": url,
+        "OPENMYNA_VAR_DIR": str(var_dir),
+        "OPENMYNA_DATA_KEY": DATA_KEY,
+        "OPENMYNA_CORPORATE_RATE_LIMIT_PER_SECOND": "1000000",
+        **extra,
+    }
+
+
+def dataset(rows: int) -> Path:
+    """The synthetic NTA files for ``rows`` corporations (written once by ``openmyna corporate synth``)."""
+    out = CACHE / f"corporate-{rows}"
+    if not (out / "activity.csv").exists():
+        log(f"writing the synthetic data set of {rows:,} corporations to {out}")
+        shutil.rmtree(out, ignore_errors=True)
+        subprocess.run([str(OPENMYNA), "corporate", "synth", "--rows", str(rows), "--out", str(out)],
+                       check=True, stdout=sys.stderr)  # fmt: skip
+    return out
+
+
+def run_import(url: str, var_dir: Path, files: list[Path]) -> tuple[float, float]:
+    """``openmyna corporate import FILES`` in a child process: (seconds, peak RSS of the child in MiB)."""
+    subprocess.run([str(OPENMYNA), "init"], env=env_for(url, var_dir), check=True, stdout=sys.stderr, cwd=var_dir)
+    started = time.perf_counter()
+    process = subprocess.Popen([str(OPENMYNA), "corporate", "import", *map(str, files)], env=env_for(url, var_dir),
+                               stdout=sys.stderr, stderr=sys.stderr, cwd=var_dir)  # fmt: skip
+    _pid, status, usage = os.wait4(process.pid, 0)  # this child's own resource usage
+    seconds = time.perf_counter() - started
+    process.returncode = os.waitstatus_to_exitcode(status)
+    if process.returncode != 0:
+        raise RuntimeError(f"the import exited with {process.returncode}")
+    return seconds, usage.ru_maxrss / 1024
+
+
+@contextlib.contextmanager
+def loaded_database(backend: str, rows: int) -> Iterator[tuple[str, Path]]:
+    """A database holding the synthetic full file, diff and activity records for ``rows`` corporations."""
+    data = dataset(rows)
+    files = [data / "nta_full.csv", *sorted(data.glob("nta_diff_*.csv")), data / "activity.csv"]
+    if backend == "sqlite":
+        path = CACHE / f"corporate-sqlite-{rows}.db"
+        var_dir = CACHE / f"corporate-sqlite-{rows}-var"
+        var_dir.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{path}"
+        if not path.exists():
+            log(f"loading {rows:,} corporations into {path}")
+            run_import(url, var_dir, files)
+        yield url, var_dir
+        return
+    with fresh_database("postgresql", "corporate") as (url, var_dir):
+        log(f"loading {rows:,} corporations into PostgreSQL")
+        run_import(url, var_dir, files)
+        yield url, var_dir
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def server(url: str, var_dir: Path) -> Iterator[str]:
+    """``openmyna serve`` (one worker) until the block ends."""
+    port = _free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    log_path = var_dir / "server.log"
+    with log_path.open("wb") as log_file:
+        process = subprocess.Popen([str(OPENMYNA), "serve", "--host", "127.0.0.1", "--port", str(port)],
+                                   env=env_for(url, var_dir, OPENMYNA_BASE_URL=base_url), stdout=log_file,
+                                   stderr=subprocess.STDOUT, cwd=var_dir)  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if process.poll() is not None:
+                raise RuntimeError(f"the server exited:\n{log_path.read_text()[-4000:]}")
+            try:
+                if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline:
+                raise RuntimeError("the server did not answer /healthz in 60 s")
+            time.sleep(0.2)
+        yield base_url
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def token(url: str, var_dir: Path) -> str:
+    result = subprocess.run([str(OPENMYNA), "corporate", "token", "bench"], env=env_for(url, var_dir), check=True,
+                            capture_output=True, text=True, cwd=var_dir)  # fmt: skip
+    return result.stdout.strip()
