@@ -3,6 +3,11 @@
 from __future__ import annotations
 
 import csv
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -13,7 +18,8 @@ from typer.testing import CliRunner
 from openmyna.cli.main import app
 from openmyna.core.db import make_engine
 from openmyna.corporate.codes import KIND, PREFECTURES
-from openmyna.corporate.models import Activity, ApiToken, Corporation, CorporationVersion
+from openmyna.corporate.models import Activity, ApiToken, Corporation, CorporationVersion, ImportedFile
+from openmyna.corporate.synth import write_dataset
 
 
 @pytest.fixture
@@ -71,3 +77,29 @@ def test_token_prints_only_the_token_and_stores_only_its_hash(env: str) -> None:
         stored = connection.execute(select(ApiToken.name, ApiToken.token_sha256)).one()
     engine.dispose()
     assert stored.name == "研究者A" and token not in stored.token_sha256
+
+
+def test_ctrl_c_during_an_import_leaves_nothing_and_the_file_imports_again(env: str, tmp_path: Path) -> None:
+    """A real interruption of the real command: SIGINT once the import has written into the WAL."""
+    data = write_dataset(tmp_path / "synth", rows=30_000)
+    openmyna = [str(Path(sys.executable).parent / "openmyna")]
+    assert CliRunner().invoke(app, ["init"]).exit_code == 0
+    wal = Path(env.removeprefix("sqlite:///") + "-wal")
+    process = subprocess.Popen([*openmyna, "corporate", "import", str(data.full)], env=os.environ.copy(),
+                               stdout=subprocess.PIPE, stderr=subprocess.PIPE)  # fmt: skip
+    deadline = time.monotonic() + 60
+    while (not wal.exists() or wal.stat().st_size < 2_000_000) and process.poll() is None:
+        assert time.monotonic() < deadline
+        time.sleep(0.02)
+    assert process.poll() is None, "the import finished before it could be interrupted"
+    process.send_signal(signal.SIGINT)
+    assert process.wait(timeout=30) != 0
+    engine = make_engine(env)
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(Corporation)) == 0
+        assert connection.scalar(select(func.count()).select_from(ImportedFile)) == 0
+    result = CliRunner().invoke(app, ["corporate", "import", str(data.full)])
+    assert result.exit_code == 0, result.output
+    with engine.connect() as connection:
+        assert connection.scalar(select(func.count()).select_from(Corporation)) == 30_000
+    engine.dispose()
