@@ -11,7 +11,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
 from pydantic import BaseModel, Field
 
-from openmyna.core.errors import InvalidInput, NotFound
+from openmyna.core.errors import NotFound
 from openmyna.core.web import AppSettings, DbSession, Language, render
 from openmyna.corporate import linked, present, service
 from openmyna.corporate.activity import KINDS
@@ -184,10 +184,7 @@ def add_activity(
     caller: Annotated[Caller, Depends(require_scope("corporate:write"))],
 ) -> JSONResponse:
     """Add one activity record; a number not yet in the registry is kept aside and linked when it appears."""
-    try:
-        stored = service.add_activity(session, org_code=caller.org_code, **body.model_dump())
-    except ValueError as exc:  # pragma: no cover - validate() errors are InvalidInput already
-        raise InvalidInput(str(exc)) from None
+    stored = service.add_activity(session, org_code=caller.org_code, **body.model_dump())
     out = {
         "id": stored["id"],
         "corporate_number": str(stored["number"]),
