@@ -229,6 +229,10 @@ def import_nta_file(
         if not writer.postgresql:
             connection.exec_driver_sql(f"PRAGMA cache_size = {int(previous_cache)}")
     activity_service.link_pending(connection)
+    if writer.postgresql:
+        # Fresh statistics: without them the planner reads a whole GIN bitmap for a common 2-character
+        # term instead of stopping after 20 rows (measured: 20 ms → 1 ms on 100,000 names).
+        connection.exec_driver_sql("ANALYZE corporate_corporations")
     connection.execute(
         ImportedFile.__table__.insert().values(
             sha256=sha256,
