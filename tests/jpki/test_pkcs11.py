@@ -54,6 +54,11 @@ def test_a_token_held_ca_issues_certificates_and_crls_openssl_accepts(
         pkcs11_token=token,
         pkcs11_pin=PIN,
     )
+    from sqlalchemy import delete
+
+    from openmyna.jpki.models import Authority
+
+    db.execute(delete(Authority).where(Authority.kind == "sign"))  # the suite's file CA; rolled back after
     authority = create_authority(db, config=config, kind="sign")
     assert authority.signer_ref.startswith("pkcs11:token=openmyna-test;object=jpki-sign-ca-")
     signer = service.load(config, authority).signer

@@ -1,9 +1,11 @@
-"""OCSP (RFC 6960): pre-signed answers per certificate, served from memory, re-read at most every 0.5 s.
+"""OCSP (RFC 6960): pre-signed answers per certificate, served from memory.
 
 Large CAs sign each certificate's answer ahead of time and serve it as a static blob; only requests
 carrying a nonce, or using a CertID hash other than SHA-1, are signed on the fly. A revocation
-re-signs the stored answer in its own transaction, and every process re-reads an entry at most
-``ENTRY_TTL`` seconds after it last did, so a revocation is visible within a second everywhere.
+re-signs the stored answer and bumps its CA's CRL number in the same transaction. Every process
+reads the CRL numbers at most every ``ENTRY_TTL`` seconds (one tiny query) and forgets the cached
+answers of a CA whose number moved, so a revocation is visible within a second everywhere while
+steady-state requests never touch the database. Unknown serials are re-read after ``ENTRY_TTL``.
 """
 
 from __future__ import annotations
@@ -121,6 +123,8 @@ class Responder:
         self._authorities: dict[tuple[str, bytes, bytes], LoadedAuthority] = {}
         self._authorities_read = 0.0
         self._entries: dict[tuple[int, int], _Entry] = {}
+        self._crl_numbers: dict[int, int] = {}
+        self._watermark_read = 0.0
         self._lock = threading.Lock()
 
     def respond(self, body: bytes, *, memory_only: bool = False) -> bytes | None:
@@ -176,9 +180,14 @@ class Responder:
         return found
 
     def _entry(self, authority: LoadedAuthority, serial: int, *, memory_only: bool = False) -> _Entry:
+        now = time.monotonic()
+        if now - self._watermark_read >= ENTRY_TTL:
+            if memory_only:
+                raise _NeedsDatabase
+            self._read_watermark()
         key = (authority.id, serial)
         entry = self._entries.get(key)
-        if entry is not None and time.monotonic() - entry.fetched < ENTRY_TTL:
+        if entry is not None and (entry.status.status != "unknown" or now - entry.fetched < ENTRY_TTL):
             return entry
         if memory_only:
             raise _NeedsDatabase
@@ -198,6 +207,17 @@ class Responder:
             entry = _Entry(time.monotonic(), status, row.ocsp_der, _aware(row.ocsp_produced_at))
         self._entries[key] = entry
         return entry
+
+    def _read_watermark(self) -> None:
+        """Forget the answers of every CA whose CRL number moved (a revocation or a release committed)."""
+        with self._factory() as session:
+            numbers = {row.id: row.crl_number for row in session.execute(select(Authority.id, Authority.crl_number))}
+        with self._lock:
+            moved = {a for a, number in numbers.items() if self._crl_numbers.get(a) != number}
+            if moved:
+                self._entries = {k: v for k, v in list(self._entries.items()) if k[0] not in moved}
+            self._crl_numbers = numbers
+            self._watermark_read = time.monotonic()
 
     def status(self, authority: LoadedAuthority, serial: int) -> CertStatus:
         """The cached status of one serial (also used by login verification)."""
