@@ -228,3 +228,21 @@ def test_login_verification_uses_chain_dates_policy_and_status(
     time.sleep(0.6)  # the responder re-reads an entry at most every 0.5 s
     with pytest.raises(LoginRefused, match="on hold"):
         verify_signature(responder, certificate_der=der, data=challenge, signature=signature)
+
+
+def test_statistics_page_counts_weekdays_for_setup_and_hand_over(
+    db: Session, client: TestClient, active_card: Callable[..., Card]
+) -> None:
+    import datetime as dt
+
+    from openmyna.card import stats
+
+    with_holiday = stats.table(db, start=dt.date(2026, 11, 1), end=dt.date(2026, 11, 7))  # Sun..Sat, 3 Nov holiday
+    days = {row.event: row.days for row in with_holiday}
+    assert days == {"applied": 7, "shipped": 7, "setup": 4, "handed_over": 4}
+    active_card()
+    db.commit()
+    page = client.get("/card/stats?lang=en")
+    assert page.status_code == 200 and "Cards handed over" in page.text and "weekdays" in page.text
+    assert "交付実施済み数" in client.get("/card/stats?lang=ja").text
+    assert client.get("/api/card/stats?from=2026-13-01").status_code == 422

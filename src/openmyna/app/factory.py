@@ -12,6 +12,7 @@ from openmyna.app import views
 from openmyna.app.background import lifespan
 from openmyna.app.wiring import wire
 from openmyna.card import api as card_api
+from openmyna.card import views as card_views
 from openmyna.core.config import Settings
 from openmyna.core.context import open_context
 from openmyna.core.errors import install_problem_handlers
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         jpki_api.router,
         card_api.router,
         card_api.stats_router,
+        card_views.router,
         registry_views.router,
         network_api.router,
         corporate_api.router,

@@ -18,7 +18,7 @@ from openmyna.core.config import Settings
 from openmyna.core.crypto import KeyRing
 from openmyna.core.errors import DomainError, Forbidden
 
-TEMPLATE_PACKAGES = ("core", "orgs", "registry", "corporate", "app")
+TEMPLATE_PACKAGES = ("core", "orgs", "registry", "corporate", "card", "app")
 LANGUAGE_COOKIE = "lang"
 
 
