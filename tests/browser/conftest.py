@@ -8,19 +8,15 @@ used; never run ``playwright install``.
 from __future__ import annotations
 
 import base64
-import socket
-import threading
-import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import httpx
 import pytest
-import uvicorn
+from tests.live import free_port, running
 
-from openmyna.app import create_app, migrate
+from openmyna.app import migrate
 from openmyna.app.seed import SeedReport, seed_world
 from openmyna.core.config import Settings
 from openmyna.core.context import AppContext, open_context
@@ -34,7 +30,6 @@ CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"]
 LIVE_MASTER_KEY = bytes(range(100, 132))
 RESIDENTS = 300
-STARTUP_TIMEOUT_SECONDS = 15.0
 
 
 @dataclass(frozen=True)
@@ -57,32 +52,11 @@ class LiveServer:
         return next(login.password for login in self.report.logins if login.username == "clerk")
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _wait_until_healthy(base_url: str, server: uvicorn.Server, thread: threading.Thread) -> None:
-    deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
-    while time.monotonic() < deadline:
-        if not thread.is_alive():
-            raise RuntimeError("the live server thread stopped during start-up")
-        if server.started:
-            try:
-                if httpx.get(base_url + "/healthz", timeout=2, trust_env=False).json() == {"status": "ok"}:
-                    return
-            except httpx.HTTPError:
-                pass
-        time.sleep(0.05)
-    raise RuntimeError(f"the live server did not answer {base_url}/healthz within {STARTUP_TIMEOUT_SECONDS}s")
-
-
 @pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """Migrate and seed a fresh SQLite database, then serve it with uvicorn in a daemon thread."""
     root = tmp_path_factory.mktemp("live")
-    port = _free_port()
+    port = free_port()
     settings = Settings(
         database_url=f"sqlite:///{root / 'openmyna.db'}",
         var_dir=root / "var",
@@ -95,17 +69,10 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     context = open_context(settings)
     report = seed_world(context, residents=RESIDENTS, seed=42, progress=lambda _n: None)
 
-    app = create_app(settings)
-    server = uvicorn.Server(uvicorn.Config(app=app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="openmyna-live-server", daemon=True)
-    thread.start()
     try:
-        _wait_until_healthy(settings.base_url, server, thread)
-        yield LiveServer(settings.base_url, settings, context, report)
+        with running(settings, port) as base_url:
+            yield LiveServer(base_url, settings, context, report)
     finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        app.state.engine.dispose()
         context.engine.dispose()
 
 
