@@ -246,3 +246,30 @@ def test_statistics_page_counts_weekdays_for_setup_and_hand_over(
     assert page.status_code == 200 and "Cards handed over" in page.text and "weekdays" in page.text
     assert "交付実施済み数" in client.get("/card/stats?lang=ja").text
     assert client.get("/api/card/stats?from=2026-13-01").status_code == 422
+
+
+def test_local_reader_endpoint(
+    db: Session, session_factory: sessionmaker[Session], ca_config: CaConfig, active_card: Callable[..., Card]
+) -> None:
+    from openmyna.card.reader_http import create_reader_app
+
+    card = active_card()
+    db.commit()
+    reader = VirtualReader(session_factory, ca_config.keys, card.id)
+    with TestClient(create_reader_app(reader, allowed_origins=["http://portal.example"])) as local:
+        der = base64.b64decode(local.get("/reader/certificate").json()["certificate"])
+        challenge = b"portal-nonce"
+        signed = local.post(
+            "/reader/sign",
+            json={"challenge": base64.b64encode(challenge).decode(), "pin": AUTH_PIN},
+            headers={"Origin": "http://portal.example"},
+        )
+        assert signed.headers["access-control-allow-origin"] == "http://portal.example"
+        signature = base64.b64decode(signed.json()["signature"])
+        x509.load_der_x509_certificate(der).public_key().verify(  # type: ignore[union-attr]
+            signature, challenge, padding.PKCS1v15(), hashes.SHA256()
+        )
+        wrong = local.post("/reader/sign", json={"challenge": base64.b64encode(challenge).decode(), "pin": "0000"})
+        assert wrong.status_code == 403 and wrong.json()["tries_left"] == 2
+        assert local.post("/reader/sign", json={"challenge": "***", "pin": AUTH_PIN}).status_code == 400
+    assert reader.tries_left("auth") == 2  # the wrong PIN was counted by the chip

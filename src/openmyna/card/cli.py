@@ -129,3 +129,21 @@ def face(card: int = typer.Option(..., help="Card id"), pin: str = typer.Option(
         )
     except DomainError as exc:
         _fail(exc)
+
+
+@app.command("reader-serve")
+def reader_serve(
+    card: int = typer.Option(..., help="The card 'inserted' in the reader"),
+    port: int = typer.Option(8765),
+    allow_origin: list[str] = typer.Option(None, help="Origins whose pages may use the reader (default: base URL)"),
+) -> None:
+    """Serve the local card-reader endpoint on 127.0.0.1 for web pages that log in with the card."""
+    import uvicorn
+
+    from openmyna.card.reader_http import create_reader_app
+
+    context = open_context()
+    reader = VirtualReader(context.session_factory, context.keys, card)
+    origins = allow_origin or [context.settings.base_url.rstrip("/")]
+    console.print(f"card reader for card {card} on http://127.0.0.1:{port} (origins: {', '.join(origins)})")
+    uvicorn.run(create_reader_app(reader, allowed_origins=origins), host="127.0.0.1", port=port, log_level="warning")

@@ -1,0 +1,54 @@
+"""A small local HTTP endpoint in front of a :class:`Reader`, for web pages that log in with the card.
+
+It plays the part of the card-reader software on the holder's computer: a page on an allowed origin
+fetches the authentication certificate and asks for a challenge signature; the PIN is typed into that
+page and sent only to this loopback endpoint. Serve it with ``openmyna card reader-serve``.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+from pydantic import BaseModel, Field
+
+from openmyna.card.reader import Reader
+from openmyna.core.errors import InvalidInput, install_problem_handlers
+
+MAX_CHALLENGE = 1024
+
+
+class SignRequest(BaseModel):
+    challenge: str = Field(max_length=2 * MAX_CHALLENGE, description="base64 of the bytes to sign")
+    pin: str = Field(max_length=16)
+    kind: str = Field(default="auth", pattern="^(auth|sign)$")
+
+
+def create_reader_app(reader: Reader, *, allowed_origins: list[str]) -> FastAPI:
+    """The endpoint for one inserted card; CORS admits only ``allowed_origins`` (e.g. the portal)."""
+    app = FastAPI(title="openmyna card reader", docs_url=None, redoc_url=None)
+    app.add_middleware(
+        CORSMiddleware, allow_origins=allowed_origins, allow_methods=["GET", "POST"], allow_headers=["Content-Type"]
+    )
+    install_problem_handlers(app)
+
+    @app.get("/reader/certificate")
+    def certificate() -> dict[str, str]:
+        """The authentication certificate (no PIN needed), base64 of DER."""
+        return {"certificate": base64.b64encode(reader.certificate("auth")).decode()}
+
+    @app.post("/reader/sign")
+    def sign(body: SignRequest) -> dict[str, str | int]:
+        """Sign a challenge with the card's key after the chip checks the PIN."""
+        try:
+            challenge = base64.b64decode(body.challenge, validate=True)
+        except (binascii.Error, ValueError) as exc:
+            raise InvalidInput("challenge: not base64") from exc
+        if not challenge:
+            raise InvalidInput("challenge: empty")
+        signature = reader.sign(body.kind, body.pin, data=challenge)  # type: ignore[arg-type]
+        return {"signature": base64.b64encode(signature).decode(), "tries_left": reader.tries_left(body.kind)}  # type: ignore[arg-type]
+
+    return app
