@@ -159,4 +159,9 @@ def load(config: CaConfig, authority: Authority) -> LoadedAuthority:
 
 
 def loaded_authority(session: Session, *, config: CaConfig, kind: Kind) -> LoadedAuthority:
-    return load(config, ensure_authorities(session, config=config)[kind])
+    """The CA of ``kind``; looked up once per session (kept in ``session.info``), parsed once per process."""
+    cache: dict[str, LoadedAuthority] = session.info.setdefault("jpki_authorities", {})
+    found = cache.get(kind)
+    if found is None:
+        found = cache[kind] = load(config, ensure_authorities(session, config=config)[kind])
+    return found

@@ -6,6 +6,7 @@ Only the builders live here: what goes into a certificate, never how it is signe
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import secrets
 from dataclasses import dataclass
 from typing import Literal
@@ -243,6 +244,7 @@ def facts_in(certificate: x509.Certificate) -> dict[str, str]:
     return facts
 
 
+@functools.lru_cache(maxsize=64)
 def _authority_key_id(ca_certificate: x509.Certificate) -> x509.AuthorityKeyIdentifier:
     ski = ca_certificate.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     return x509.AuthorityKeyIdentifier.from_issuer_subject_key_identifier(ski)
