@@ -273,3 +273,24 @@ def test_local_reader_endpoint(
         assert wrong.status_code == 403 and wrong.json()["tries_left"] == 2
         assert local.post("/reader/sign", json={"challenge": "***", "pin": AUTH_PIN}).status_code == 400
     assert reader.tries_left("auth") == 2  # the wrong PIN was counted by the chip
+
+
+def test_expired_certificates_are_reported_and_refused_at_login(
+    db: Session, session_factory: sessionmaker[Session], ca_config: CaConfig, active_card: Callable[..., Card]
+) -> None:
+    import datetime as dt
+
+    from openmyna.core import clock
+    from openmyna.jpki.ocsp import Responder
+    from openmyna.jpki.verify import LoginRefused, verify_signature
+
+    card = active_card()
+    db.commit()
+    reader = VirtualReader(session_factory, ca_config.keys, card.id)
+    der = reader.certificate("auth")
+    signature = reader.sign("auth", AUTH_PIN, data=b"c")
+    after = jpki.aware(jpki.certificate(db, serial=card.auth_serial or "").not_after) + dt.timedelta(days=1)
+    report = jpki.check_validity(db, config=ca_config, data=der, at=after, verifier_org="bank-1", actor="test")
+    assert report.status == "expired"
+    with clock.frozen_at(after), pytest.raises(LoginRefused, match="validity period"):
+        verify_signature(Responder(session_factory, ca_config), certificate_der=der, data=b"c", signature=signature)
