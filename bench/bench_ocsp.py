@@ -186,6 +186,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--duration", type=int, default=10)
     parser.add_argument("--certificates", type=int, default=200)
+    parser.add_argument("--workers", type=int, default=1, help="openmyna worker processes (default 1)")
     args = parser.parse_args()
     if not shutil.which("wrk"):
         raise SystemExit("wrk is needed (apt-get install wrk)")
@@ -195,7 +196,14 @@ def main() -> None:
         lua_script(script, requests)
         results: dict[str, Any] = {}
         port = free_port()
-        with server(url, var_dir, port, access_log=False, extra_env={"OPENMYNA_BASE_URL": f"http://127.0.0.1:{port}"}):
+        with server(
+            url,
+            var_dir,
+            port,
+            workers=args.workers,
+            access_log=False,
+            extra_env={"OPENMYNA_BASE_URL": f"http://127.0.0.1:{port}"},
+        ):
             target = f"http://127.0.0.1:{port}/jpki/ocsp"
             check(target, requests[0], "revoked")
             check(target, requests[1], "good")
@@ -213,6 +221,7 @@ def main() -> None:
         {
             "workload": WORKLOAD,
             "connections": CONNECTIONS,
+            "openmyna_workers": args.workers,
             "duration_s": args.duration,
             "certificates": args.certificates,
             "openmyna": results["openmyna"],
