@@ -57,6 +57,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         https_only=context.settings.session_https_only,
     )
     install_problem_handlers(app)
+    app.add_middleware(jpki_api.OcspFastPath)  # outermost: pre-signed OCSP answers skip the stack
     wire(context.settings, context.keys)
     app.mount("/static", StaticFiles(packages=[("openmyna.core", "static")]), name="static")
     for router in (

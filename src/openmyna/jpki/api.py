@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import unquote
 
 from cryptography.hazmat.primitives import serialization
@@ -37,7 +37,11 @@ Config = Annotated[CaConfig, Depends(config_of)]
 
 def responder(request: Request) -> Responder:
     """The process's OCSP responder, built on first use."""
-    state = request.app.state
+    return _responder_of(request.app)
+
+
+def _responder_of(app: Any) -> Responder:
+    state = app.state
     found: Responder | None = getattr(state, "jpki_responder", None)
     if found is None:
         found = Responder(state.session_factory, CaConfig.from_settings(state.settings, state.keys))
@@ -75,6 +79,43 @@ async def ocsp_post(request: Request) -> Response:
 
 
 router.routes.append(Route("/jpki/ocsp", ocsp_post, methods=["POST"]))
+
+
+class OcspFastPath:
+    """Outermost ASGI middleware answering ``POST /jpki/ocsp`` before the rest of the stack runs.
+
+    The answers are pre-signed blobs in memory; sessions, routing and response objects would cost more
+    than the answer itself. Everything else passes through untouched.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or scope["path"] != "/jpki/ocsp" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        body, more = b"", True
+        while more and len(body) <= MAX_OCSP_REQUEST:
+            message = await receive()
+            body += message.get("body", b"")
+            more = message.get("more_body", False)
+        content_type = dict(scope["headers"]).get(b"content-type", MEDIA_REQUEST.encode()).split(b";")[0].strip()
+        if content_type != MEDIA_REQUEST.encode() or not body or len(body) > MAX_OCSP_REQUEST:
+            answer: bytes | None = unsuccessful(OCSPResponseStatus.MALFORMED_REQUEST)
+        else:
+            answerer = _responder_of(scope["app"])
+            answer = answerer.respond(body, memory_only=True)
+            if answer is None:
+                answer = await run_in_threadpool(answerer.respond, body)
+        assert answer is not None
+        headers = [
+            (b"content-type", MEDIA_RESPONSE.encode()),
+            (b"content-length", str(len(answer)).encode()),
+            (b"cache-control", b"max-age=0, no-cache"),
+        ]
+        await send({"type": "http.response.start", "status": 200, "headers": headers})
+        await send({"type": "http.response.body", "body": answer})
 
 
 @router.get("/jpki/ocsp/{encoded:path}", summary="OCSP (RFC 6960 appendix A.1), GET", response_class=Response)
