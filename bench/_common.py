@@ -62,16 +62,26 @@ def add_database_argument(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def cpu_mark() -> tuple[tuple[int, int] | None, float]:
+    """A mark to pass to :func:`cpu_busy_cores_since`, for the busy cores of one timed window."""
+    return _cpu_jiffies(), time.monotonic()
+
+
+def cpu_busy_cores_since(mark: tuple[tuple[int, int] | None, float]) -> float | None:
+    """The whole machine's average number of busy cores since ``mark`` (every process counted)."""
+    start, now = mark[0], _cpu_jiffies()
+    if not start or not now or now[1] <= start[1]:
+        return None
+    return round((now[0] - start[0]) / (now[1] - start[1]) * (os.cpu_count() or 1), 2)
+
+
 def machine() -> dict[str, Any]:
     """Facts about the machine the figures came from, and how busy it was while the script ran.
 
     ``cpu_busy_cores`` is the whole machine's average number of busy cores since the script started
     (this benchmark, its server and database processes included): near ``cpu_count`` means contention.
     """
-    now = _cpu_jiffies()
-    busy = None
-    if now and _CPU_AT_START and now[1] > _CPU_AT_START[1]:
-        busy = round((now[0] - _CPU_AT_START[0]) / (now[1] - _CPU_AT_START[1]) * (os.cpu_count() or 1), 2)
+    busy = cpu_busy_cores_since((_CPU_AT_START, _WALL_AT_START))
     return {
         "cpu_count": os.cpu_count(),
         "python": platform.python_version(),
