@@ -14,22 +14,14 @@ Each run adds its lookups' access events to the cached file. PostgreSQL always s
 from __future__ import annotations
 
 import argparse
-import contextlib
-import os
 import random
-import signal
-import socket
-import subprocess
-import sys
 import time
 from collections import Counter
 from pathlib import Path
-from typing import Any
 
 import httpx
 
 from _common import (
-    DATA_KEY,
     ROOT,
     add_database_argument,
     code_version,
@@ -43,6 +35,7 @@ from _common import (
     settings_for,
     stdout_to_stderr,
 )
+from _serve import access_token, free_port, server
 
 WORKLOAD = "lookup"
 TARGET_MEDIAN_MS = 5.0
@@ -50,7 +43,6 @@ TARGET_P99_MS = 20.0
 SEED = 42
 ORG = "131016"
 LOOKUP_PATH = "/api/registry/residents/lookup"
-ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 
 def seed(url: str, var_dir: Path, residents: int) -> float:
@@ -118,81 +110,6 @@ def sample_numbers(url: str, var_dir: Path, size: int, rng: random.Random) -> tu
     return pairs, pem
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def server(url: str, var_dir: Path, port: int) -> Any:
-    """``openmyna serve`` on ``port`` until the block ends; its output goes to ``var_dir/server.log``."""
-    base_url = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "OPENMYNA_DATABASE_URL": url,
-        "OPENMYNA_VAR_DIR": str(var_dir),
-        "OPENMYNA_DATA_KEY": DATA_KEY,
-        "OPENMYNA_BASE_URL": base_url,
-        "OPENMYNA_ACCESS_TOKEN_TTL_SECONDS": "3600",
-    }
-    executable = Path(sys.executable).parent / "openmyna"
-    log_path = var_dir / "server.log"
-    with log_path.open("wb") as log_file:
-        process = subprocess.Popen(
-            [str(executable), "serve", "--host", "127.0.0.1", "--port", str(port)],
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-            cwd=var_dir,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while True:
-            if process.poll() is not None:
-                raise RuntimeError(f"the server exited with {process.returncode}:\n{log_path.read_text()[-4000:]}")
-            try:
-                if httpx.get(f"{base_url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"the server did not answer /healthz in 60 s:\n{log_path.read_text()[-4000:]}")
-            time.sleep(0.2)
-        log(f"server up at {base_url} (pid {process.pid})")
-        yield base_url
-    finally:
-        process.send_signal(signal.SIGINT)
-        try:
-            process.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
-
-
-def access_token(client: httpx.Client, base_url: str, pem: str) -> str:
-    """Client credentials with a private_key_jwt assertion signed by the municipality's key."""
-    from authlib.oauth2.rfc7523 import private_key_jwt_sign
-    from joserfc.jwk import ECKey
-
-    endpoint = f"{base_url}/oauth/token"
-    assertion = private_key_jwt_sign(ECKey.import_key(pem), ORG, endpoint, alg="ES256")
-    if isinstance(assertion, bytes):
-        assertion = assertion.decode()
-    response = client.post(
-        endpoint,
-        data={
-            "grant_type": "client_credentials",
-            "client_assertion_type": ASSERTION_TYPE,
-            "client_assertion": assertion,
-            "client_id": ORG,
-        },
-    )
-    if response.status_code != 200:
-        raise RuntimeError(f"token request failed: {response.status_code} {response.text}")
-    return str(response.json()["access_token"])
-
-
 def measure(
     base_url: str, pem: str, pairs: list[tuple[int, str]], warmup: int, requests: int
 ) -> tuple[list[float], float, Counter[int], int, float | None]:
@@ -201,7 +118,7 @@ def measure(
     wrong = 0
     latencies: list[float] = []
     with httpx.Client(base_url=base_url, timeout=30) as client:
-        token = access_token(client, base_url, pem)
+        token = access_token(client, base_url, ORG, pem)
         headers = {"Authorization": f"Bearer {token}"}
         for i in range(warmup):
             response = client.post(LOOKUP_PATH, json={"my_number": pairs[i % len(pairs)][1]}, headers=headers)
