@@ -29,7 +29,12 @@ app.add_typer(numbers_cli.app, name="number")
 app.add_typer(orgs_cli.app, name="org")
 app.add_typer(orgs_cli.staff_app, name="staff")
 app.add_typer(card_cli.app, name="card")
-app.add_typer(corporate_cli.app, name="corporate")
+def _schema_first() -> None:
+    """The corporate commands bring the schema up to date first, as ``openmyna init`` would."""
+    migrate.upgrade(open_context().engine)
+
+
+app.add_typer(corporate_cli.app, name="corporate", callback=_schema_first)
 app.add_typer(network_cli.app, name="network")
 console = Console()
 

@@ -9,7 +9,6 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from openmyna.app import migrate
 from openmyna.core.context import open_context
 from openmyna.core.db import unit_of_work
 from openmyna.corporate import activity, importer, service, synth
@@ -42,7 +41,6 @@ def import_files(files: list[Path] = typer.Argument(..., exists=True, dir_okay=F
     again. Bad rows are reported with file and line and skipped.
     """
     context = open_context()
-    migrate.upgrade(context.engine)
     failed = False
     for path in files:
         try:
@@ -101,7 +99,6 @@ def synth_command(
 def token(name: str = typer.Argument(..., help="Who the token is for")) -> None:
     """Issue an API token for the gBizINFO- and NTA-compatible APIs; prints only the token."""
     context = open_context()
-    migrate.upgrade(context.engine)
     with unit_of_work(context.session_factory) as session:
         issued = service.issue_token(session, name=name)
     sys.stdout.write(issued + "\n")
