@@ -5,7 +5,7 @@ Target (issue): median under 5 ms and p99 under 20 ms for ``POST /api/registry/r
 (keep-alive) sends ``--warmup`` untimed requests, then ``--requests`` timed sequential ones.
 
 SQLite databases are cached: the first run for N residents seeds ``var/bench/lookup-sqlite-<N>.db``
-(about 100 s per million residents) and later runs reuse it (``--no-cache`` seeds a throw-away copy).
+(a few minutes per million residents) and later runs reuse it (``--no-cache`` seeds a throw-away copy).
 Each run adds its lookups' access events to the cached file. PostgreSQL always seeds a fresh database.
 
     .venv/bin/python bench/bench_lookup.py [--database sqlite|postgresql] [--residents 1000000]
@@ -14,10 +14,12 @@ Each run adds its lookups' access events to the cached file. PostgreSQL always s
 from __future__ import annotations
 
 import argparse
+import json
 import random
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import httpx
 
@@ -64,27 +66,35 @@ def seed(url: str, var_dir: Path, residents: int) -> float:
     return elapsed
 
 
-def cached_sqlite(cache_dir: Path, residents: int, var_dir: Path) -> tuple[str, bool]:
-    """The cached SQLite database for ``residents`` residents, seeded first if missing: ``(url, reused)``."""
+def cached_sqlite(cache_dir: Path, residents: int, var_dir: Path) -> tuple[str, dict[str, Any]]:
+    """The cached SQLite database for ``residents`` residents, seeded first if missing: ``(url, cache facts)``.
+
+    A sidecar ``<file>.json`` says which code seeded it; delete both files when the seed has changed.
+    """
     path = cache_dir / f"lookup-sqlite-{residents}.db"
+    sidecar = path.with_name(path.name + ".json")
     if path.exists():
-        log(f"reusing cached database {path}")
+        origin = json.loads(sidecar.read_text()) if sidecar.exists() else {}
+        log(f"reusing cached database {path} (seeded from commit {origin.get('commit', 'unknown')})")
         from openmyna.app import migrate
         from openmyna.core.db import make_engine
 
         engine = make_engine(f"sqlite:///{path}")
         migrate.upgrade(engine)  # the schema may have moved on since the cache was seeded
         engine.dispose()
-        return f"sqlite:///{path}", True
+        return f"sqlite:///{path}", {"reused": True, "seeded_from_commit": origin.get("commit")}
     cache_dir.mkdir(parents=True, exist_ok=True)
     partial = path.with_name(path.name + ".partial")
-    for stale in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+    for stale in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm"), Path(f"{partial}.lock")):
         stale.unlink(missing_ok=True)
     seed(f"sqlite:///{partial}", var_dir, residents)
     if Path(f"{partial}-wal").exists():
         raise RuntimeError(f"{partial}-wal is still there after closing every connection")
+    origin = code_version()
+    sidecar.write_text(json.dumps(origin) + "\n")
     partial.rename(path)  # only a complete seed becomes the cache
-    return f"sqlite:///{path}", False
+    Path(f"{partial}.lock").unlink(missing_ok=True)
+    return f"sqlite:///{path}", {"reused": False, "seeded_from_commit": origin.get("commit")}
 
 
 def sample_numbers(url: str, var_dir: Path, size: int, rng: random.Random) -> tuple[list[tuple[int, str]], str]:
@@ -154,9 +164,9 @@ def main() -> None:
     rng = random.Random(SEED)
 
     with stdout_to_stderr(), fresh_database(args.database, WORKLOAD) as (url, var_dir):
-        reused: bool | None = None
+        cache: dict[str, Any] = {"reused": None, "seeded_from_commit": None}
         if args.database == "sqlite" and not args.no_cache:
-            url, reused = cached_sqlite(args.cache_dir, args.residents, var_dir)
+            url, cache = cached_sqlite(args.cache_dir, args.residents, var_dir)
         else:
             seed(url, var_dir, args.residents)
         pairs, pem = sample_numbers(url, var_dir, args.sample, rng)
@@ -184,7 +194,8 @@ def main() -> None:
                 "warmup": args.warmup,
                 "sample": len(pairs),
                 "clients": 1,
-                "cached_db_reused": reused,
+                "cached_db_reused": cache["reused"],
+                "cached_db_seeded_from_commit": cache["seeded_from_commit"],
             },
             "figures": {
                 **summary,
