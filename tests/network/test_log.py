@@ -83,8 +83,13 @@ def test_publishing_twice_without_new_records_keeps_the_head(db: Session, keys: 
     assert log.publish(db, keys=keys) is head
 
 
+@pytest.mark.parametrize("block", [log.BLOCK, 4], ids=["block-4096", "block-4"])
 @pytest.mark.parametrize("tamper", ["modify", "delete", "reorder", "forge_head"])
-def test_tampering_is_detected_and_named(db: Session, keys: KeyRing, world: World, tamper: str) -> None:
+def test_tampering_is_detected_and_named(
+    db: Session, keys: KeyRing, world: World, tamper: str, block: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With blocks of 4 the 12 records fill three blocks, so PostgreSQL's in-database hashing is exercised."""
+    monkeypatch.setattr(log, "BLOCK", block)
     _fill(db, keys, world, 6)
     log.publish(db, keys=keys)
     report = log.verify(db, keys=keys)

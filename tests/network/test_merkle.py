@@ -54,3 +54,18 @@ def test_needed_nodes_are_exactly_what_a_proof_reads() -> None:
     nodes, _frontier, _size = _tree(entries)
     wanted = merkle.needed_nodes(lambda lookup: merkle.inclusion_path(lookup, 5, 23))
     assert merkle.inclusion_path({k: nodes[k] for k in wanted}.__getitem__, 5, 23) == rfc6962.path(5, entries)
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.integers(min_value=0, max_value=40), min_size=1, max_size=8))
+def test_extend_frontier_gives_the_frontier_of_appending_one_by_one(batches: list[int]) -> None:
+    """The verifier's run-wise folding agrees with the sequencer's leaf-by-leaf append and with the RFC."""
+    entries = [f"entry-{i}".encode() for i in range(sum(batches))]
+    leaves = [merkle.leaf_hash(e) for e in entries]
+    frontier: list[tuple[merkle.NodeKey, bytes]] = []
+    size = 0
+    for count in batches:
+        frontier, size = merkle.extend_frontier(frontier, size, leaves[size : size + count])
+    _created, expected, expected_size = merkle.append_leaves([], 0, leaves)
+    assert (frontier, size) == (expected, expected_size)
+    assert merkle.root_from_frontier(frontier) == rfc6962.mth(entries)
