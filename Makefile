@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 export OPENMYNA_DATABASE_URL ?= sqlite:///var/openmyna.db
 
-.PHONY: run test lint bench install browser softhsm clean
+.PHONY: run test lint bench install browser softhsm wrk clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -34,6 +34,15 @@ softhsm:
 	  else echo "no SoftHSM2 and not root: PKCS#11 tests will be skipped"; fi; \
 	fi
 
+# Debian's wrk drives the HTTP load benchmarks; installed when root can.
+wrk:
+	@if ! command -v wrk >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null) \
+	      || echo "wrk could not be installed; the wrk-driven benchmarks will stop"; \
+	  else echo "no wrk and not root: the wrk-driven benchmarks will stop"; fi; \
+	fi
+
 run: $(STAMP)
 	$(BIN)/openmyna init
 	$(BIN)/openmyna seed --residents $${RESIDENTS:-5000} --seed 42
@@ -46,7 +55,7 @@ test: $(STAMP) browser softhsm
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 
-bench: $(STAMP)
+bench: $(STAMP) wrk
 	@for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done
 
 clean:

@@ -61,6 +61,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     wire(context.settings, context.keys)
     app.mount("/static", StaticFiles(packages=[("openmyna.core", "static")]), name="static")
     for router in (
+        network_api.router,  # first: the exchange query is the busiest route, and routes are matched in order
         views.router,
         numbers_api.router,
         orgs_api.router,
@@ -71,7 +72,6 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         card_api.stats_router,
         card_views.router,
         registry_views.router,
-        network_api.router,
         corporate_api.router,
         corporate_nta_api.router,
         corporate_views.router,

@@ -156,13 +156,15 @@ def _query(request: Request, credentials: HTTPAuthorizationCredentials | None, b
         if isinstance(outcome, service.Refused):
             raise outcome.error
         # Built here rather than re-validated through the response model: this is the hot path.
-        return JSONResponse({
-            "exchange_id": outcome.exchange_id,
-            "result": outcome.result,
-            "data": outcome.data,
-            "asked_at": outcome.asked_at.isoformat(),
-            "answered_at": outcome.answered_at.isoformat(),
-        })
+        return JSONResponse(
+            {
+                "exchange_id": outcome.exchange_id,
+                "result": outcome.result,
+                "data": outcome.data,
+                "asked_at": outcome.asked_at.isoformat(),
+                "answered_at": outcome.answered_at.isoformat(),
+            }
+        )
     except BaseException:
         session.rollback()
         raise

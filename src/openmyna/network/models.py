@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, LargeBinary, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, DateTime, Index, Integer, LargeBinary, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openmyna.core.db import Base
@@ -51,13 +51,19 @@ class ExchangeRecord(Base):
     __table_args__ = (
         Index("ix_network_exchange_records_citizen", "citizen", "side", "id"),
         Index("ix_network_exchange_records_exchange", "exchange_id"),
-        Index("ix_network_exchange_records_unsequenced", "leaf_index", "id"),
+        # Only the records still waiting for the sequencer.
+        Index(
+            "ix_network_exchange_records_unsequenced",
+            "id",
+            postgresql_where=text("leaf_index IS NULL"),
+            sqlite_where=text("leaf_index IS NULL"),
+        ),
     )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     exchange_id: Mapped[str] = mapped_column(String(32))
     side: Mapped[str] = mapped_column(String(10))
-    agency: Mapped[str] = mapped_column(String(32), index=True)
+    agency: Mapped[str] = mapped_column(String(32))
     citizen: Mapped[str] = mapped_column(String(40))
     recorded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     leaf_index: Mapped[int | None] = mapped_column(BigInteger, nullable=True, unique=True)

@@ -15,7 +15,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import bindparam, insert, select
+from sqlalchemy import DateTime, bindparam, select, text
 from sqlalchemy.orm import Session
 
 from openmyna.core import audit, clock
@@ -50,7 +50,12 @@ _PERSON_LINK = select(CodeLink.person_link).where(
     CodeLink.agency == bindparam("agency"), CodeLink.code == bindparam("code")
 )
 _ENDPOINT = select(Endpoint.base_url).where(Endpoint.agency == bindparam("agency"))
-_RECORD_INSERT = insert(ExchangeRecord.__table__)
+# Both sides of an exchange in one statement: one round trip, no executemany machinery.
+_RECORD_PAIR = text(
+    f"INSERT INTO {ExchangeRecord.__tablename__} (exchange_id, side, agency, citizen, recorded_at, entry, purged) "
+    "VALUES (:exchange_id, :side_a, :agency_a, :citizen, :recorded_at, :entry_a, false), "
+    "(:exchange_id, :side_b, :agency_b, :citizen, :recorded_at, :entry_b, false)"
+).bindparams(bindparam("recorded_at", type_=DateTime(timezone=True)))
 
 
 class _Directory:
@@ -170,18 +175,20 @@ def record_exchange(
         "reason": reason,
         "citizen": citizen,
     }
-    rows = [
+    session.connection().execute(
+        _RECORD_PAIR,
         {
             "exchange_id": exchange_id,
-            "side": side,
-            "agency": agency,
             "citizen": citizen,
             "recorded_at": answered_at,
-            "entry": _canonical({**base, "side": side}),
-        }
-        for side, agency in ((REQUESTER, requester), (PROVIDER, provider))
-    ]
-    session.connection().execute(_RECORD_INSERT, rows)
+            "side_a": REQUESTER,
+            "agency_a": requester,
+            "entry_a": _canonical({**base, "side": REQUESTER}),
+            "side_b": PROVIDER,
+            "agency_b": provider,
+            "entry_b": _canonical({**base, "side": PROVIDER}),
+        },
+    )
     return exchange_id
 
 
