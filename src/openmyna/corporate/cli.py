@@ -60,6 +60,7 @@ def import_files(files: list[Path] = typer.Argument(..., exists=True, dir_okay=F
                             path,
                             progress=lambda n, task=task: progress.advance(task, n),
                             on_bad_row=_print_bad,
+                            on_phase=lambda phase, name=path.name: console.print(f"{name}: {phase}…"),
                         )
                     report = nta
                     summary = (
