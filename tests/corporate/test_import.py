@@ -166,3 +166,27 @@ def test_activity_records_for_unknown_numbers_are_kept_aside_and_linked_later(
     bad.write_text(f"{A},subsidy,x,1,2024-01-01,x,,,\n")
     with pytest.raises(activity.NotActivityCsv):
         activity.import_activity_file(connection, bad)
+
+
+@pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "row-by-row"])
+def test_bulk_and_row_by_row_loads_give_the_same_registry_and_search(
+    connection: Connection, full: Path, tmp_path: Path, bulk: bool
+) -> None:
+    """A bulk load over a registry that already holds corporations re-indexes them too; both ways agree."""
+    importer.import_nta_file(connection, full)
+    more = write(
+        tmp_path / "more.csv",
+        [
+            row(D, sequence=1, name="トヨタ精機株式会社", furigana="トヨタセイキカブシキガイシャ"),
+            row(C, sequence=2, name="富士建設株式会社", furigana="フジケンセツカブシキガイシャ", update="2025-01-10",
+                change="2025-01-10", street="丸の内2丁目1番1号"),
+        ],
+    )  # fmt: skip
+    report = importer.import_nta_file(connection, more, bulk=bulk)
+    assert (report.inserted, report.replaced) == (1, 1)
+    assert count(connection, Corporation) == 4 and count(connection, CorporationVersion) == 1
+    assert sorted(names(connection, "トヨ")) == ["トヨタ精機株式会社", "株式会社トヨ商事"]
+    assert names(connection, "富士") == ["富士建設株式会社"]
+    assert names(connection, "精") == ["トヨタ精機株式会社"]
+    assert set(names(connection, "カブシキガイシャ")) == {"株式会社トヨ商事", "富士建設株式会社", "トヨタ精機株式会社"}
+    assert names(connection, "sakura") == ["サクラ工業有限会社"]
