@@ -60,8 +60,15 @@ def _lookup_nodes(session: Session, keys: Iterable[merkle.NodeKey]) -> dict[merk
     wanted = {merkle.node_key(level, index): (level, index) for level, index in keys}
     found: dict[merkle.NodeKey, bytes] = {}
     ids = list(wanted)
+    connection = session.connection()
     for start in range(0, len(ids), 5000):
-        rows = session.execute(select(TreeNode.key, TreeNode.digest).where(TreeNode.key.in_(ids[start : start + 5000])))
+        chunk = ids[start : start + 5000]
+        if connection.dialect.name == "postgresql":  # one array parameter: no statement with a thousand binds
+            rows = connection.exec_driver_sql(
+                "SELECT key, digest FROM network_tree_nodes WHERE key = ANY(%s)", (chunk,)
+            ).all()
+        else:
+            rows = session.execute(select(TreeNode.key, TreeNode.digest).where(TreeNode.key.in_(chunk))).all()
         found.update({wanted[key]: bytes(digest) for key, digest in rows})
     missing = set(wanted.values()) - found.keys()
     if missing:
