@@ -1,7 +1,7 @@
 """``openmyna network verify``'s work over a large log: recompute every leaf and the signed root.
 
 Target (issue): at least 500,000 records/s over 10,000,000 records. The log is built once and kept
-(see bench/_network.py); the timed part is ``openmyna.network.log.verify`` on it.
+(see bench/_network.py); the timed part is ``openmyna.network.verify.verify`` on it.
 
     .venv/bin/python bench/bench_network_verify.py [--database postgresql|sqlite] [--records 10000000]
 """
@@ -27,14 +27,14 @@ def main() -> None:
 
     from openmyna.core.crypto import KeyRing
     from openmyna.core.db import make_engine
-    from openmyna.network import log as exchange_log
+    from openmyna.network.verify import verify
 
     with fresh_database("sqlite", WORKLOAD) as (_scratch, var_dir):
         url = cached_log(args.database, args.records, var_dir)
         engine = make_engine(url)
         with Session(engine) as session:
             started = time.perf_counter()
-            report = exchange_log.verify(session, keys=KeyRing(DATA_KEY_BYTES), progress=report_progress("verified"))
+            report = verify(session, keys=KeyRing(DATA_KEY_BYTES), progress=report_progress("verified"))
             elapsed = time.perf_counter() - started
         engine.dispose()
     rate = report.records / elapsed if elapsed else 0.0

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from openmyna.core import clock
 from openmyna.core.crypto import KeyRing
 from openmyna.network import log, service
+from openmyna.network import verify as verifier
 from openmyna.network.models import ExchangeRecord, PurgeStatement
 from openmyna.network.table import load_table
 from tests.network import rfc6962
@@ -83,16 +84,16 @@ def test_publishing_twice_without_new_records_keeps_the_head(db: Session, keys: 
     assert log.publish(db, keys=keys) is head
 
 
-@pytest.mark.parametrize("block", [log.BLOCK, 4], ids=["block-4096", "block-4"])
+@pytest.mark.parametrize("block", [verifier.BLOCK, 4], ids=["block-4096", "block-4"])
 @pytest.mark.parametrize("tamper", ["modify", "delete", "reorder", "forge_head"])
 def test_tampering_is_detected_and_named(
     db: Session, keys: KeyRing, world: World, tamper: str, block: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """With blocks of 4 the 12 records fill three blocks, so PostgreSQL's in-database hashing is exercised."""
-    monkeypatch.setattr(log, "BLOCK", block)
+    monkeypatch.setattr(verifier, "BLOCK", block)
     _fill(db, keys, world, 6)
     log.publish(db, keys=keys)
-    report = log.verify(db, keys=keys)
+    report = verifier.verify(db, keys=keys)
     assert report.ok and report.records == 12
     victim = db.scalar(select(ExchangeRecord).where(ExchangeRecord.leaf_index == 5))
     assert victim is not None
@@ -116,7 +117,7 @@ def test_tampering_is_detected_and_named(
         head.root_hash = bytes(32)
     db.flush()
     db.expire_all()
-    report = log.verify(db, keys=keys)
+    report = verifier.verify(db, keys=keys)
     assert not report.ok
     if tamper != "forge_head":
         assert report.leaf_index == 5, report.problem
@@ -136,7 +137,7 @@ def test_purge_keeps_the_tree_verifiable_and_leaves_a_signed_statement(
     assert json.loads(statement.statement)["count"] == 6
     remaining = list(db.scalars(select(ExchangeRecord).where(ExchangeRecord.purged.is_(True))))
     assert len(remaining) == 6 and all(r.entry == "" for r in remaining)
-    assert log.verify(db, keys=keys).ok
+    assert verifier.verify(db, keys=keys).ok
     assert db.scalar(select(PurgeStatement.count)) == 6
     assert log.purge(db, keys=keys, older_than=clock.now() - dt.timedelta(days=365 * 7)) is None
 

@@ -16,6 +16,7 @@ from openmyna.core.db import unit_of_work
 from openmyna.network import log, service
 from openmyna.network.models import ExchangeRecord
 from openmyna.network.table import TableError, diff_tables, load_table, parse_table
+from openmyna.network.verify import verify as verify_log
 from openmyna.orgs import service as orgs
 from openmyna.registry import service as registry
 
@@ -74,7 +75,7 @@ def verify() -> None:
         columns = (TextColumn("verifying"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn())
         with Progress(*columns, console=console, transient=True) as progress:
             task = progress.add_task("records", total=total)
-            report = log.verify(session, keys=context.keys, progress=lambda n: progress.advance(task, n))
+            report = verify_log(session, keys=context.keys, progress=lambda n: progress.advance(task, n))
     if report.ok:
         console.print(f"[green]ok[/green]: {report.records:,} records match {report.heads} signed tree head(s)")
         return
