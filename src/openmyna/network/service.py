@@ -46,10 +46,13 @@ class UnknownCode(DomainError):
     title_en = "Unknown agency-specific code"
 
 
-_PERSON_LINK = select(CodeLink.person_link).where(
-    CodeLink.agency == bindparam("agency"), CodeLink.code == bindparam("code")
+# The person behind the requester's code and where the provider is served, in one round trip.
+_LINK_AND_ENDPOINT = select(
+    select(CodeLink.person_link)
+    .where(CodeLink.agency == bindparam("requester"), CodeLink.code == bindparam("code"))
+    .scalar_subquery(),
+    select(Endpoint.base_url).where(Endpoint.agency == bindparam("provider")).scalar_subquery(),
 )
-_ENDPOINT = select(Endpoint.base_url).where(Endpoint.agency == bindparam("agency"))
 # Both sides of an exchange in one statement: one round trip, no executemany machinery.
 _RECORD_PAIR = text(
     f"INSERT INTO {ExchangeRecord.__tablename__} (exchange_id, side, agency, citizen, recorded_at, entry, purged) "
@@ -192,8 +195,7 @@ def record_exchange(
     return exchange_id
 
 
-def _provider_for(session: Session, *, keys: KeyRing, agency: str, cache: dict[str, Provider]) -> Provider:
-    base_url = session.connection().execute(_ENDPOINT, {"agency": agency}).scalar()
+def _provider_for(session: Session, *, keys: KeyRing, base_url: str | None, cache: dict[str, Provider]) -> Provider:
     if base_url is None:
         return cache.setdefault("", InProcessProvider())
     provider = cache.get(base_url)
@@ -262,14 +264,18 @@ def ask(
                 },
             )
         )
-    link = session.connection().execute(_PERSON_LINK, {"agency": requester, "code": query.subject_code}).scalar()
+    link, base_url = (
+        session.connection()
+        .execute(_LINK_AND_ENDPOINT, {"requester": requester, "code": query.subject_code, "provider": query.provider})
+        .one()
+    )
     if link is None:
         return refuse(
             UnknownCode(f"{requester} holds no person under code {query.subject_code!r}", field="subject_code")
         )
     citizen = citizen_of(link)
     provider_code = numbers.agency_code(keys, agency=query.provider, person=bytes(link).hex())
-    adapter = _provider_for(session, keys=keys, agency=query.provider, cache=providers)
+    adapter = _provider_for(session, keys=keys, base_url=base_url, cache=providers)
     try:
         data = adapter.provide(
             session,
