@@ -9,7 +9,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from openmyna.corporate.codes import KIND, PROCESS
-from openmyna.corporate.nta import BadRow, NotNtaCsv, Record, parse_fields, read_rows
+from openmyna.corporate.nta import BadRow, NotNtaCsv, Record, parse_fields
+from openmyna.corporate.nta_columns import read_rows
 from tests.corporate.factories import NTA_NUMBER, number, row, write
 
 

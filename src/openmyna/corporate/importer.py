@@ -8,9 +8,11 @@ The caller owns the transaction, so an interrupted import leaves nothing of the 
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,8 +25,9 @@ from openmyna.core.db import bulk_insert
 from openmyna.corporate import activity as activity_service
 from openmyna.corporate.codes import COLUMNS
 from openmyna.corporate.models import Corporation, ImportedFile
-from openmyna.corporate.nta import BadRow, Record, check_is_nta, read_rows
-from openmyna.corporate.text import bigram_tokens
+from openmyna.corporate.nta import BadRow, Record, check_is_nta
+from openmyna.corporate.nta_columns import read_rows
+from openmyna.corporate.text import bigram_tokens_many
 
 BATCH_SIZE = 10_000
 IMPORT_CACHE_KIB = 200_000  # SQLite page cache while rows are written
@@ -52,6 +55,19 @@ class ImportReport:
     unchanged: int = 0
     bad: int = 0
     bad_rows: list[BadRow] = field(default_factory=list)
+
+
+@contextlib.contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector: an import allocates tens of millions of short-lived tuples and makes
+    no cycles, and each full collection walks every live object (measured: parsing 35 → 11.5 µs a row)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def estimate_rows(path: Path) -> int:
@@ -156,9 +172,10 @@ class _Writer:
         source.execute("SELECT number, search_text FROM corporate_corporations ORDER BY number")
         sink = raw.cursor()  # type: ignore[union-attr]
         while rows := source.fetchmany(_LOOKUP_CHUNK):
+            numbers, texts = zip(*rows, strict=True)
             sink.executemany(
                 "INSERT INTO corporate_search_bigram (rowid, tokens) VALUES (?, ?)",
-                [(number, bigram_tokens(text)) for number, text in rows],
+                zip(numbers, bigram_tokens_many(list(texts)), strict=True),
             )
         source.close()
         sink.close()
@@ -172,8 +189,12 @@ class _Writer:
         rows = sorted(r.row for r in records)  # in key order: the table's B-tree is filled page by page
         if self.postgresql:
             columns = (*CURRENT_COLUMNS, "bigrams")
+            tokens = bigram_tokens_many([row[-1] for row in rows])
             bulk_insert(
-                self.connection, Corporation.__table__, columns, [(*row, bigram_tokens(row[-1])) for row in rows]
+                self.connection,
+                Corporation.__table__,
+                columns,
+                [(*row, token) for row, token in zip(rows, tokens, strict=True)],
             )
             return
         cols = ", ".join(CURRENT_COLUMNS)
@@ -186,9 +207,10 @@ class _Writer:
             "INSERT INTO corporate_search_trigram (rowid, search_text) VALUES (?, ?)",
             [(r.number, r.search_text) for r in records],
         )
+        tokens = bigram_tokens_many([r.search_text for r in records])
         self.connection.exec_driver_sql(
             "INSERT INTO corporate_search_bigram (rowid, tokens) VALUES (?, ?)",
-            [(r.number, bigram_tokens(r.search_text)) for r in records],
+            [(r.number, token) for r, token in zip(records, tokens, strict=True)],
         )
 
     def move_to_history(self, old: dict[int, _Current]) -> None:
@@ -217,9 +239,10 @@ class _Writer:
                 f"DELETE FROM corporate_corporations WHERE number IN ({marks})", tuple(chunk)
             )
         if not self.postgresql and not self.deferred:
+            tokens = bigram_tokens_many([current.search_text for current in old.values()])
             self.connection.exec_driver_sql(
                 "INSERT INTO corporate_search_bigram (corporate_search_bigram, rowid, tokens) VALUES ('delete', ?, ?)",
-                [(number, bigram_tokens(current.search_text)) for number, current in old.items()],
+                list(zip(old, tokens, strict=True)),
             )
 
     def insert_history(self, records: list[Record]) -> None:
@@ -298,7 +321,8 @@ def import_nta_file(
         previous_cache = connection.exec_driver_sql("PRAGMA cache_size").scalar()
         connection.exec_driver_sql(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
     try:
-        _import_rows(connection, path, encoding, report, writer, batch_size, progress, on_bad_row)
+        with _without_cycle_collection():
+            _import_rows(connection, path, encoding, report, writer, batch_size, progress, on_bad_row)
         if bulk:
             if on_phase:
                 on_phase("building the indexes")

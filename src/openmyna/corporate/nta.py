@@ -221,16 +221,10 @@ def parse_lines(file_name: str, encoding: str, first_line: int, lines: Sequence[
             items.append(BadRow(file_name, position[0], str(exc)))
 
 
-def _line_chunks(path: Path, size: int) -> Iterator[tuple[int, list[bytes]]]:
+def line_chunks(path: Path, size: int) -> Iterator[tuple[int, list[bytes]]]:
+    """The file's raw lines, ``size`` at a time, each chunk with the number of its first line."""
     with path.open("rb") as handle:
         line = 1
         while chunk := list(itertools.islice(handle, size)):
             yield line, chunk
             line += len(chunk)
-
-
-def read_rows(path: Path, *, encoding: str | None = None, chunk_lines: int = 10_000) -> Iterator[Record | BadRow]:
-    """Every row of an NTA CSV file as a Record or a BadRow, in file order, in constant memory."""
-    encoding = encoding or check_is_nta(path)
-    for first, lines in _line_chunks(path, chunk_lines):
-        yield from parse_lines(path.name, encoding, first, lines)

@@ -7,11 +7,15 @@ names and on the query, so both sides meet.
 
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 import unicodedata
 
 import jaconv
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
 
 _HIRAGANA = re.compile("[\u3041-\u309f]")
 _SPACES = str.maketrans({"\u3000": " ", "\t": " ", "\n": " "})
@@ -63,6 +67,44 @@ def bigram_tokens(text: str) -> str:
             tokens.extend(f"{a}x{b}" for a, b in itertools.pairwise(codes))
             tokens.append(f"{codes[-1]}x{_END}")
     return " ".join(tokens)
+
+
+# Code points up to here get their token text from a table; a text with a character beyond (rare CJK
+# extensions) has its tokens written by :func:`bigram_tokens` one by one.
+_TABLE_LIMIT = 0x30000
+_BREAKS = (ord(" "), ord(FIELD_SEPARATOR))
+
+
+@functools.cache
+def _hex_table() -> pa.Array:
+    return pa.array([format(code, "x") for code in range(_TABLE_LIMIT)])
+
+
+def bigram_tokens_many(texts: list[str]) -> list[str]:
+    """:func:`bigram_tokens` of every text, computed for the whole list at once (NumPy and Arrow).
+
+    The texts' characters are laid end to end as code points; every character that is not a break
+    (space, field separator) yields one token, paired with the next character or, at a break or the
+    end of its text, with the end marker. A bulk load spends several times less here than one by one.
+    """
+    if not texts:
+        return []
+    codes = np.frombuffer("".join(texts).encode("utf-32-le"), dtype=np.uint32)
+    if len(codes) == 0 or int(codes.max()) >= _TABLE_LIMIT:
+        return [bigram_tokens(text) for text in texts]
+    ends = np.cumsum([len(text) for text in texts])
+    following = np.zeros_like(codes)
+    following[:-1] = codes[1:]
+    following[ends[ends > 0] - 1] = _END
+    following[np.isin(following, _BREAKS)] = _END
+    starts_token = ~np.isin(codes, _BREAKS)
+    # Where each text's tokens start and end in the flat list of tokens.
+    offsets = np.concatenate(([0], np.cumsum(starts_token)))[np.concatenate(([0], ends))].astype(np.int32)
+    table = _hex_table()
+    pieces = pc.binary_join_element_wise(
+        table.take(pa.array(codes[starts_token])), table.take(pa.array(following[starts_token])), "x"
+    )
+    return pc.binary_join(pa.ListArray.from_arrays(pa.array(offsets), pieces), " ").to_pylist()
 
 
 def bigram_query(term: str) -> str:
