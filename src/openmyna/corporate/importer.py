@@ -30,7 +30,7 @@ from openmyna.corporate.nta_columns import read_rows
 from openmyna.corporate.text import bigram_tokens_many
 
 BATCH_SIZE = 10_000
-IMPORT_CACHE_KIB = 200_000  # SQLite page cache while rows are written
+IMPORT_CACHE_KIB = 100_000  # SQLite page cache while rows are written
 # SQLite's page cache while the indexes are built: its sorter may use as much again, so a smaller cache
 # keeps the peak under 500 MiB (measured at 5M rows: 534 MiB with the load's cache kept).
 INDEX_BUILD_CACHE_KIB = 64_000

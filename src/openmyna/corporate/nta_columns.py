@@ -11,9 +11,11 @@ paths give the same records for the same clean lines (property-tested).
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import numpy as np
@@ -188,11 +190,27 @@ def read_rows(path: Path, *, encoding: str | None = None, chunk_lines: int = 10_
     """Every row of an NTA CSV file as a Record or a BadRow, in file order, in constant memory.
 
     Each chunk is checked column by column when it is clean, row by row (naming every bad line) otherwise.
+    The next chunk is read in a thread while the caller handles this one: the database does its part
+    (SQLite's steps, PostgreSQL's COPY) with the GIL released, so reading and writing overlap.
     """
     encoding = encoding or check_is_nta(path)
     # Arrow's buffers here live for one chunk: the system allocator hands them back, where mimalloc's
     # per-thread heaps kept about 50 MiB more resident through an import.
     pa.set_memory_pool(pa.system_memory_pool())
-    for first, lines in line_chunks(path, chunk_lines):
+
+    def read_next(chunks: Iterator[tuple[int, list[bytes]]]) -> list[Record] | list[Record | BadRow] | None:
+        chunk = next(chunks, None)
+        if chunk is None:
+            return None
+        first, lines = chunk
         records = parse_chunk(b"".join(lines), encoding, first)
-        yield from parse_lines(path.name, encoding, first, lines) if records is None else records
+        return parse_lines(path.name, encoding, first, lines) if records is None else records
+
+    with (
+        contextlib.closing(line_chunks(path, chunk_lines)) as chunks,
+        ThreadPoolExecutor(max_workers=1, thread_name_prefix="nta-reader") as reader,
+    ):
+        pending = reader.submit(read_next, chunks)
+        while (items := pending.result()) is not None:
+            pending = reader.submit(read_next, chunks)
+            yield from items
