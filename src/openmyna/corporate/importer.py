@@ -30,10 +30,11 @@ from openmyna.corporate.nta_columns import read_rows
 from openmyna.corporate.text import bigram_tokens_many
 
 BATCH_SIZE = 10_000
-IMPORT_CACHE_KIB = 100_000  # SQLite page cache while rows are written
-# SQLite's page cache while the indexes are built: its sorter may use as much again, so a smaller cache
-# keeps the peak under 500 MiB (measured at 5M rows: 534 MiB with the load's cache kept).
-INDEX_BUILD_CACHE_KIB = 64_000
+# SQLite's page cache while rows are written, and while the indexes are built (its sorter may use as much
+# again). Small, because the operating system caches the file anyway and the peak must stay under 500 MiB:
+# at 5M rows a 100 MB / 64 MB pair peaked at 486–507 MiB, in the B-tree index build.
+IMPORT_CACHE_KIB = 64_000
+INDEX_BUILD_CACHE_KIB = 32_000
 MAX_REPORTED_BAD_ROWS = 1000
 _LOOKUP_CHUNK = 5000
 # The stored NTA columns: the 30 of the CSV without corporateNumber (it is the key, ``number``).
