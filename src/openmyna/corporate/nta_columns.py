@@ -84,10 +84,9 @@ def _valid_dates(column: pa.Array) -> bool:
     return bool(((day >= 1) & (day <= last)).all())
 
 
-def _optional(column: pa.Array) -> tuple[pa.Array, pa.Array]:
-    """(the non-empty values, the mask of non-empty)."""
-    present = pc.not_equal(column, "")
-    return pc.filter(column, present), present
+def _present(column: pa.Array) -> pa.Array:
+    """The non-empty values of an optional column."""
+    return pc.filter(column, pc.not_equal(column, ""))
 
 
 def _checked(columns: list[pa.Array]) -> bool:
@@ -103,25 +102,22 @@ def _checked(columns: list[pa.Array]) -> bool:
         return False
     if not all(_valid_dates(columns[i]) for i in _REQUIRED_DATES):
         return False
-    closed, _ = _optional(columns[18])
+    closed = _present(columns[18])
     if len(closed) and not _valid_dates(closed):
         return False
     if not _all(pc.not_equal(pc.utf8_trim_whitespace(columns[6]), "")):
         return False
     for index, width in ((13, 2), (14, 3), (15, 7)):
-        present, _ = _optional(columns[index])
+        present = _present(columns[index])
         if len(present) and not _all(pc.match_substring_regex(present, f"^[0-9]{{{width}}}$")):
             return False
-    causes, _ = _optional(columns[19])
+    causes = _present(columns[19])
     if len(causes) and not _all(_in(causes, CLOSE_CAUSE)):
         return False
-    successors, _ = _optional(columns[20])
-    if len(successors):
-        if not _all(pc.match_substring_regex(successors, "^[1-9][0-9]{12}$")):
-            return False
-        if not _all(check_digits_valid(successors)):
-            return False
-    return True
+    successors = _present(columns[20])
+    return not len(successors) or (
+        _all(pc.match_substring_regex(successors, "^[1-9][0-9]{12}$")) and _all(check_digits_valid(successors))
+    )
 
 
 def _normalised(column: pa.Array) -> list[str]:
