@@ -35,8 +35,7 @@ class Record(NamedTuple):
 
     ``row`` is (number as an integer, sequence number, the NTA columns 3–30 with dates as ISO text and
     blanks as None, digest, search text): the order of ``corporate_corporations``' columns. A named tuple
-    because records cross from parse processes to the importer by the million (a dataclass unpickles
-    several times slower).
+    because an import builds them by the million (a dataclass costs several times more to create).
     """
 
     line: int
