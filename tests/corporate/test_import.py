@@ -52,6 +52,22 @@ def test_a_full_file_becomes_the_registry_and_is_searchable(connection: Connecti
     assert names(connection, "建設株式") == ["富士建設株式会社"]
 
 
+def test_a_load_into_an_empty_registry_leaves_every_page_visible(connection: Connection, full: Path) -> None:
+    """COPY FREEZE: the first full file needs no VACUUM pass over the table before searches read it cheaply."""
+    if connection.dialect.name != "postgresql":
+        pytest.skip("COPY FREEZE is PostgreSQL's")
+    importer.import_nta_file(connection, full)
+    pages, visible = connection.exec_driver_sql(
+        "SELECT relpages, relallvisible FROM pg_class WHERE relname = 'corporate_corporations'"
+    ).one()
+    assert pages > 0 and visible == pages
+    target = connection.exec_driver_sql(
+        "SELECT attstattarget FROM pg_attribute WHERE attrelid = 'corporate_corporations'::regclass "
+        "AND attname = 'search_text'"
+    ).scalar_one()
+    assert target == 1000  # migration 0301: a histogram fine enough to plan LIKE terms
+
+
 def test_importing_a_file_again_changes_nothing(connection: Connection, full: Path, tmp_path: Path) -> None:
     importer.import_nta_file(connection, full)
     again = importer.import_nta_file(connection, full)

@@ -73,17 +73,29 @@ def is_postgresql(bind: Engine | Connection | Session) -> bool:
     return engine.dialect.name == "postgresql"
 
 
-def bulk_insert(connection: Connection, table: Table, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+def bulk_insert(
+    connection: Connection,
+    table: Table,
+    columns: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    freeze: bool = False,
+) -> None:
     """Insert many rows fast: ``COPY`` on PostgreSQL, ``executemany`` elsewhere.
 
-    Runs inside the caller's transaction, so an interrupted load leaves nothing behind.
+    Runs inside the caller's transaction, so an interrupted load leaves nothing behind. ``freeze``
+    (PostgreSQL only, for a table created or truncated in this transaction) writes the rows already
+    frozen and visible, so no later reader or VACUUM has to touch every page again to mark them.
     """
     if connection.dialect.name == "postgresql":
         # psycopg adapts each value (in C with psycopg[binary]); JSON columns are serialised first.
         as_json = [i for i, c in enumerate(columns) if c in table.c and isinstance(table.c[c].type, JSON)]
         raw = connection.connection.driver_connection
         cols = ", ".join(f'"{c}"' for c in columns)
-        with raw.cursor() as cursor, cursor.copy(f'COPY "{table.name}" ({cols}) FROM STDIN') as copy:
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(f'COPY "{table.name}" ({cols}) FROM STDIN{" (FREEZE)" if freeze else ""}') as copy,
+        ):
             for row in rows:
                 if as_json:
                     row = [json.dumps(v, ensure_ascii=False) if i in as_json else v for i, v in enumerate(row)]
