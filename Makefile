@@ -50,10 +50,12 @@ run: $(STAMP)
 
 test: $(STAMP) browser softhsm
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff format --check src tests bench
 
 bench: $(STAMP) wrk
 	@for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done

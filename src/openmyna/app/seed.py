@@ -54,12 +54,16 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
             progress=progress,
         )
         municipality = context.settings.municipality_code
+        persona_ids = {p.key: p.resident_id for p in personas}
         network_demo.seed_ledgers(session, keys=context.keys, municipality=municipality, seed=seed)
         network_demo.seed_exchanges(
-            session, keys=context.keys, table=load_table(context.settings.exchange_table_path),
-            municipality=municipality, persona_ids={p.key: p.resident_id for p in personas}, seed=seed,
+            session,
+            keys=context.keys,
+            table=load_table(context.settings.exchange_table_path),
+            municipality=municipality,
+            persona_ids=persona_ids,
+            seed=seed,
         )
-        persona_ids = {p.key: p.resident_id for p in personas}
         others = session.scalars(
             select(Resident.id)
             .where(Resident.id.not_in(persona_ids.values()), Resident.status == "resident")

@@ -29,6 +29,8 @@ app.add_typer(numbers_cli.app, name="number")
 app.add_typer(orgs_cli.app, name="org")
 app.add_typer(orgs_cli.staff_app, name="staff")
 app.add_typer(card_cli.app, name="card")
+
+
 def _schema_first() -> None:
     """The corporate commands bring the schema up to date first, as ``openmyna init`` would."""
     migrate.upgrade(open_context().engine)

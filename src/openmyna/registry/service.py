@@ -557,5 +557,10 @@ def household_members(session: Session, *, resident: Resident) -> list[Resident]
     """Current members of the resident's household (the resident alone if the record has none)."""
     if resident.household_id is None:
         return [resident]
-    return list(session.scalars(select(Resident).where(Resident.household_id == resident.household_id,
-                                                       Resident.status == RESIDENT).order_by(Resident.id)))
+    return list(
+        session.scalars(
+            select(Resident)
+            .where(Resident.household_id == resident.household_id, Resident.status == RESIDENT)
+            .order_by(Resident.id)
+        )
+    )
