@@ -167,6 +167,19 @@ def _pg_admin(statement: str) -> None:
         connection.execute(statement)  # type: ignore[arg-type]
 
 
+def kept_postgresql_database(name: str) -> str:
+    """The URL of PostgreSQL database ``name`` on the server of ``$OPENMYNA_BENCH_PG_URL``, created if missing."""
+    import psycopg
+
+    from openmyna.core.db import normalise_url
+
+    url = normalise_url(pg_admin_url()).replace("postgresql+psycopg://", "postgresql://", 1)
+    with psycopg.connect(url, autocommit=True) as connection:
+        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            connection.execute(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'")  # type: ignore[arg-type]
+    return _pg_url_for(name)
+
+
 @contextlib.contextmanager
 def fresh_database(backend: str, label: str, *, keep_dir: bool = False) -> Iterator[tuple[str, Path]]:
     """A new empty database and a scratch var dir, both removed on exit: ``(url, var_dir)``.

@@ -1,7 +1,9 @@
 """Helpers of the corporate benchmarks: the synthetic data set, a loaded database, a server and a token.
 
 Not a benchmark itself. Data sets are cached under ``var/bench/corporate-<rows>/``; loaded SQLite
-databases under ``var/bench/corporate-sqlite-<rows>.db`` (PostgreSQL databases are always fresh).
+databases under ``var/bench/corporate-sqlite-<rows>.db``. PostgreSQL databases are fresh and dropped
+after the run, unless ``OPENMYNA_BENCH_KEEP_POSTGRESQL=1``: then ``openmyna_bench_corporate_<rows>`` is
+loaded once and kept for the next search or detail run (drop it by hand when done; 5M rows take 4.3 GB).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import time
 from collections.abc import Iterator
 from pathlib import Path
 
-from _common import DATA_KEY, ROOT, fresh_database, log
+from _common import DATA_KEY, PG_PREFIX, ROOT, fresh_database, kept_postgresql_database, log
 from _serve import free_port
 from _serve import server as serve
 
@@ -74,10 +76,37 @@ def loaded_database(backend: str, rows: int) -> Iterator[tuple[str, Path]]:
             run_import(url, var_dir, files)
         yield url, var_dir
         return
+    if os.environ.get("OPENMYNA_BENCH_KEEP_POSTGRESQL") == "1":
+        yield _kept_postgresql(rows, files)
+        return
     with fresh_database("postgresql", "corporate") as (url, var_dir):
         log(f"loading {rows:,} corporations into PostgreSQL")
         run_import(url, var_dir, files)
         yield url, var_dir
+
+
+def _kept_postgresql(rows: int, files: list[Path]) -> tuple[str, Path]:
+    """``openmyna_bench_corporate_<rows>``, loaded unless every file of the data set is already imported."""
+    from sqlalchemy import text
+
+    from openmyna.core.db import make_engine
+
+    name = f"{PG_PREFIX}corporate_{rows}"
+    url = kept_postgresql_database(name)
+    var_dir = CACHE / f"corporate-postgresql-{rows}-var"
+    var_dir.mkdir(parents=True, exist_ok=True)
+    engine = make_engine(url)
+    with engine.connect() as connection:
+        imported = 0
+        if connection.execute(text("SELECT to_regclass('corporate_imported_files') IS NOT NULL")).scalar():
+            imported = connection.execute(text("SELECT count(*) FROM corporate_imported_files")).scalar_one()
+    engine.dispose()
+    if imported == len(files):
+        log(f"reusing the loaded PostgreSQL database {name}")
+    else:
+        log(f"loading {rows:,} corporations into PostgreSQL database {name} (kept)")
+        run_import(url, var_dir, files)
+    return url, var_dir
 
 
 def server(url: str, var_dir: Path) -> contextlib.AbstractContextManager[str]:
