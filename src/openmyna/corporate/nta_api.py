@@ -24,10 +24,10 @@ from openmyna.core.errors import DomainError
 from openmyna.core.web import DbSession
 from openmyna.corporate import service
 from openmyna.corporate.codes import KIND_GROUPS, NTA_FIELDS, PREFECTURES
-from openmyna.corporate.importer import NTA_COLUMNS
 from openmyna.corporate.models import Corporation
 from openmyna.corporate.search import Filters
 from openmyna.corporate.search import search as search_rows
+from openmyna.corporate.writer import NTA_COLUMNS
 from openmyna.numbers.formats import check_corporate_number
 
 router = APIRouter(prefix="/4", tags=["NTA Web-API v4"])
