@@ -157,26 +157,22 @@ def _pg_url_for(database: str) -> str:
     return make_url(normalise_url(pg_admin_url())).set(database=database).render_as_string(hide_password=False)
 
 
-def _pg_admin(statement: str) -> None:
+def _pg_admin(statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    """Run one statement on the admin database (autocommit); its rows, if it returns any."""
     import psycopg
 
     from openmyna.core.db import normalise_url
 
     url = normalise_url(pg_admin_url()).replace("postgresql+psycopg://", "postgresql://", 1)
     with psycopg.connect(url, autocommit=True) as connection:
-        connection.execute(statement)  # type: ignore[arg-type]
+        cursor = connection.execute(statement, params)  # type: ignore[arg-type]
+        return cursor.fetchall() if cursor.description else []
 
 
 def kept_postgresql_database(name: str) -> str:
     """The URL of PostgreSQL database ``name`` on the server of ``$OPENMYNA_BENCH_PG_URL``, created if missing."""
-    import psycopg
-
-    from openmyna.core.db import normalise_url
-
-    url = normalise_url(pg_admin_url()).replace("postgresql+psycopg://", "postgresql://", 1)
-    with psycopg.connect(url, autocommit=True) as connection:
-        if not connection.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
-            connection.execute(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'")  # type: ignore[arg-type]
+    if not _pg_admin("SELECT 1 FROM pg_database WHERE datname = %s", (name,)):
+        _pg_admin(f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'")
     return _pg_url_for(name)
 
 

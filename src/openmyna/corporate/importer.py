@@ -24,7 +24,7 @@ from openmyna.corporate import activity as activity_service
 from openmyna.corporate.models import Corporation, ImportedFile
 from openmyna.corporate.nta import BadRow, Record, check_is_nta
 from openmyna.corporate.nta_columns import read_rows
-from openmyna.corporate.writer import IMPORT_CACHE_KIB, LOOKUP_CHUNK, Writer
+from openmyna.corporate.writer import LOOKUP_CHUNK, Writer
 
 BATCH_SIZE = 10_000
 MAX_REPORTED_BAD_ROWS = 1000
@@ -164,26 +164,14 @@ def import_nta_file(
     writer = Writer(connection, deferred=bulk, into_empty=registered == 0)
     if bulk:
         writer.start_bulk_load()
-    if not writer.postgresql:
-        # A bigger page cache for the length of the import: the table and both FTS indexes take random writes.
-        previous_cache = connection.exec_driver_sql("PRAGMA cache_size").scalar()
-        connection.exec_driver_sql(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
-    try:
+    with writer.import_cache():
         with _without_cycle_collection():
             _import_rows(connection, path, encoding, report, writer, batch_size, progress, on_bad_row)
         if bulk:
             if on_phase:
                 on_phase("building the indexes")
             writer.build_indexes()
-    finally:
-        if not writer.postgresql:
-            connection.exec_driver_sql(f"PRAGMA cache_size = {int(previous_cache)}")
     activity_service.link_pending(connection)
-    if writer.postgresql and bulk:
-        # Fresh statistics after a bulk load (a daily diff is left to autovacuum): without them the planner
-        # reads a whole GIN bitmap for a common 2-character term instead of stopping after 20 rows
-        # (measured: 20 ms → 1 ms on 100,000 names). Migration 0301 makes the search text's histogram finer.
-        connection.exec_driver_sql("ANALYZE corporate_corporations")
     connection.execute(
         ImportedFile.__table__.insert().values(
             sha256=sha256,

@@ -6,6 +6,8 @@ writes the rows (COPY on PostgreSQL, FREEZE into an empty registry) and builds t
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy.engine import Connection
@@ -66,8 +68,23 @@ class Writer:
             for name in _PG_SEARCH_INDEXES:
                 self.connection.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
 
+    @contextlib.contextmanager
+    def import_cache(self) -> Iterator[None]:
+        """SQLite: a bigger page cache for the length of the import (the table and both FTS indexes take
+        random writes), restored afterwards. PostgreSQL: nothing."""
+        if self.postgresql:
+            yield
+            return
+        previous = self.connection.exec_driver_sql("PRAGMA cache_size").scalar()
+        self.connection.exec_driver_sql(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
+        try:
+            yield
+        finally:
+            self.connection.exec_driver_sql(f"PRAGMA cache_size = {int(previous)}")
+
     def build_indexes(self) -> None:
-        """Index every current corporation (inside the import's transaction): a sort, not random inserts."""
+        """Index every current corporation (inside the import's transaction): a sort, not random inserts;
+        on PostgreSQL, then gather the planner's statistics."""
         if not self.postgresql:
             self.connection.exec_driver_sql(f"PRAGMA cache_size = -{INDEX_BUILD_CACHE_KIB}")
         for index in Corporation.__table__.indexes:
@@ -76,6 +93,10 @@ class Writer:
             self.connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
             for name, method in _PG_SEARCH_INDEXES.items():
                 self.connection.exec_driver_sql(f"CREATE INDEX {name} ON corporate_corporations {method}")
+            # Fresh statistics after a bulk load (a daily diff is left to autovacuum): without them the planner
+            # reads a whole GIN bitmap for a common 2-character term instead of stopping after 20 rows
+            # (measured: 20 ms → 1 ms on 100,000 names). Migration 0301 makes the search text's histogram finer.
+            self.connection.exec_driver_sql("ANALYZE corporate_corporations")
             return
         self.connection.exec_driver_sql(
             "INSERT INTO corporate_search_trigram (corporate_search_trigram) VALUES ('rebuild')"
