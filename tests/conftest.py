@@ -128,6 +128,7 @@ def db(session_factory: sessionmaker[Session]) -> Iterator[Session]:
 def app(settings: Settings, engine: Engine, session_factory: sessionmaker[Session]) -> FastAPI:
     app = create_app(settings, engine=engine)
     app.state.session_factory = session_factory
+    app.state.read_session_factory = session_factory
     return app
 
 

@@ -44,6 +44,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.settings = context.settings
     app.state.engine = context.engine
     app.state.session_factory = context.session_factory
+    app.state.read_session_factory = context.read_session_factory
     app.state.keys = context.keys
     app.state.templates = build_templates()
     app.state.exchange_table = load_table(context.settings.exchange_table_path)

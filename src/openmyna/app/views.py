@@ -6,13 +6,13 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy import text
 
-from openmyna.core.web import DbSession, render
+from openmyna.core.web import ReadSession, UnitOfWorkRoute, render
 
-router = APIRouter()
+router = APIRouter(route_class=UnitOfWorkRoute)
 
 
 @router.get("/healthz", tags=["operations"])
-def healthz(session: DbSession) -> dict[str, str]:
+def healthz(session: ReadSession) -> dict[str, str]:
     """Liveness and database reachability."""
     session.execute(text("SELECT 1"))
     return {"status": "ok"}

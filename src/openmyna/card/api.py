@@ -26,13 +26,13 @@ from openmyna.card.schemas import (
     StatsRow,
 )
 from openmyna.core import clock
-from openmyna.core.web import AppSettings, DbSession, Keys
+from openmyna.core.web import AppSettings, DbSession, Keys, ReadSession, UnitOfWorkRoute
 from openmyna.jpki.authority import CaConfig
 from openmyna.orgs.dependencies import require_scope
 from openmyna.orgs.service import Caller
 
-router = APIRouter(prefix="/api/cards", tags=["card"])
-stats_router = APIRouter(tags=["card"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/cards", tags=["card"])
+stats_router = APIRouter(route_class=UnitOfWorkRoute, tags=["card"])
 Reader = Annotated[Caller, Depends(require_scope("card:read"))]
 Writer = Annotated[Caller, Depends(require_scope("card:write"))]
 
@@ -124,14 +124,15 @@ def certificate(card_id: int, kind: Literal["auth", "sign"], db: DbSession, call
 
 
 def period(
-    start: Annotated[dt.date | None, Query(alias="from")] = None,
-    end: Annotated[dt.date | None, Query(alias="to")] = None,
+    start: Annotated[dt.date | None, Query(alias="from", description="First day (default: a week before `to`)")] = None,
+    end: Annotated[dt.date | None, Query(alias="to", description="Last day (default: today)")] = None,
 ) -> tuple[dt.date, dt.date]:
+    """The statistics period, at most ``stats.MAX_PERIOD_DAYS`` long."""
     end = end or clock.today()
-    return start or end - dt.timedelta(days=6), end
+    return stats.checked_period(start or end - dt.timedelta(days=6), end)
 
 
 @stats_router.get("/api/card/stats", response_model=StatsOut, summary="Applications, shipments, setups, hand-overs")
-def stats_json(db: DbSession, span: Annotated[tuple[dt.date, dt.date], Depends(period)]) -> StatsOut:
+def stats_json(db: ReadSession, span: Annotated[tuple[dt.date, dt.date], Depends(period)]) -> StatsOut:
     rows = stats.table(db, start=span[0], end=span[1])
     return StatsOut(start=span[0], end=span[1], rows=[StatsRow(**dataclasses.asdict(r)) for r in rows])

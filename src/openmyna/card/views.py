@@ -10,14 +10,14 @@ from fastapi.responses import HTMLResponse
 
 from openmyna.card import stats
 from openmyna.card.api import period
-from openmyna.core.web import DbSession, render
+from openmyna.core.web import ReadSession, UnitOfWorkRoute, render
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
 
 @router.get("/card/stats", response_class=HTMLResponse)
 def stats_page(
-    request: Request, db: DbSession, span: Annotated[tuple[dt.date, dt.date], Depends(period)]
+    request: Request, db: ReadSession, span: Annotated[tuple[dt.date, dt.date], Depends(period)]
 ) -> HTMLResponse:
     rows = stats.table(db, start=span[0], end=span[1])
     return render(request, "card/stats.html", {"rows": rows, "start": span[0], "end": span[1]})

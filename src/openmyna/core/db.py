@@ -22,6 +22,10 @@ NAMING_CONVENTION = {
 }
 
 
+# Connections per engine: more than the request threads (Settings.worker_threads) plus the scheduled jobs.
+POOL_SIZE = 10
+
+
 class Base(DeclarativeBase):
     """Declarative base of every table, with stable constraint names on both databases."""
 
@@ -36,7 +40,7 @@ def normalise_url(url: str) -> str:
 
 
 def make_engine(url: str, *, echo: bool = False) -> Engine:
-    """Create an engine; SQLite gets WAL mode, foreign keys and a busy timeout."""
+    """Create an engine; SQLite gets WAL mode, foreign keys and the writer queue (``core.sqlite``)."""
     url = normalise_url(url)
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
@@ -44,10 +48,42 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             from pathlib import Path
 
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"check_same_thread": False})
+        engine = create_engine(
+            url, echo=echo, connect_args={"check_same_thread": False}, pool_size=POOL_SIZE, max_overflow=POOL_SIZE
+        )
         sqlite.configure(engine, parsed.database)
         return engine
-    return create_engine(url, echo=echo, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_engine(
+        url,
+        echo=echo,
+        pool_size=POOL_SIZE,
+        max_overflow=2 * POOL_SIZE,
+        pool_pre_ping=True,
+        # A statement waits at most this long for a row lock, then fails (answered 503), never for ever.
+        connect_args={"options": f"-c lock_timeout={int(sqlite.WRITER_WAIT_SECONDS * 1000)}"},
+    )
+
+
+def make_read_engine(engine: Engine) -> Engine:
+    """An engine for read-only units of work beside ``engine``: they never take the writer.
+
+    SQLite: its own pool on the same file, deferred ``BEGIN`` and ``PRAGMA query_only``. PostgreSQL:
+    the same pool, each transaction ``READ ONLY``. An in-memory SQLite database has one writer engine only.
+    """
+    if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        if not database or database == ":memory:":
+            return engine
+        reader = create_engine(
+            engine.url,
+            echo=engine.echo,
+            connect_args={"check_same_thread": False},
+            pool_size=POOL_SIZE,
+            max_overflow=POOL_SIZE,
+        )
+        sqlite.configure(reader, database, read_only=True)
+        return reader
+    return engine.execution_options(postgresql_readonly=True)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

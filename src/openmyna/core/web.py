@@ -2,28 +2,33 @@
 
 from __future__ import annotations
 
+import functools
 import hmac
+import inspect
 import secrets
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.responses import HTMLResponse
+from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
 from openmyna.core import i18n
 from openmyna.core.config import Settings
 from openmyna.core.crypto import KeyRing
 from openmyna.core.errors import DomainError, Forbidden
+from openmyna.core.sqlite import WriterBusy
 
 TEMPLATE_PACKAGES = ("core", "orgs", "registry", "corporate", "card", "app")
 LANGUAGE_COOKIE = "lang"
 
 
 def get_session(request: Request) -> Iterator[Session]:
-    """The request owns one unit of work: committed after the handler returns, rolled back on error."""
+    """The request's unit of work; :class:`UnitOfWorkRoute` commits it at the end of the handler."""
     session: Session = request.app.state.session_factory()
     try:
         yield session
@@ -35,6 +40,66 @@ def get_session(request: Request) -> Iterator[Session]:
         session.close()
 
 
+def get_read_session(request: Request) -> Iterator[Session]:
+    """A read-only unit of work: it never takes the database's writer (see ``core.sqlite``)."""
+    session: Session = request.app.state.read_session_factory()
+    try:
+        yield session
+    finally:
+        session.close()
+
+
+def _lock_timeout(error: OperationalError) -> bool:
+    """SQLite's "database is locked" or PostgreSQL's lock_timeout (SQLSTATE 55P03)."""
+    return "database is locked" in str(error.orig) or getattr(error.orig, "sqlstate", None) == "55P03"
+
+
+def _in_one_call(endpoint: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a sync endpoint so that its sessions' transactions end in the thread that began them.
+
+    FastAPI runs a sync endpoint in one threadpool call and then serialises the response in another;
+    committing only when the dependency exits would hold the writer (and PostgreSQL's row locks) while
+    waiting for a free thread, which the queued writers occupy: the pool would wait on itself. So the
+    sessions handed to the endpoint are committed (or rolled back) and closed before it returns; what is
+    serialised afterwards is plain data, and touching the database then fails loudly.
+    """
+
+    @functools.wraps(endpoint)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        sessions = [value for value in kwargs.values() if isinstance(value, Session)]
+        try:
+            result = endpoint(*args, **kwargs)
+            for session in sessions:
+                session.commit()
+            return result
+        except OperationalError as error:
+            for session in sessions:
+                session.rollback()
+            if _lock_timeout(error):
+                raise WriterBusy(
+                    "the database stayed locked for longer than a request may wait", retry_after=1
+                ) from error
+            raise
+        except BaseException:
+            for session in sessions:
+                session.rollback()
+            raise
+        finally:
+            for session in sessions:
+                session.close()
+
+    return run
+
+
+class UnitOfWorkRoute(APIRoute):
+    """Every router's route class: a sync endpoint's transaction begins and ends in one call (see ``_in_one_call``)."""
+
+    def __init__(self, path: str, endpoint: Callable[..., Any], **kwargs: Any) -> None:
+        if not inspect.iscoroutinefunction(endpoint):
+            endpoint = _in_one_call(endpoint)
+        super().__init__(path, endpoint, **kwargs)
+
+
 def get_settings(request: Request) -> Settings:
     return request.app.state.settings
 
@@ -44,6 +109,7 @@ def get_keys(request: Request) -> KeyRing:
 
 
 DbSession = Annotated[Session, Depends(get_session)]
+ReadSession = Annotated[Session, Depends(get_read_session)]
 AppSettings = Annotated[Settings, Depends(get_settings)]
 Keys = Annotated[KeyRing, Depends(get_keys)]
 

@@ -13,11 +13,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Request, Response
 from fastapi.responses import JSONResponse
-from fastapi.routing import APIRoute
 from sqlalchemy.engine import Connection
 
 from openmyna.core.errors import PROBLEM_BASE, DomainError
-from openmyna.core.web import DbSession
+from openmyna.core.web import ReadSession, UnitOfWorkRoute
 from openmyna.corporate import gbiz_params, present, service
 from openmyna.corporate.gbiz_params import ParameterErrors
 
@@ -38,7 +37,7 @@ def _error(status: int, slug: str, title: str, errors: list[dict[str, str]], hea
     return JSONResponse(body, status_code=status, headers=headers)
 
 
-class GbizRoute(APIRoute):
+class GbizRoute(UnitOfWorkRoute):
     """Renders this router's errors in gBizINFO's envelope instead of the platform's plain problem+json."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
@@ -59,7 +58,7 @@ class GbizRoute(APIRoute):
         return route
 
 
-def _connection(session: DbSession) -> Connection:
+def _connection(session: ReadSession) -> Connection:
     return session.connection()
 
 

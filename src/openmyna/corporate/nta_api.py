@@ -21,7 +21,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection
 
 from openmyna.core.errors import DomainError
-from openmyna.core.web import DbSession
+from openmyna.core.web import ReadSession, UnitOfWorkRoute
 from openmyna.corporate import service
 from openmyna.corporate.codes import KIND_GROUPS, NTA_FIELDS, PREFECTURES
 from openmyna.corporate.models import Corporation
@@ -30,7 +30,7 @@ from openmyna.corporate.search import search as search_rows
 from openmyna.corporate.writer import NTA_COLUMNS
 from openmyna.numbers.formats import check_corporate_number
 
-router = APIRouter(prefix="/4", tags=["NTA Web-API v4"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/4", tags=["NTA Web-API v4"])
 PAGE_SIZE = 2000
 MAX_DIFF_DAYS = 50
 TYPES = {"01": ("text/csv; charset=Shift_JIS", "cp932"), "02": ("text/csv; charset=UTF-8", "utf-8"),
@@ -148,7 +148,7 @@ def _render(connection: Connection, rows: list[dict[str, Any]], *, count: int, d
     return Response(buffer.getvalue().encode(encoding, errors="replace"), media_type=media)
 
 
-def _respond(request: Request, session: DbSession, allowed: set[str], build: Any) -> Response:
+def _respond(request: Request, session: ReadSession, allowed: set[str], build: Any) -> Response:
     connection = session.connection()
     kind = request.query_params.get("type", "")
     try:
@@ -243,16 +243,16 @@ def _name(connection: Connection, params: dict[str, str]) -> tuple[list[dict[str
 
 
 @router.get("/num", summary="Corporations by number (法人番号指定)")
-def by_number(request: Request, session: DbSession) -> Response:
+def by_number(request: Request, session: ReadSession) -> Response:
     return _respond(request, session, {"number", "history"}, _by_number)
 
 
 @router.get("/diff", summary="Records updated in a period (取得期間指定)")
-def diff(request: Request, session: DbSession) -> Response:
+def diff(request: Request, session: ReadSession) -> Response:
     return _respond(request, session, {"from", "to", "address", "kind", "divide"}, _diff)
 
 
 @router.get("/name", summary="Corporations by name (法人名指定)")
-def by_name(request: Request, session: DbSession) -> Response:
+def by_name(request: Request, session: ReadSession) -> Response:
     allowed = {"name", "mode", "target", "address", "kind", "change", "close", "from", "to", "divide"}
     return _respond(request, session, allowed, _name)

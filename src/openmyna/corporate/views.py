@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingRes
 from pydantic import BaseModel, Field
 
 from openmyna.core.errors import NotFound
-from openmyna.core.web import AppSettings, DbSession, Language, render
+from openmyna.core.web import AppSettings, DbSession, Language, ReadSession, UnitOfWorkRoute, render
 from openmyna.corporate import linked, present, service
 from openmyna.corporate.activity import KINDS
 from openmyna.corporate.codes import CLOSE_CAUSE, KIND, PREFECTURES, PROCESS, label
@@ -21,8 +21,8 @@ from openmyna.numbers.formats import check_corporate_number, compact
 from openmyna.orgs.dependencies import require_scope
 from openmyna.orgs.service import Caller
 
-router = APIRouter(include_in_schema=False)
-api_router = APIRouter(prefix="/api/corporate", tags=["corporate"])
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
+api_router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/corporate", tags=["corporate"])
 PAGE = 20
 STATUS_FILTER = {"any": None, "open": True, "closed": False}
 
@@ -59,7 +59,7 @@ def _view(row: dict[str, Any], lang: str) -> dict[str, Any]:
 @router.get("/corporations", response_class=HTMLResponse)
 def search_page(
     request: Request,
-    session: DbSession,
+    session: ReadSession,
     lang: Language,
     q: Annotated[str, Query(max_length=150)] = "",
     prefecture: Annotated[str, Query(max_length=2)] = "",
@@ -111,10 +111,10 @@ def download(kind: str, request: Request) -> Response:
     """Every linked record of one activity kind, as gzip CSV (UTF-8, header line), streamed."""
     if kind not in KINDS:
         raise NotFound(f"no bulk data for {kind!r}; kinds are {', '.join(KINDS)}")
-    factory = request.app.state.session_factory
+    factory = request.app.state.read_session_factory
 
     def chunks() -> Iterator[bytes]:
-        # Its own session: the stream outlives the request's unit of work.
+        # Its own read-only session: the stream outlives the request's unit of work, and never takes the writer.
         with factory() as session:
             yield from linked.gzip_csv(session.connection(), kind)
 
@@ -125,13 +125,13 @@ def download(kind: str, request: Request) -> Response:
     )
 
 
-def _load(session: DbSession, number: str) -> tuple[int, dict[str, Any]]:
+def _load(session: ReadSession, number: str) -> tuple[int, dict[str, Any]]:
     key = service.parse_number(number)
     return key, service.corporation(session.connection(), key)
 
 
 @router.get("/corporations/{number}/jsonld")
-def corporation_json_ld(number: str, session: DbSession, settings: AppSettings) -> Response:
+def corporation_json_ld(number: str, session: ReadSession, settings: AppSettings) -> Response:
     key, row = _load(session, number)
     body = linked.json_ld(row, service.activities(session.connection(), key), base_url=settings.base_url)
     return JSONResponse(body, media_type="application/ld+json")
@@ -141,7 +141,7 @@ def corporation_json_ld(number: str, session: DbSession, settings: AppSettings) 
 def corporation_page(
     number: str,
     request: Request,
-    session: DbSession,
+    session: ReadSession,
     lang: Language,
     settings: AppSettings,
     tab: Annotated[str, Query(max_length=16)] = "subsidy",

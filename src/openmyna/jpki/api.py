@@ -14,7 +14,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from starlette.routing import Route
 
-from openmyna.core.web import AppSettings, DbSession, Keys
+from openmyna.core.web import AppSettings, DbSession, Keys, UnitOfWorkRoute
 from openmyna.jpki import service
 from openmyna.jpki.authority import CaConfig
 from openmyna.jpki.ocsp import MEDIA_REQUEST, MEDIA_RESPONSE, Responder, unsuccessful
@@ -22,7 +22,7 @@ from openmyna.jpki.schemas import CertificateRef, ValidityOut, ValidityRequest
 from openmyna.orgs.dependencies import require_scope
 from openmyna.orgs.service import Caller
 
-router = APIRouter(tags=["jpki"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["jpki"])
 VERIFY_SCOPE = "jpki:verify"
 Verifier = Annotated[Caller, Depends(require_scope(VERIFY_SCOPE))]
 MAX_OCSP_REQUEST = 8192

@@ -19,7 +19,7 @@ from starlette.concurrency import run_in_threadpool
 from openmyna.core import clock
 from openmyna.core.crypto import KeyRing
 from openmyna.core.errors import DomainError, Forbidden, InvalidInput, Unauthorized
-from openmyna.core.web import DbSession, Keys, Language
+from openmyna.core.web import DbSession, Keys, Language, ReadSession, UnitOfWorkRoute
 from openmyna.network import history, log, service
 from openmyna.network.schemas import (
     AnswerOut,
@@ -38,7 +38,7 @@ from openmyna.network.table import ExchangeTable, TableError, diff_tables, parse
 from openmyna.orgs import service as orgs
 from openmyna.orgs.dependencies import require_scope
 
-router = APIRouter(prefix="/api/network", tags=["network"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/network", tags=["network"])
 _bearer = HTTPBearer(auto_error=False)
 Querier = Annotated[orgs.Caller, Depends(require_scope("network:query"))]
 HubCaller = Annotated[orgs.Caller, Depends(require_scope("network:provide"))]
@@ -209,7 +209,7 @@ def provide(body: ProvideIn, session: DbSession, _hub: HubCaller) -> ProvideOut:
 
 
 @router.get("/sth", response_model=TreeHeadOut)
-def signed_tree_head(session: DbSession) -> dict[str, object]:
+def signed_tree_head(session: ReadSession) -> dict[str, object]:
     """The latest signed tree head of the exchange log (RFC 6962 get-sth)."""
     head = log.latest_head(session)
     if head is None:
@@ -239,7 +239,7 @@ def _tree_size(session: Session, tree_size: int | None) -> int:
 
 @router.get("/proof/inclusion", response_model=ProofOut)
 def inclusion(
-    session: DbSession, leaf_index: Annotated[int, Query(ge=0)], tree_size: Annotated[int | None, Query(ge=1)] = None
+    session: ReadSession, leaf_index: Annotated[int, Query(ge=0)], tree_size: Annotated[int | None, Query(ge=1)] = None
 ) -> ProofOut:
     """Audit path of a leaf (RFC 6962 §2.1.1) in a published tree."""
     size = _tree_size(session, tree_size)
@@ -251,7 +251,7 @@ def inclusion(
 
 @router.get("/proof/consistency", response_model=ProofOut)
 def consistency(
-    session: DbSession, first: Annotated[int, Query(ge=1)], second: Annotated[int, Query(ge=1)]
+    session: ReadSession, first: Annotated[int, Query(ge=1)], second: Annotated[int, Query(ge=1)]
 ) -> ProofOut:
     """Consistency proof between two published tree sizes (RFC 6962 §2.1.2)."""
     size = _tree_size(session, second)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from openmyna.core.web import UnitOfWorkRoute
 from openmyna.numbers import formats
 from openmyna.numbers.schemas import NumberCheckRequest, NumberCheckResult
 
-router = APIRouter(prefix="/api/numbers", tags=["numbers"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/numbers", tags=["numbers"])
 
 _CHECKERS = {
     "auto": formats.check_any,

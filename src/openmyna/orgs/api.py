@@ -7,12 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import JSONResponse
 
-from openmyna.core.web import AppSettings, DbSession, Keys
+from openmyna.core.web import AppSettings, DbSession, Keys, UnitOfWorkRoute
 from openmyna.orgs import service
 from openmyna.orgs.dependencies import CurrentCaller
 from openmyna.orgs.schemas import OrganisationOut, TokenResponse
 
-router = APIRouter(tags=["organisations"])
+router = APIRouter(route_class=UnitOfWorkRoute, tags=["organisations"])
 
 
 @router.post("/oauth/token", response_model=TokenResponse)

@@ -9,10 +9,10 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from openmyna.core.errors import Forbidden, Unauthorized
 from openmyna.core.i18n import translate
-from openmyna.core.web import DbSession, Language, check_csrf, render, render_error
+from openmyna.core.web import DbSession, Language, UnitOfWorkRoute, check_csrf, render, render_error
 from openmyna.orgs import service
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 DEFAULT_LANDING = "/staff/residents"
 
 

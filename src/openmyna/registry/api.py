@@ -7,7 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
-from openmyna.core.web import DbSession, Keys
+from openmyna.core.web import DbSession, Keys, UnitOfWorkRoute
 from openmyna.numbers import formats
 from openmyna.orgs.dependencies import require_scope
 from openmyna.orgs.service import Caller
@@ -28,7 +28,7 @@ from openmyna.registry.schemas import (
     VersionOut,
 )
 
-router = APIRouter(prefix="/api/registry", tags=["registry"])
+router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/registry", tags=["registry"])
 Reader = Annotated[Caller, Depends(require_scope("registry:read"))]
 Writer = Annotated[Caller, Depends(require_scope("registry:write"))]
 

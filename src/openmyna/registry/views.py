@@ -11,12 +11,12 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from openmyna.core.errors import DomainError
 from openmyna.core.i18n import translate
-from openmyna.core.web import DbSession, Keys, Language, render, render_error
+from openmyna.core.web import DbSession, Keys, Language, UnitOfWorkRoute, render, render_error
 from openmyna.numbers import formats
 from openmyna.orgs.service import Caller, staff_caller
 from openmyna.registry import service
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
 
 def _staff(request: Request) -> Caller | None:
