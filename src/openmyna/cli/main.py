@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import sys
+import threading
+import time
+
 import typer
 from rich.console import Console
 from rich.progress import (
@@ -102,6 +108,17 @@ def seed(
     print_report(report, context.settings.base_url)
 
 
+def _exit_after_stop(_signal: int, _frame: object) -> None:
+    """Exit 0 after a graceful stop; a worker thread still busy past a short join does not hold the exit."""
+    deadline = time.monotonic() + 1.0
+    for thread in threading.enumerate():
+        if thread is not threading.current_thread() and not thread.daemon:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
+
+
 @app.command()
 def serve(
     host: str = typer.Option("127.0.0.1"),
@@ -109,10 +126,22 @@ def serve(
     workers: int = typer.Option(1, min=1, help="Worker processes (they share the database and the master key)"),
     access_log: bool = typer.Option(True, help="Log every request (off for load tests)"),
 ) -> None:
-    """Serve the platform over HTTP."""
+    """Serve the platform over HTTP; SIGTERM or Ctrl-C stops it within OPENMYNA_SHUTDOWN_GRACE_SECONDS."""
     import uvicorn
 
+    from openmyna.core.config import Settings
+
+    # uvicorn re-raises SIGTERM once it has stopped; this handler then makes that stop an exit 0.
+    signal.signal(signal.SIGTERM, _exit_after_stop)
     console.print(f"openmyna serving on [bold]http://{host}:{port}[/bold]  (API docs: /docs)")
     uvicorn.run(
-        "openmyna.app.factory:create_app", factory=True, host=host, port=port, workers=workers, log_level="info"
+        "openmyna.app.factory:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=access_log,
+        # In-flight requests get this long to finish; then they are cancelled and the process exits 0.
+        timeout_graceful_shutdown=Settings().shutdown_grace_seconds,
     )

@@ -25,6 +25,9 @@ class Settings(BaseSettings):
     session_https_only: bool = False
     exchange_table_path: str | None = Field(default=None, description="Exchange table YAML (default: shipped)")
     worker_threads: int = Field(default=8, description="Threads per process for blocking (database) work")
+    shutdown_grace_seconds: float = Field(
+        default=10.0, ge=0, description="On SIGTERM, in-flight requests get this long before the server exits"
+    )
     network_retention_years: int = Field(default=7, description="Exchange records are kept this long (番号法)")
     network_publish_seconds: float = Field(default=2.0, description="Signed tree head interval; 0 disables")
     sql_echo: bool = False
