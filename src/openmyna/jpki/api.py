@@ -44,17 +44,32 @@ def _responder_of(app: Any) -> Responder:
     state = app.state
     found: Responder | None = getattr(state, "jpki_responder", None)
     if found is None:
-        found = Responder(state.session_factory, CaConfig.from_settings(state.settings, state.keys))
+        found = Responder(state.read_session_factory, CaConfig.from_settings(state.settings, state.keys))
         state.jpki_responder = found
     return found
 
 
-@router.get("/jpki/ca/{kind}.pem", summary="CA certificate (PEM)")
+def _body(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
+    """The document's 200 answer of an endpoint that returns bytes rather than JSON."""
+    return {200: {"description": description, "content": {media_type: {}}}}
+
+
+@router.get(
+    "/jpki/ca/{kind}.pem",
+    summary="CA certificate (PEM)",
+    response_class=Response,
+    responses=_body("application/x-pem-file", "The CA certificate"),
+)
 def ca_certificate(kind: Literal["sign", "auth"], db: DbSession, config: Config) -> Response:
     return Response(service.ca_certificate_pem(db, config=config, kind=kind), media_type="application/x-pem-file")
 
 
-@router.get("/jpki/crl/{kind}.crl", summary="Current CRL (DER, RFC 5280)")
+@router.get(
+    "/jpki/crl/{kind}.crl",
+    summary="Current CRL (DER, RFC 5280)",
+    response_class=Response,
+    responses=_body("application/pkix-crl", "The CA's current CRL"),
+)
 def crl(kind: Literal["sign", "auth"], db: DbSession, config: Config) -> Response:
     return Response(service.current_crl(db, config=config, kind=kind), media_type="application/pkix-crl")
 
@@ -118,7 +133,12 @@ class OcspFastPath:
         await send({"type": "http.response.body", "body": answer})
 
 
-@router.get("/jpki/ocsp/{encoded:path}", summary="OCSP (RFC 6960 appendix A.1), GET", response_class=Response)
+@router.get(
+    "/jpki/ocsp/{encoded:path}",
+    summary="OCSP (RFC 6960 appendix A.1), GET",
+    response_class=Response,
+    responses=_body(MEDIA_RESPONSE, "An OCSP response; a malformed request is answered malformedRequest"),
+)
 async def ocsp_get(encoded: str, request: Request) -> Response:
     try:
         body = base64.b64decode(unquote(encoded), validate=True)

@@ -118,6 +118,7 @@ class Responder:
     """Answers OCSP requests for both CAs of one deployment, from memory where it can."""
 
     def __init__(self, session_factory: sessionmaker[Session], config: CaConfig) -> None:
+        """``session_factory`` only reads (a read-only one in the server: answering never takes the writer)."""
         self._factory = session_factory
         self._config = config
         self._authorities: dict[tuple[str, bytes, bytes], LoadedAuthority] = {}
