@@ -27,7 +27,8 @@ from openmyna.core.errors import DomainError
 
 # How long a writer may wait for its turn before the request is answered 503 (seconds).
 WRITER_WAIT_SECONDS = 10.0
-_FLOCK_POLL_SECONDS = (0.001, 0.002, 0.005, 0.01, 0.02)
+# Another process holds the file lock for about one transaction (a millisecond or two): poll at that grain.
+_FLOCK_POLL_SECONDS = (0.0002, 0.0005, 0.001, 0.002)
 
 
 class WriterBusy(DomainError):
