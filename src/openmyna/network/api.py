@@ -263,13 +263,14 @@ def consistency(
 
 @router.get("/history", response_model=HistoryOut)
 def my_history(
-    session: DbSession,
+    session: ReadSession,
     table: Table,
     citizen: Citizen,
     lang: Language,
     limit: Annotated[int, Query(ge=1, le=100)] = 20,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> dict[str, Any]:
-    """The calling resident's exchanges, newest first, each record with its inclusion proof."""
+    """The calling resident's exchanges, newest first, each record with its inclusion proof, and the page's
+    completeness proof (its chain segment and the person map proof under the signed head)."""
     page = history.history(session, table=table, citizen=citizen.org_code, lang=lang, limit=limit, offset=offset)
-    return {"total": page.total, "tree_head": page.tree_head, "items": page.items}
+    return {"total": page.total, "tree_head": page.tree_head, "items": page.items, "completeness": page.completeness}

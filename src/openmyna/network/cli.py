@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from openmyna.core import clock
 from openmyna.core.context import open_context
 from openmyna.core.db import unit_of_work
-from openmyna.network import log, service
+from openmyna.network import history, log, person_check, service
 from openmyna.network.models import ExchangeRecord
 from openmyna.network.table import TableError, diff_tables, load_table, parse_table
 from openmyna.network.verify import verify as verify_log
@@ -80,6 +80,45 @@ def verify() -> None:
         console.print(f"[green]ok[/green]: {report.records:,} records match {report.heads} signed tree head(s)")
         return
     console.print(f"[red]MISMATCH[/red]: {report.problem}")
+    raise typer.Exit(1)
+
+
+@app.command("verify-person")
+def verify_person(person: str = typer.Argument(..., help="A resident id, or the pseudonym of the history")) -> None:
+    """Check one person's history as their device would: every page against the signed head, the person
+    map and the published key; exit 1 naming what is missing or out of place."""
+    context = open_context()
+    with context.session_factory() as session:
+        citizen = person
+        if person.isdigit():
+            resident = registry.find_resident(session, resident_id=int(person))
+            if resident is None:
+                console.print(f"[red]no resident {person}[/red]")
+                raise typer.Exit(1)
+            citizen = registry.subject_of(resident)
+        published = log.latest_head(session)
+    table = load_table(context.settings.exchange_table_path)
+    pages: list[dict[str, object]] = []
+    while True:  # each page in its own read, as the API serves it
+        with context.session_factory() as session:
+            page = history.history(session, table=table, citizen=citizen, limit=100, offset=100 * len(pages))
+        pages.append(
+            {"total": page.total, "tree_head": page.tree_head, "items": page.items, "completeness": page.completeness}
+        )
+        if 100 * len(pages) >= page.total:
+            break
+    report = person_check.check_history(
+        pages,
+        citizen=citizen,
+        public=context.keys.log_signing_key.public_key(),
+        known=log.head_json(published) if published else None,
+    )
+    if report.ok:
+        console.print(
+            f"[green]ok[/green]: {report.records:,} records, complete as of the head of size {report.tree_size:,}"
+        )
+        return
+    console.print(f"[red]INCOMPLETE[/red]: {report.problem}")
     raise typer.Exit(1)
 
 

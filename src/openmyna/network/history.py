@@ -7,10 +7,10 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from openmyna.network import log
+from openmyna.network import completeness, log
 from openmyna.network.models import ExchangeRecord
 from openmyna.network.service import PROVIDER, REQUESTER
 from openmyna.network.table import ExchangeTable
@@ -22,6 +22,7 @@ class HistoryPage:
     total: int
     tree_head: dict[str, object] | None
     items: list[dict[str, Any]]
+    completeness: dict[str, Any] | None
 
 
 def _names(session: Session, codes: set[str]) -> dict[str, tuple[str, str]]:
@@ -36,7 +37,12 @@ def _names(session: Session, codes: set[str]) -> dict[str, tuple[str, str]]:
 def history(
     session: Session, *, table: ExchangeTable, citizen: str, lang: str = "ja", limit: int = 20, offset: int = 0
 ) -> HistoryPage:
-    """The citizen's exchanges, newest first; each record comes with its leaf index and audit path."""
+    """The citizen's exchanges, newest first; each record comes with its leaf index and audit path, and the
+    page with the proof that nothing newer or in between was left out (:func:`completeness.page_proof`)."""
+    if isinstance(session.bind, Engine) and session.bind.dialect.name == "postgresql":
+        # The head, the records and the map from one snapshot. (A session bound to a connection, as in the
+        # tests, keeps that connection's transaction.)
+        session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
     total = (
         session.scalar(
             select(func.count())
@@ -103,7 +109,8 @@ def history(
                 ],
             }
         )
-    return HistoryPage(total, log.head_json(head) if head else None, items)
+    proof = completeness.page_proof(session, citizen, size, leaves) if head and head.map_root is not None else None
+    return HistoryPage(total, log.head_json(head) if head else None, items, proof)
 
 
 def _proof(leaf: int | None, side: str, entry: str | None, size: int, proofs: dict[int, list[bytes]]) -> dict[str, Any]:

@@ -20,7 +20,7 @@ from openmyna.core import clock
 from openmyna.core.crypto import KeyRing
 from openmyna.core.db import bulk_insert
 from openmyna.core.errors import NotFound
-from openmyna.network import merkle
+from openmyna.network import completeness, merkle
 from openmyna.network.models import ExchangeRecord, PurgeStatement, TreeHead, TreeNode
 
 SEQUENCE_BATCH = 20_000
@@ -43,13 +43,15 @@ def latest_head(session: Session) -> TreeHead | None:
 
 
 def head_json(head: TreeHead) -> dict[str, object]:
-    """The signed tree head in the shape of RFC 6962 get-sth."""
+    """The signed tree head in the shape of RFC 6962 get-sth, with the person map's root and its signature."""
     return {
         "tree_size": head.tree_size,
         "timestamp": head.timestamp_ms,
         "sha256_root_hash": base64.b64encode(head.root_hash).decode(),
         "tree_head_signature": base64.b64encode(head.signature).decode(),
         "signature_algorithm": "Ed25519",
+        "sha256_map_root": base64.b64encode(head.map_root).decode() if head.map_root is not None else None,
+        "map_head_signature": base64.b64encode(head.map_signature).decode() if head.map_signature is not None else None,
     }
 
 
@@ -79,8 +81,30 @@ def _lock_sequencer(session: Session) -> bool:
     return bool(session.scalar(select(func.pg_try_advisory_xact_lock(_SEQUENCER_LOCK))))
 
 
+def _catch_up_map(session: Session, size: int, batch: int) -> bytes:
+    """Fold the records sequenced before the person map existed (an upgraded store) into it; its root."""
+    mapped = session.scalar(select(func.max(TreeHead.tree_size)).where(TreeHead.map_root.is_not(None))) or 0
+    root = completeness.map_root(session)
+    for start in range(mapped, size, batch):
+        rows = session.execute(
+            select(ExchangeRecord.leaf_index, ExchangeRecord.entry, ExchangeRecord.citizen, TreeNode.digest)
+            .join(TreeNode, TreeNode.key == ExchangeRecord.leaf_index * 64)
+            .where(ExchangeRecord.leaf_index >= start, ExchangeRecord.leaf_index < min(start + batch, size))
+            .order_by(ExchangeRecord.leaf_index)
+        ).all()
+        root = completeness.fold(
+            session,
+            [
+                (completeness.citizen_of_entry(entry) if entry else citizen, leaf, bytes(digest))
+                for leaf, entry, citizen, digest in rows
+            ],
+        )
+    return root
+
+
 def publish(session: Session, *, keys: KeyRing, batch: int = SEQUENCE_BATCH) -> TreeHead | None:
-    """Sequence every unsequenced record and sign a new tree head; None if another sequencer runs."""
+    """Sequence every unsequenced record, fold it into its person's chain and the person map, and sign a
+    new tree head with the map's root beside it, in the caller's transaction; None if another sequencer runs."""
     if not _lock_sequencer(session):
         return None
     head = latest_head(session)
@@ -89,6 +113,7 @@ def publish(session: Session, *, keys: KeyRing, batch: int = SEQUENCE_BATCH) -> 
     stored = _lookup_nodes(session, frontier_keys)
     frontier = [(key, stored[key]) for key in frontier_keys]
     connection = session.connection()
+    root_of_map = _catch_up_map(session, size, batch)
     while True:
         rows = session.execute(
             select(ExchangeRecord.id, ExchangeRecord.entry)
@@ -98,9 +123,8 @@ def publish(session: Session, *, keys: KeyRing, batch: int = SEQUENCE_BATCH) -> 
         ).all()
         if not rows:
             break
-        created, frontier, new_size = merkle.append_leaves(
-            frontier, size, (merkle.leaf_hash(entry.encode()) for _id, entry in rows)
-        )
+        leaves = [merkle.leaf_hash(entry.encode()) for _id, entry in rows]
+        created, frontier, new_size = merkle.append_leaves(frontier, size, leaves)
         bulk_insert(
             connection,
             TreeNode.__table__,
@@ -114,13 +138,35 @@ def publish(session: Session, *, keys: KeyRing, batch: int = SEQUENCE_BATCH) -> 
             .execution_options(synchronize_session=False),
             [{"record_id": record_id, "leaf": size + offset} for offset, (record_id, _entry) in enumerate(rows)],
         )
+        # The chains follow the pseudonym in the hashed entry, never the (editable) citizen column.
+        root_of_map = completeness.fold(
+            session,
+            [
+                (completeness.citizen_of_entry(entry), size + offset, leaf)
+                for offset, ((_id, entry), leaf) in enumerate(zip(rows, leaves, strict=True))
+            ],
+        )
         size = new_size
     if head is not None and head.tree_size == size:
+        if head.map_root is None:  # a head signed before the map existed: sign its map beside it
+            head.map_root = root_of_map
+            head.map_signature = keys.log_signing_key.sign(
+                completeness.map_head_message(size, head.timestamp_ms, head.root_hash, root_of_map)
+            )
+            session.flush()
         return head
     root = merkle.root_from_frontier(frontier)
     timestamp_ms = int(clock.now().timestamp() * 1000)
     signature = keys.log_signing_key.sign(tree_head_message(size, timestamp_ms, root))
-    new_head = TreeHead(tree_size=size, root_hash=root, timestamp_ms=timestamp_ms, signature=signature)
+    map_signature = keys.log_signing_key.sign(completeness.map_head_message(size, timestamp_ms, root, root_of_map))
+    new_head = TreeHead(
+        tree_size=size,
+        root_hash=root,
+        timestamp_ms=timestamp_ms,
+        signature=signature,
+        map_root=root_of_map,
+        map_signature=map_signature,
+    )
     session.add(new_head)
     session.flush()
     return new_head

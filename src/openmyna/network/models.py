@@ -90,6 +90,29 @@ class TreeHead(Base):
     root_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
     timestamp_ms: Mapped[int] = mapped_column(BigInteger)
     signature: Mapped[bytes] = mapped_column(LargeBinary)
+    # The person map's root at this size, signed with the head (absent on heads signed before the map).
+    map_root: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
+    map_signature: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
+
+
+class PersonChain(Base):
+    """The head of one person's hash chain over their records (see :mod:`openmyna.network.smt`)."""
+
+    __tablename__ = "network_person_chains"
+
+    citizen: Mapped[str] = mapped_column(String(40), primary_key=True)
+    count: Mapped[int] = mapped_column(BigInteger)
+    head: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class MapNode(Base):
+    """A non-empty node of the person map; ``leaf_key`` is set when the node is one person's leaf."""
+
+    __tablename__ = "network_map_nodes"
+
+    path: Mapped[bytes] = mapped_column(LargeBinary(34), primary_key=True)
+    digest: Mapped[bytes] = mapped_column(LargeBinary(32))
+    leaf_key: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
 
 
 class PurgeStatement(Base):

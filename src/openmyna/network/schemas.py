@@ -54,6 +54,8 @@ class TreeHeadOut(BaseModel):
     sha256_root_hash: str
     tree_head_signature: str
     signature_algorithm: str
+    sha256_map_root: str | None = None
+    map_head_signature: str | None = None
 
 
 class ProofOut(BaseModel):
@@ -80,3 +82,4 @@ class HistoryOut(BaseModel):
     total: int
     tree_head: TreeHeadOut | None
     items: list[dict[str, Any]]
+    completeness: dict[str, Any] | None = None

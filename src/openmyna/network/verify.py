@@ -6,18 +6,24 @@ whole log, in parallel chunks, and names the first record that is modified, miss
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from json.encoder import encode_basestring as encode_json_string  # type: ignore[attr-defined]
 
 from cryptography.exceptions import InvalidSignature
-from sqlalchemy import func, select
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection
+from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 from openmyna.core.crypto import KeyRing
-from openmyna.network import merkle
+from openmyna.network import merkle, person_map
+from openmyna.network.completeness import map_head_message
 from openmyna.network.log import tree_head_message
-from openmyna.network.models import ExchangeRecord, TreeHead
+from openmyna.network.models import ExchangeRecord, PurgeStatement, TreeHead
 
 
 @dataclass(frozen=True)
@@ -33,18 +39,39 @@ class VerifyReport:
 CHUNK_LEVEL = 18  # verify in aligned chunks of 2^18 leaves, spread over one process per core
 BLOCK = 4096  # PostgreSQL hashes the entries itself and sends each block's leaves as one value
 _RECORDS_IN_RANGE = (
-    "SELECT r.id, r.leaf_index, r.entry, r.purged, n.digest FROM network_exchange_records r "
+    "SELECT r.id, r.leaf_index, r.entry, r.purged, n.digest, r.citizen, r.exchange_id, r.side, r.agency, "
+    "r.recorded_at FROM network_exchange_records r "
     "LEFT JOIN network_tree_nodes n ON n.key = r.leaf_index * 64 "
     "WHERE r.leaf_index >= {p} AND r.leaf_index < {p} ORDER BY r.leaf_index"
 )
-# Per aligned block: how many records, whether any is purged, and the leaf hashes sha256(0x00 || entry)
-# of RFC 6962 computed by the database, in order, as one value.
+# Each stored column against the hashed entry, as the database checks it. The entry is canonical JSON
+# with a fixed set of keys, so `"key":` occurs once, at the key, and a JSON string token is prefix-free:
+# `"key":` followed by the column's JSON text occurs exactly when the entry's value equals the column.
+_COLUMNS_MATCH = (
+    "strpos(r.entry, '\"citizen\":' || to_json(r.citizen)::text) > 0 "
+    "AND strpos(r.entry, '\"exchange\":' || to_json(r.exchange_id)::text) > 0 "
+    "AND strpos(r.entry, '\"side\":' || to_json(r.side)::text) > 0 "
+    "AND strpos(r.entry, CASE r.side WHEN 'requester' THEN '\"requester\":' WHEN 'provider' THEN '\"provider\":' END "
+    "|| to_json(r.agency)::text) > 0 "
+    "AND split_part(split_part(r.entry, '\"answered_at\":\"', 2), '\"', 1)::timestamptz = r.recorded_at"
+)
+# Per aligned block: how many records, how many are purged (or NULL there) or disagree with their entry, and
+# the leaf hashes sha256(0x00 || entry) of RFC 6962 computed by the database, in order, as one value.
 _BLOCKS_IN_RANGE = (
     "SELECT b.first, agg.* FROM generate_series(%(start)s, %(end)s - 1, %(block)s) AS b(first) CROSS JOIN LATERAL ("
-    "SELECT count(*), bool_or(r.purged), "
+    "SELECT count(*), count(*) FILTER (WHERE r.purged IS NOT FALSE OR NOT coalesce(" + _COLUMNS_MATCH + ", false)), "
     "string_agg(sha256('\\x00'::bytea || convert_to(r.entry, 'UTF8')), ''::bytea ORDER BY r.leaf_index) "
     "FROM network_exchange_records r "
     "WHERE r.leaf_index >= b.first AND r.leaf_index < least(b.first + %(block)s, %(end)s)) AS agg"
+)
+_AGENCY_KEY = {"requester": '"requester":', "provider": '"provider":'}
+
+
+# An unsequenced record that repeats one already in the log (same exchange, same side).
+_DUPLICATE_PENDING = text(
+    "SELECT r.id FROM network_exchange_records r WHERE r.leaf_index IS NULL AND EXISTS ("
+    "SELECT 1 FROM network_exchange_records o WHERE o.exchange_id = r.exchange_id AND o.side = r.side "
+    "AND o.id <> r.id) ORDER BY r.id LIMIT 1"
 )
 
 
@@ -69,21 +96,54 @@ class _Chunk:
     leaf_index: int | None = None
 
 
-def _verify_chunk(url: str, start: int, end: int, sizes: list[int]) -> _Chunk:
+Purges = list[tuple[int, int]]  # the leaf ranges signed purge statements cover
+
+
+def _verify_chunk(url: str, start: int, end: int, sizes: list[int], purges: Purges) -> _Chunk:
     """A worker process's share: its own connection to the log."""
     from openmyna.core.db import make_engine
 
     engine = make_engine(url)
     try:
         with engine.connect() as connection:
-            return _verify_range(connection, start, end, sizes)
+            return _verify_range(connection, start, end, sizes, purges)
     finally:
         engine.dispose()
 
 
-def _leaves_by_row(connection: Connection, start: int, end: int) -> Iterator[tuple[list[bytes], bytes | None]]:
-    """The stored leaves of ``[start, end)``, each entry rehashed here and compared with its stored leaf;
-    raises at the first mismatch."""
+def _same_instant(stored: object, text: str) -> bool:
+    """``recorded_at`` as stored (PostgreSQL: aware; SQLite: the wall clock as text) against the entry's time."""
+    stamp = dt.datetime.fromisoformat(text)
+    if isinstance(stored, str):
+        stored = dt.datetime.fromisoformat(stored)
+    if not isinstance(stored, dt.datetime):
+        return False
+    return stored == (stamp if stored.tzinfo else stamp.replace(tzinfo=None))
+
+
+def _column_problem(entry: str, citizen: object, exchange_id: object, side: object, agency: object, at: object) -> str:
+    """The first stored column that disagrees with the hashed entry (the same test as ``_COLUMNS_MATCH``)."""
+    for name, key, value in (
+        ("citizen", '"citizen":', citizen),
+        ("exchange_id", '"exchange":', exchange_id),
+        ("side", '"side":', side),
+        ("agency", _AGENCY_KEY.get(side, ""), agency),  # type: ignore[call-overload]
+    ):
+        if not key or not isinstance(value, str) or key + encode_json_string(value) not in entry:
+            return name
+    marker = entry.find('"answered_at":"')
+    text = entry[marker + 15 : entry.find('"', marker + 15)] if marker >= 0 else ""
+    try:
+        return "" if _same_instant(at, text) else "recorded_at"
+    except ValueError:
+        return "recorded_at"
+
+
+def _leaves_by_row(
+    connection: Connection, start: int, end: int, purges: Purges
+) -> Iterator[tuple[list[bytes], bytes | None]]:
+    """The stored leaves of ``[start, end)``, each entry rehashed here and compared with its stored leaf,
+    every other column with the entry; raises at the first mismatch."""
     raw = connection.connection.driver_connection
     postgres = connection.dialect.name == "postgresql"
     cursor = raw.cursor(name="openmyna_verify") if postgres else raw.cursor()  # type: ignore[union-attr]
@@ -95,15 +155,24 @@ def _leaves_by_row(connection: Connection, start: int, end: int) -> Iterator[tup
     try:
         while rows := cursor.fetchmany(20_000):
             leaves = []
-            for record_id, leaf_index, entry, purged, stored in rows:
+            for record_id, leaf_index, entry, purged, stored, *columns in rows:
                 if leaf_index != expected:
                     raise _Mismatch(f"record at leaf {expected} is missing (deleted?)", leaf_index=expected)
                 digest = bytes(stored) if stored is not None else b""
-                if not purged and leaf_hash(entry.encode()) != digest:
+                if purged not in (True, False) or entry is None:
+                    problem = "has a NULL where the log needs a value"
+                elif purged:
+                    covered = any(first <= leaf_index <= last for first, last in purges)
+                    problem = "" if entry == "" and covered else "is marked purged but no signed purge removed it"
+                elif leaf_hash(entry.encode()) != digest:
+                    problem = "does not match the log"
+                elif column := _column_problem(entry, *columns):
+                    problem = f"has a {column} that is not the one in its hashed entry"
+                else:
+                    problem = ""
+                if problem:
                     raise _Mismatch(
-                        f"record {record_id} at leaf {leaf_index} does not match the log",
-                        record_id=record_id,
-                        leaf_index=leaf_index,
+                        f"record {record_id} at leaf {leaf_index} {problem}", record_id=record_id, leaf_index=leaf_index
                     )
                 leaves.append(digest)
                 expected += 1
@@ -114,7 +183,9 @@ def _leaves_by_row(connection: Connection, start: int, end: int) -> Iterator[tup
         raise _Mismatch(f"record at leaf {expected} is missing (deleted?)", leaf_index=expected)
 
 
-def _leaves_by_block(connection: Connection, start: int, end: int) -> Iterator[tuple[list[bytes], bytes | None]]:
+def _leaves_by_block(
+    connection: Connection, start: int, end: int, purges: Purges
+) -> Iterator[tuple[list[bytes], bytes | None]]:
     """PostgreSQL: the leaves recomputed by the database, a block of 4,096 at a time, with the block's root.
 
     Only 32 bytes a record cross the wire. A full block is checked against its stored perfect subtree
@@ -130,25 +201,29 @@ def _leaves_by_block(connection: Connection, start: int, end: int) -> Iterator[t
             "SELECT key, digest FROM network_tree_nodes WHERE key = ANY(%s)", (keys,)
         )
     }
-    for first, count, any_purged, joined in connection.exec_driver_sql(
-        _BLOCKS_IN_RANGE, {"start": start, "end": end, "block": block}
-    ):
+    try:
+        with connection.begin_nested():  # an entry whose time does not parse fails the statement: go row by row
+            blocks = connection.exec_driver_sql(_BLOCKS_IN_RANGE, {"start": start, "end": end, "block": block}).all()
+    except DataError:
+        yield from _leaves_by_row(connection, start, end, purges)
+        return
+    for first, count, unusual, joined in blocks:
         last = min(end, first + block) - 1
-        if count != block or any_purged:
-            yield from _leaves_by_row(connection, first, last + 1)
+        if count != block or unusual or joined is None or len(joined) != 32 * block:
+            yield from _leaves_by_row(connection, first, last + 1, purges)
             continue
         blob = bytes(joined)
         leaves = [blob[i : i + 32] for i in range(0, len(blob), 32)]
         root = merkle.perfect_root(leaves)
         if root != stored.get(merkle.node_key(level, first >> level)):
-            yield from _leaves_by_row(connection, first, last + 1)
+            yield from _leaves_by_row(connection, first, last + 1, purges)
             raise _Mismatch(
                 f"the stored tree over leaves {first}–{last} does not match their records", leaf_index=first
             )
         yield leaves, root
 
 
-def _verify_range(connection: Connection, start: int, end: int, sizes: list[int]) -> _Chunk:
+def _verify_range(connection: Connection, start: int, end: int, sizes: list[int], purges: Purges) -> _Chunk:
     """Recompute leaves ``[start, end)`` from their entries, check them against the stored leaf hashes
     and fold them into the frontier, keeping the partial frontiers at signed tree sizes."""
     postgres = connection.dialect.name == "postgresql"
@@ -160,7 +235,7 @@ def _verify_range(connection: Connection, start: int, end: int, sizes: list[int]
     size = start
     pending = sorted(s for s in sizes if start < s <= end)
     try:
-        for leaves, root in (_leaves_by_block if postgres else _leaves_by_row)(connection, start, end):
+        for leaves, root in (_leaves_by_block if postgres else _leaves_by_row)(connection, start, end, purges):
             if root is not None and not any(size < s < size + len(leaves) for s in pending):
                 level = len(leaves).bit_length() - 1  # an aligned perfect subtree: push it whole
                 frontier = merkle.join_frontiers(frontier, [((level, size >> level), root)])
@@ -193,27 +268,52 @@ def verify(
 
     public = keys.log_signing_key.public_key()
     heads = list(session.scalars(select(TreeHead).order_by(TreeHead.tree_size)))
+    mapped = False
     for head in heads:
+        if mapped and head.map_root is None:
+            return VerifyReport(False, 0, len(heads), f"the tree head of size {head.tree_size} lost its person map")
+        mapped = head.map_root is not None
+        if problem := _head_problem(public, head):
+            return VerifyReport(False, 0, len(heads), f"the tree head of size {head.tree_size} {problem}")
+    purges: Purges = []
+    for statement in session.scalars(select(PurgeStatement).order_by(PurgeStatement.id)):
         try:
-            public.verify(head.signature, tree_head_message(head.tree_size, head.timestamp_ms, head.root_hash))
-        except InvalidSignature:
-            return VerifyReport(False, 0, len(heads), f"the tree head of size {head.tree_size} has a bad signature")
+            public.verify(statement.signature, statement.statement.encode())
+            body = json.loads(statement.statement)
+            purges.append((int(body["first_leaf"]), int(body["last_leaf"])))
+        except (InvalidSignature, ValueError, KeyError, TypeError, AttributeError):
+            return VerifyReport(False, 0, len(heads), f"purge statement {statement.id} has a bad signature")
     targets = {h.tree_size: h.root_hash for h in heads}
-    total = session.scalar(select(func.max(ExchangeRecord.leaf_index)))
-    total = 0 if total is None else total + 1
+    # One statement, so one snapshot: a sequencer committing meanwhile cannot make the two disagree.
+    signed, last = session.execute(
+        select(select(func.max(TreeHead.tree_size)).scalar_subquery(), func.max(ExchangeRecord.leaf_index))
+    ).one()
+    total = 0 if last is None else last + 1
+    if total > (signed or 0):
+        return VerifyReport(
+            False,
+            0,
+            len(heads),
+            f"a record at leaf {total - 1} lies beyond the latest signed head (size {signed or 0})",
+            leaf_index=total - 1,
+        )
+    if duplicate := session.execute(_DUPLICATE_PENDING).first():
+        return VerifyReport(
+            False, 0, len(heads), f"record {duplicate[0]} repeats a record already in the log", record_id=duplicate[0]
+        )
     url = session.get_bind().engine.url.render_as_string(hide_password=False)
     step = 1 << CHUNK_LEVEL
     ranges = [(start, min(start + step, total)) for start in range(0, total, step)]
     sizes = sorted(targets)
     if len(ranges) <= 1:  # small logs: in this session, so uncommitted work is seen too
-        chunks = [_verify_range(session.connection(), start, end, sizes) for start, end in ranges]
+        chunks = [_verify_range(session.connection(), start, end, sizes, purges) for start, end in ranges]
     else:
         import multiprocessing
 
         with ProcessPoolExecutor(
             max_workers=workers or os.cpu_count() or 1, mp_context=multiprocessing.get_context("spawn")
         ) as pool:
-            futures = [pool.submit(_verify_chunk, url, start, end, sizes) for start, end in ranges]
+            futures = [pool.submit(_verify_chunk, url, start, end, sizes, purges) for start, end in ranges]
             chunks = []
             for future in futures:
                 chunks.append(future.result())
@@ -244,4 +344,24 @@ def verify(
             f"the log holds {size} records but a head was signed for {heads[-1].tree_size}",
             leaf_index=size,
         )
+    if heads and (problem := person_map.check(session, heads[-1], url=url, workers=workers)):
+        return VerifyReport(False, size, len(heads), problem)
     return VerifyReport(True, size, len(heads))
+
+
+def _head_problem(public: Ed25519PublicKey, head: TreeHead) -> str:
+    """Both signatures of a head (the map's, if the head has one): empty if they verify."""
+    if None in (head.tree_size, head.timestamp_ms, head.root_hash, head.signature):
+        return "has a NULL where a signed value belongs"
+    try:
+        public.verify(head.signature, tree_head_message(head.tree_size, head.timestamp_ms, head.root_hash))
+    except InvalidSignature:
+        return "has a bad signature"
+    if head.map_root is None and head.map_signature is None:
+        return ""
+    try:
+        message = map_head_message(head.tree_size, head.timestamp_ms, head.root_hash, head.map_root or b"")
+        public.verify(head.map_signature or b"", message)
+    except InvalidSignature:
+        return "has a bad signature on its person map root"
+    return ""
