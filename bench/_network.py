@@ -2,8 +2,8 @@
 
 Not a benchmark itself. The log is what ``openmyna`` itself would have produced: canonical entries for
 both sides of each exchange, leaf indices in order, every perfect subtree stored, one signed tree head
-(``openmyna network verify`` accepts it). One citizen, the one the history benchmark reads, has a
-known number of exchanges spread through the log.
+(``openmyna network verify`` accepts it), every person's chain and the person map signed with it. One
+citizen, the one the history benchmark reads, has a known number of exchanges spread through the log.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ def build_log(url: str, var_dir: object, records: int, *, citizens: int = 1_000_
     from openmyna.app import migrate
     from openmyna.core.crypto import KeyRing
     from openmyna.core.db import bulk_insert, make_engine
+    from openmyna.network import completeness, merkle, smt
     from openmyna.network import log as exchange_log
-    from openmyna.network import merkle
     from openmyna.network.models import ExchangeRecord, TreeHead, TreeNode
 
     engine = make_engine(url)
@@ -38,6 +38,7 @@ def build_log(url: str, var_dir: object, records: int, *, citizens: int = 1_000_
     target_at = set(rng.sample(range(exchanges), min(TARGET_EXCHANGES, exchanges)))
     start = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
     frontier: list[tuple[merkle.NodeKey, bytes]] = []
+    chains: dict[str, tuple[int, bytes]] = {}
     size = 0
     began = time.perf_counter()
     kinds: list[tuple[str, str, str, str]] = [
@@ -88,6 +89,8 @@ def build_log(url: str, var_dir: object, records: int, *, citizens: int = 1_000_
                         )
                     )
                     leaves.append(merkle.leaf_hash(entry.encode()))
+                    count, head = chains.get(citizen, (0, smt.ZERO))
+                    chains[citizen] = (count + 1, smt.chain_step(head, size + len(leaves) - 1, leaves[-1]))
                 exchange += 1
             created, frontier, size = merkle.append_leaves(frontier, size, leaves)
             bulk_insert(connection, ExchangeRecord.__table__, columns, rows)
@@ -100,10 +103,19 @@ def build_log(url: str, var_dir: object, records: int, *, citizens: int = 1_000_
             rate = size / (time.perf_counter() - began)
             log(f"built {size:,}/{records:,} records ({rate:,.0f}/s)")
         root = merkle.root_from_frontier(frontier)
+        map_root = _store_person_map(connection, chains)
         stamp = int(time.time() * 1000)
         signature = keys.log_signing_key.sign(exchange_log.tree_head_message(size, stamp, root))
+        map_signature = keys.log_signing_key.sign(completeness.map_head_message(size, stamp, root, map_root))
         connection.execute(
-            TreeHead.__table__.insert().values(tree_size=size, root_hash=root, timestamp_ms=stamp, signature=signature)
+            TreeHead.__table__.insert().values(
+                tree_size=size,
+                root_hash=root,
+                timestamp_ms=stamp,
+                signature=signature,
+                map_root=map_root,
+                map_signature=map_signature,
+            )
         )
         from openmyna.core.db import reset_sequence
 
@@ -111,6 +123,28 @@ def build_log(url: str, var_dir: object, records: int, *, citizens: int = 1_000_
         if connection.dialect.name == "postgresql":
             connection.exec_driver_sql("ANALYZE")
     engine.dispose()
+
+
+def _store_person_map(connection: object, chains: dict[str, tuple[int, bytes]]) -> bytes:
+    """Each person's chain head and the whole person map, as the sequencer would have left them; the root."""
+    from openmyna.core.db import bulk_insert
+    from openmyna.network import smt
+    from openmyna.network.models import MapNode, PersonChain
+
+    bulk_insert(
+        connection, PersonChain.__table__, ("citizen", "count", "head"), ((c, n, h) for c, (n, h) in chains.items())
+    )  # type: ignore[arg-type]
+    keyed = sorted((smt.map_key(c), smt.leaf_digest(smt.map_key(c), n, h)) for c, (n, h) in chains.items())
+    nodes: dict[bytes, smt.Node] = {}
+    root = smt.build([k for k, _d in keyed], [d for _k, d in keyed], nodes)
+    bulk_insert(
+        connection,  # type: ignore[arg-type]
+        MapNode.__table__,
+        ("path", "digest", "leaf_key"),
+        ((p, d, None if k is None else k.to_bytes(32, "big")) for p, (d, k) in nodes.items()),
+    )
+    log(f"person map: {len(chains):,} persons, {len(nodes):,} nodes")
+    return root
 
 
 def report_progress(label: str) -> Callable[[int], None]:
@@ -129,7 +163,7 @@ def report_progress(label: str) -> Callable[[int], None]:
 def cached_log(backend: str, records: int, var_dir: object) -> str:
     """A database holding a log of ``records`` records, built once and kept for later runs.
 
-    SQLite: ``var/bench/netlog-sqlite-N.db``; PostgreSQL: database ``openmyna_bench_netlog_N``. A build goes
+    SQLite: ``var/bench/netlog-map-sqlite-N.db``; PostgreSQL: database ``openmyna_bench_netlog_map_N``. A build goes
     to a partial name first, so an interrupted build is never mistaken for a finished one.
     """
     from pathlib import Path
@@ -137,7 +171,7 @@ def cached_log(backend: str, records: int, var_dir: object) -> str:
     from _common import ROOT, _pg_admin, _pg_url_for
 
     if backend == "sqlite":
-        path = ROOT / "var" / "bench" / f"netlog-sqlite-{records}.db"
+        path = ROOT / "var" / "bench" / f"netlog-map-sqlite-{records}.db"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_name(path.name + ".partial")
@@ -148,7 +182,7 @@ def cached_log(backend: str, records: int, var_dir: object) -> str:
         else:
             log(f"reusing {path}")
         return f"sqlite:///{path}"
-    name = f"openmyna_bench_netlog_{records}"
+    name = f"openmyna_bench_netlog_map_{records}"  # with the person map (an older log lacks it)
     import psycopg
 
     from _common import pg_admin_url
