@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 export OPENMYNA_DATABASE_URL ?= sqlite:///var/openmyna.db
 
-.PHONY: run test lint bench install browser softhsm wrk clean
+.PHONY: run test lint bench soak install browser softhsm wrk clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,15 @@ lint: $(STAMP)
 
 bench: $(STAMP) wrk
 	@for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done
+
+# The fuzz harness with many more examples (both databases when OPENMYNA_TEST_DATABASE_URL is set), then
+# a mixed load against `openmyna serve` on 127.0.0.1 for SOAK_MINUTES; fails if either found a problem.
+soak: $(STAMP)
+	@status=0; \
+	OPENMYNA_FUZZ_EXAMPLES=$${OPENMYNA_FUZZ_EXAMPLES:-100} $(BIN)/pytest -n 2 -rP -p no:cacheprovider tests/fuzz/test_fuzz.py \
+	  || status=1; \
+	$(BIN)/python bench/soak.py --minutes $${SOAK_MINUTES:-10} || status=1; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -26,6 +26,7 @@ from openmyna.card.schemas import (
     StatsRow,
 )
 from openmyna.core import clock
+from openmyna.core.errors import InvalidInput
 from openmyna.core.web import AppSettings, DbSession, Keys, ReadSession, UnitOfWorkRoute
 from openmyna.jpki.authority import CaConfig
 from openmyna.orgs.dependencies import require_scope
@@ -35,6 +36,7 @@ router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/cards", tags=["card
 stats_router = APIRouter(route_class=UnitOfWorkRoute, tags=["card"])
 Reader = Annotated[Caller, Depends(require_scope("card:read"))]
 Writer = Annotated[Caller, Depends(require_scope("card:write"))]
+STATS_FIRST_DAY, STATS_LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)  # the holiday calendar fails near 9999
 
 
 def _config(settings: AppSettings, keys: Keys) -> CaConfig:
@@ -116,7 +118,12 @@ def reissue_signing(card_id: int, db: DbSession, config: Config, caller: Writer)
     return card_out(service.reissue_signing(db, config=config, card_id=card_id, caller=caller))
 
 
-@router.get("/{card_id}/certificates/{kind}", summary="The card's certificate (PEM)")
+@router.get(
+    "/{card_id}/certificates/{kind}",
+    summary="The card's certificate (PEM)",
+    response_class=Response,
+    responses={200: {"description": "The certificate", "content": {"application/x-pem-file": {}}}},
+)
 def certificate(card_id: int, kind: Literal["auth", "sign"], db: DbSession, caller: Reader) -> Response:
     der = service.certificate_der(db, card_id=card_id, kind=kind)
     pem = x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
@@ -129,7 +136,11 @@ def period(
 ) -> tuple[dt.date, dt.date]:
     """The statistics period, at most ``stats.MAX_PERIOD_DAYS`` long."""
     end = end or clock.today()
-    return stats.checked_period(start or end - dt.timedelta(days=6), end)
+    span = stats.checked_period(start or max(end, STATS_FIRST_DAY) - dt.timedelta(days=6), end)
+    for name, day in zip(("from", "to"), span, strict=True):
+        if not STATS_FIRST_DAY <= day <= STATS_LAST_DAY:
+            raise InvalidInput(f"{name} must lie between {STATS_FIRST_DAY} and {STATS_LAST_DAY}", field=name)
+    return span
 
 
 @stats_router.get("/api/card/stats", response_model=StatsOut, summary="Applications, shipments, setups, hand-overs")

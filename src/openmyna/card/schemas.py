@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from openmyna.core.timefmt import UtcDateTime
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -50,7 +52,7 @@ class EventOut(BaseModel):
     event: str
     from_state: str
     to_state: str
-    at: dt.datetime
+    at: UtcDateTime
     actor_org: str
     actor: str
     detail: str

@@ -1,4 +1,4 @@
-"""RFC 9457 problem details: the base domain error and the handlers that render it."""
+"""RFC 9457 problem details: the base domain error, the handlers that render it and how the document says so."""
 
 from __future__ import annotations
 
@@ -85,8 +85,83 @@ def _location(loc: tuple[Any, ...] | list[Any]) -> str:
     return ".".join(str(part) for part in loc if part not in ("body",)) or "body"
 
 
+_PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "description": "RFC 9457 problem details; a domain error adds its own members (e.g. field, required_scope)",
+    "required": ["type", "title", "status", "detail"],
+    "properties": {
+        "type": {"type": "string", "description": "A stable URI naming the kind of problem"},
+        "title": {"type": "string"},
+        "title_ja": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string", "description": "What precisely was wrong"},
+    },
+}
+_VALIDATION_PROBLEM_SCHEMA: dict[str, Any] = {
+    "allOf": [
+        {"$ref": "#/components/schemas/Problem"},
+        {
+            "type": "object",
+            "required": ["errors"],
+            "properties": {
+                "errors": {
+                    "type": "array",
+                    "items": {
+                        "type": "object",
+                        "required": ["pointer", "detail"],
+                        "properties": {"pointer": {"type": "string"}, "detail": {"type": "string"}},
+                    },
+                }
+            },
+        },
+    ]
+}
+
+
+def _problem_response(description: str, schema: str = "Problem") -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"#/components/schemas/{schema}"}}},
+    }
+
+
+def declare_problems(document: dict[str, Any]) -> dict[str, Any]:
+    """Say in an OpenAPI document what the handlers below answer: problem+json for every client error.
+
+    FastAPI documents its own validation body (``HTTPValidationError``, ``application/json``), which this
+    application never sends. An operation whose router renders its own errors declares ``4XX`` itself
+    and is left as it is.
+    """
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    schemas["Problem"] = _PROBLEM_SCHEMA
+    schemas["ValidationProblem"] = _VALIDATION_PROBLEM_SCHEMA
+    for operations in document.get("paths", {}).values():
+        for operation in operations.values():
+            responses = operation.setdefault("responses", {})
+            if "4XX" in responses:
+                continue
+            if "422" in responses:
+                responses["422"] = _problem_response("The request does not match this operation", "ValidationProblem")
+            if operation.get("security"):
+                responses.setdefault("401", _problem_response("No access token, or a malformed or expired one"))
+                responses.setdefault("403", _problem_response("The caller may not do this"))
+            responses["4XX"] = _problem_response("Bad input, not found, or a conflict with the current state")
+    for unused in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(unused, None)
+    return document
+
+
 def install_problem_handlers(app: FastAPI) -> None:
-    """Map domain errors, validation errors and HTTP errors to problem+json."""
+    """Map domain errors, validation errors and HTTP errors to problem+json, and declare it in ``/openapi.json``."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            declare_problems(generate())  # FastAPI keeps the generated document; it is amended once, in place
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
 
     @app.exception_handler(DomainError)
     async def _domain(_: Request, exc: DomainError) -> JSONResponse:

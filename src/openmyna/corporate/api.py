@@ -82,8 +82,39 @@ def api_token(
     return token_id
 
 
+_ERROR_ENVELOPE: dict[str, Any] = {
+    "type": "object",
+    "description": "gBizINFO's envelope with the problems in `errors`, and RFC 9457's members beside them",
+    "required": ["id", "message", "errors", "hojin-infos", "type", "title", "status", "detail"],
+    "properties": {
+        "id": {"type": "string"},
+        "message": {"type": "string"},
+        "errors": {
+            "type": "array",
+            "items": {
+                "type": "object",
+                "required": ["item", "message"],
+                "properties": {"item": {"type": "string"}, "message": {"type": "string"}},
+            },
+        },
+        "hojin-infos": {"type": "array", "maxItems": 0},
+        "type": {"type": "string"},
+        "title": {"type": "string"},
+        "status": {"type": "integer"},
+        "detail": {"type": "string"},
+    },
+}
 router = APIRouter(
-    prefix="/hojin/v2/hojin", tags=["gBizINFO v2"], route_class=GbizRoute, dependencies=[Depends(api_token)]
+    prefix="/hojin/v2/hojin",
+    tags=["gBizINFO v2"],
+    route_class=GbizRoute,
+    dependencies=[Depends(api_token)],
+    responses={
+        "4XX": {
+            "description": "400 bad parameters, 401 no or unknown token, 404 no such corporation, 429 too many",
+            "content": {"application/json": {"schema": _ERROR_ENVELOPE}},
+        }
+    },
 )
 
 

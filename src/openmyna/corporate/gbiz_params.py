@@ -84,7 +84,7 @@ def _int(params: Mapping[str, str], key: str, errors: list[dict[str, str]], low:
     value = params.get(key)
     if value is None or value == "":
         return None
-    if not value.isdigit() or not low <= int(value) <= high:
+    if not (value.isascii() and value.isdigit()) or not low <= int(value) <= high:  # "¹".isdigit(), int("¹") fails
         errors.append({"item": key, "message": f"{low}以上{high}以下の整数を指定してください (integer {low}–{high})"})
         return None
     return int(value)

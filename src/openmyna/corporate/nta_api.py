@@ -36,6 +36,24 @@ MAX_DIFF_DAYS = 50
 TYPES = {"01": ("text/csv; charset=Shift_JIS", "cp932"), "02": ("text/csv; charset=UTF-8", "utf-8"),
          "12": ("application/xml; charset=UTF-8", "utf-8")}  # fmt: skip
 _ALL = ", ".join(f"c.{c}" for c in NTA_COLUMNS)
+_MEDIA: dict[str, Any] = {"text/csv": {}, "application/xml": {}}
+_ANSWERS = {
+    "200": {"description": "The header line, then the records: CSV (Shift_JIS or UTF-8) or XML", "content": _MEDIA},
+    "4XX": {
+        "description": "`code,message` (`<error>` in XML): 400 bad parameters, 404 unknown ID, 429 too many requests",
+        "content": _MEDIA,
+    },
+}
+
+
+def _doc(names: list[str]) -> dict[str, Any]:
+    """The operation's parameters and answers for the document (the handler reads the query itself)."""
+    common = [
+        {"name": "id", "in": "query", "required": True, "schema": {"type": "string"}, "description": "API token"},
+        {"name": "type", "in": "query", "required": True, "schema": {"enum": list(TYPES)}},
+    ]
+    rest = [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in names]
+    return {"parameters": common + rest, "responses": _ANSWERS}
 
 
 class NtaError(Exception):
@@ -80,7 +98,7 @@ def _check(request: Request, connection: Connection, allowed: set[str]) -> tuple
 
 def _divide(params: dict[str, str]) -> int:
     value = params.get("divide", "1")
-    if not value.isdigit() or not 1 <= int(value) <= 99999:
+    if not (value.isascii() and value.isdigit()) or not 1 <= int(value) <= 99999:
         raise NtaError(400, "010", "分割番号(divide)は1以上の整数を指定してください")
     return int(value)
 
@@ -242,17 +260,34 @@ def _name(connection: Connection, params: dict[str, str]) -> tuple[list[dict[str
     return full, count, divide
 
 
-@router.get("/num", summary="Corporations by number (法人番号指定)")
+@router.get(
+    "/num",
+    summary="Corporations by number (法人番号指定)",
+    response_class=Response,
+    openapi_extra=_doc(["number", "history"]),
+)
 def by_number(request: Request, session: ReadSession) -> Response:
     return _respond(request, session, {"number", "history"}, _by_number)
 
 
-@router.get("/diff", summary="Records updated in a period (取得期間指定)")
+@router.get(
+    "/diff",
+    summary="Records updated in a period (取得期間指定)",
+    response_class=Response,
+    openapi_extra=_doc(["from", "to", "address", "kind", "divide"]),
+)
 def diff(request: Request, session: ReadSession) -> Response:
     return _respond(request, session, {"from", "to", "address", "kind", "divide"}, _diff)
 
 
-@router.get("/name", summary="Corporations by name (法人名指定)")
+_NAME_PARAMETERS = ["name", "mode", "target", "address", "kind", "change", "close", "from", "to", "divide"]
+
+
+@router.get(
+    "/name",
+    summary="Corporations by name (法人名指定)",
+    response_class=Response,
+    openapi_extra=_doc(_NAME_PARAMETERS),
+)
 def by_name(request: Request, session: ReadSession) -> Response:
-    allowed = {"name", "mode", "target", "address", "kind", "change", "close", "from", "to", "divide"}
-    return _respond(request, session, allowed, _name)
+    return _respond(request, session, set(_NAME_PARAMETERS), _name)

@@ -177,7 +177,26 @@ class ActivityIn(BaseModel):
     note: str | None = Field(default=None, max_length=1000)
 
 
-@api_router.post("/activities", status_code=201)
+class ActivityOut(BaseModel):
+    """The stored record; ``created`` is false (and the status 200) when the same record was already held."""
+
+    id: int
+    corporate_number: str
+    kind: str
+    title: str
+    amount: int | None
+    date: dt.date | None
+    government_departments: str
+    linked: bool
+    created: bool
+
+
+@api_router.post(
+    "/activities",
+    status_code=201,
+    response_model=ActivityOut,
+    responses={200: {"model": ActivityOut, "description": "The same record was already held; nothing was added"}},
+)
 def add_activity(
     body: ActivityIn,
     session: DbSession,

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from openmyna.core.timefmt import UtcDateTime, UtcDateTimeIn
 
 
 class ValidityRequest(BaseModel):
@@ -14,7 +15,7 @@ class ValidityRequest(BaseModel):
     certificate: str = Field(
         min_length=16, max_length=20000, description="The certificate to check, PEM or base64 of DER"
     )
-    at: dt.datetime | None = Field(default=None, description="Check as of this instant (default: now)")
+    at: UtcDateTimeIn | None = Field(default=None, description="Check as of this instant (default: now)")
 
 
 class CertificateRef(BaseModel):
@@ -28,10 +29,10 @@ class ValidityOut(BaseModel):
     serial: str
     kind: Literal["sign", "auth"]
     status: Literal["good", "revoked", "suspended", "expired", "not_yet_valid"]
-    at: dt.datetime
-    not_before: dt.datetime
-    not_after: dt.datetime
-    revoked_at: dt.datetime | None = None
+    at: UtcDateTime
+    not_before: UtcDateTime
+    not_after: UtcDateTime
+    revoked_at: UtcDateTime | None = None
     reason: str | None = Field(default=None, description="RFC 5280 CRLReason, e.g. affiliation_changed")
     replaced_by: CertificateRef | None = Field(
         default=None, description="The certificate that replaced this one after the holder's facts changed"

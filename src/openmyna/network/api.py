@@ -16,7 +16,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
-from openmyna.core import clock
+from openmyna.core import clock, timefmt
 from openmyna.core.crypto import KeyRing
 from openmyna.core.errors import DomainError, Forbidden, InvalidInput, Unauthorized
 from openmyna.core.web import DbSession, Keys, Language, ReadSession, UnitOfWorkRoute
@@ -43,6 +43,7 @@ _bearer = HTTPBearer(auto_error=False)
 Querier = Annotated[orgs.Caller, Depends(require_scope("network:query"))]
 HubCaller = Annotated[orgs.Caller, Depends(require_scope("network:provide"))]
 Citizen = Annotated[orgs.Caller, Depends(require_scope("self"))]
+PERSON_PREFIX = "person:"  # a resident's token subject (registry.subject_of)
 
 
 def exchange_table(request: Request) -> ExchangeTable:
@@ -112,7 +113,10 @@ def _query(request: Request, credentials: HTTPAuthorizationCredentials | None, b
     try:
         now = clock.now()
 
-        def refuse(requester: str, error: DomainError) -> DomainError:
+        def refuse(subject: str, error: DomainError) -> DomainError:
+            # A person's own token (the citizen view's ``person:…``) names no agency: the refusal is kept as
+            # that person's record, which they see in their history, under the requester "person".
+            requester, citizen = ("person", subject) if subject.startswith(PERSON_PREFIX) else (subject, "")
             raw = {
                 "business": _raw_field(body, "business"),
                 "item": _raw_field(body, "item"),
@@ -123,7 +127,7 @@ def _query(request: Request, credentials: HTTPAuthorizationCredentials | None, b
                 requester=requester,
                 provider=_raw_field(body, "provider"),
                 query=raw,
-                citizen="",
+                citizen=citizen,
                 result=service.REFUSED,
                 reason=error.detail,
                 asked_at=now,
@@ -167,8 +171,8 @@ def _query(request: Request, credentials: HTTPAuthorizationCredentials | None, b
                 "exchange_id": outcome.exchange_id,
                 "result": outcome.result,
                 "data": outcome.data,
-                "asked_at": outcome.asked_at.isoformat(),
-                "answered_at": outcome.answered_at.isoformat(),
+                "asked_at": timefmt.to_json(outcome.asked_at),
+                "answered_at": timefmt.to_json(outcome.answered_at),
             }
         )
     except BaseException:
@@ -184,7 +188,7 @@ def _query(request: Request, credentials: HTTPAuthorizationCredentials | None, b
     openapi_extra={
         "requestBody": {
             "required": True,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/QueryIn"}}},
+            "content": {"application/json": {"schema": QueryIn.model_json_schema()}},
         }
     },
 )

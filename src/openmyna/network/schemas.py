@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+
+from openmyna.core.timefmt import UtcDateTime
 
 
 class _Strict(BaseModel):
@@ -24,8 +25,8 @@ class AnswerOut(BaseModel):
     exchange_id: str
     result: Literal["answered", "no_data"]
     data: dict[str, Any] | None
-    asked_at: dt.datetime
-    answered_at: dt.datetime
+    asked_at: UtcDateTime
+    answered_at: UtcDateTime
 
 
 class CodeRequest(_Strict):

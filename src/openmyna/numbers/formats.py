@@ -37,6 +37,11 @@ class NumberCheck:
     formatted: str = ""
 
 
+def _digits(value: str) -> bool:
+    """ASCII digits only: ``str.isdigit`` also admits "¹" or "②", on which ``int`` fails."""
+    return value.isascii() and value.isdigit()
+
+
 def compact(value: str) -> str:
     """Strip spaces and hyphens and turn full-width digits into ASCII."""
     return _SEPARATORS.sub("", value).translate(str.maketrans("０１２３４５６７８９", "0123456789"))
@@ -58,7 +63,7 @@ def check_my_number(value: str) -> NumberCheck:
     try:
         in_.validate(number)
     except stdnum_errors.ValidationError as exc:
-        expected = in_.calc_check_digit(number[:11]) if number.isdigit() and len(number) == 12 else ""
+        expected = in_.calc_check_digit(number[:11]) if _digits(number) and len(number) == 12 else ""
         return NumberCheck(
             "my_number",
             number,
@@ -74,7 +79,7 @@ def check_corporate_number(value: str) -> NumberCheck:
     try:
         cn.validate(number)
     except stdnum_errors.ValidationError as exc:
-        expected = cn.calc_check_digit(number[1:]) if number.isdigit() and len(number) == 13 else ""
+        expected = cn.calc_check_digit(number[1:]) if _digits(number) and len(number) == 13 else ""
         reason = _stdnum_reason(exc, label="corporate number", length=13, number=number, expected_check=expected)
         return NumberCheck("corporate_number", number, False, reason)
     return NumberCheck("corporate_number", number, True, "valid", cn.format(number))
@@ -88,7 +93,7 @@ def local_government_check_digit(body: str) -> str:
 
 def check_local_government_code(value: str) -> NumberCheck:
     number = compact(value)
-    if not number.isdigit():
+    if not _digits(number):
         return NumberCheck("local_government_code", number, False, "a local-government code has digits only")
     if len(number) != 6:
         return NumberCheck(
@@ -111,7 +116,7 @@ def resident_code_check_digit(body: str) -> str:
 
 def check_resident_code(value: str) -> NumberCheck:
     number = compact(value)
-    if not number.isdigit() or len(number) != 11:
+    if not _digits(number) or len(number) != 11:
         return NumberCheck("resident_code", number, False, "a resident code has 11 digits")
     expected = resident_code_check_digit(number[:10])
     if number[10] != expected:

@@ -1,0 +1,30 @@
+"""Instants as the API shows and takes them: always with an offset, in UTC, on both databases.
+
+The platform stores UTC (``core.clock``). PostgreSQL hands ``timestamptz`` back with an offset; SQLite
+hands back naive values, which would be serialised without one although the document says
+``date-time`` (RFC 3339 requires the offset). Every schema field holding an instant uses these types.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from pydantic import AfterValidator, AwareDatetime
+
+
+def as_utc(value: dt.datetime) -> dt.datetime:
+    """The same instant in UTC; a naive value is one read back from storage, where instants are UTC."""
+    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+def to_json(value: dt.datetime) -> str:
+    """RFC 3339 text of an instant, as pydantic writes a :data:`UtcDateTime` (``…Z``), for hand-built JSON."""
+    return as_utc(value).isoformat().replace("+00:00", "Z")
+
+
+UtcDateTime = Annotated[dt.datetime, AfterValidator(as_utc)]
+"""An instant the platform answers with (read from storage or the clock)."""
+
+UtcDateTimeIn = Annotated[AwareDatetime, AfterValidator(as_utc)]
+"""An instant a client sends: the offset is required (RFC 3339), so "9 o'clock" is never guessed."""

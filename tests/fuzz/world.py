@@ -1,0 +1,123 @@
+"""The fuzz harness's world: every role's credentials and a little data, built through the public API.
+
+Organisations, the agencies' tax and pension ledgers, the corporate registry and its API token have no
+HTTP interface (an operator makes them with the CLI), so they come from the services the CLI calls;
+residents, their household, a card in use, agency codes, exchanges and an activity record are made
+through HTTP, as a municipality and an agency would.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from openmyna.core.crypto import KeyRing
+from openmyna.corporate import importer
+from openmyna.corporate import service as corporate
+from openmyna.network import demo, log
+from openmyna.numbers.service import random_my_number
+from openmyna.orgs import demo as orgs_demo
+from openmyna.orgs import service as orgs
+from openmyna.registry import service as registry
+from tests.conftest import bearer_for
+from tests.corporate.factories import number, row, write
+from tests.registry.test_api import mover
+
+TOWN = "131016"
+AGENCY = "nenkin"  # the pension office
+JLIS = "jlis"  # the platform operator
+ROLES = ("anonymous", "municipality", "agency", "jlis", "corporate", "citizen")
+CORPORATION = number(101)
+
+
+@dataclass(frozen=True)
+class World:
+    """Headers per role, and the ids of what was made (the fuzzer may find them by chance or by example)."""
+
+    headers: dict[str, dict[str, str]]
+    query: dict[str, dict[str, str]]
+    residents: list[int]
+    my_numbers: list[str]
+    card_id: int
+    corporate_token: str
+
+
+def _post(client: TestClient, path: str, body: object, headers: dict[str, str], status: int = 200) -> dict:
+    response = client.post(path, json=body, headers=headers)
+    assert response.status_code == status, f"{path}: {response.status_code} {response.text}"
+    return response.json()
+
+
+def build(client: TestClient, db: Session, keys: KeyRing, tmp_path: Path) -> World:
+    """Make the organisations, people, a card, exchanges and a corporation; return each role's headers."""
+    orgs_demo.seed_organisations(db, keys=keys, municipality_code=TOWN)
+    db.commit()
+    pems = {code: orgs.custodial_private_key(keys, orgs.get_organisation(db, code)) for code in (TOWN, AGENCY, JLIS)}
+    town = bearer_for(client, TOWN, pems[TOWN])
+    rng = random.Random(7)
+    numbers = [random_my_number(rng) for _ in range(3)]
+    parent = _post(client, "/api/registry/residents", mover(my_number=numbers[0]), town, 201)
+    child = mover(my_number=numbers[1], given_name="陸", given_name_kana="リク", birth_date="2015-08-08", sex="male")
+    child.update(address=None, household={"household_id": parent["household_id"], "relationship": "child"})
+    child = _post(client, "/api/registry/residents", child, town, 201)
+    elder = _post(
+        client,
+        "/api/registry/residents",
+        mover(my_number=numbers[2], given_name="茂", birth_date="1950-01-15"),
+        town,
+        201,
+    )
+    residents = [parent["id"], child["id"], elder["id"]]
+    card = _post(client, "/api/cards", {"resident_id": parent["id"]}, town, 201)
+    for step in ("manufacture", "setup"):
+        _post(client, f"/api/cards/{card['id']}/{step}", None, town)
+    _post(
+        client,
+        f"/api/cards/{card['id']}/hand-over",
+        {"auth_pin": "1234", "sign_pin": "ABC123", "identity_checked": True},
+        town,
+    )
+    demo.seed_ledgers(db, keys=keys, municipality=TOWN, seed=1)
+    db.commit()
+    agency = bearer_for(client, AGENCY, pems[AGENCY])
+    code = _post(client, "/api/network/codes", {"my_number": numbers[0]}, agency)["code"]
+    query = {"business": "national_pension_premium", "provider": TOWN, "item": "local_tax", "subject_code": code}
+    _post(client, "/api/network/queries", query, agency)
+    log.publish(db, keys=keys)
+    importer.import_nta_file(db.connection(), write(tmp_path / "nta.csv", [row(CORPORATION)]))
+    token = corporate.issue_token(db, name="fuzz")
+    db.commit()
+    activity = {
+        "corporate_number": CORPORATION,
+        "kind": "subsidy",
+        "title": "IT導入補助金",
+        "amount": 1_500_000,
+        "government_departments": "千代田区",
+    }
+    _post(client, "/api/corporate/activities", activity, town, 201)
+    person = registry.find_resident(db, resident_id=parent["id"])
+    assert person is not None
+    citizen = orgs.issue_access_token(
+        keys, org_code=registry.subject_of(person), scopes={"self"}, issuer="http://testserver", ttl_seconds=3600
+    )
+    headers = {
+        "anonymous": {},
+        "municipality": town,
+        "agency": agency,
+        "jlis": bearer_for(client, JLIS, pems[JLIS]),
+        "corporate": {"X-hojinInfo-api-token": token},
+        "citizen": {"Authorization": f"Bearer {citizen['access_token']}"},
+    }
+    query = {role: {"id": token} if role == "corporate" else {} for role in ROLES}
+    return World(
+        headers=headers,
+        query=query,
+        residents=residents,
+        my_numbers=numbers,
+        card_id=card["id"],
+        corporate_token=token,
+    )
