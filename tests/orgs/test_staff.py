@@ -2,37 +2,13 @@
 
 from __future__ import annotations
 
-import re
-
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from openmyna.core.errors import InvalidInput, Unauthorized
 from openmyna.orgs import service
-
-
-@pytest.fixture
-def staff(db: Session, town) -> None:
-    service.add_staff(
-        db, org_code="131016", username="clerk", password="correct horse", display_name="窓口", role="clerk"
-    )
-    service.add_staff(
-        db, org_code="131016", username="viewer", password="correct horse", display_name="閲覧", role="viewer"
-    )
-    db.commit()
-
-
-def _csrf(client: TestClient, path: str = "/staff/login") -> str:
-    match = re.search(r'name="csrf" value="([^"]+)"', client.get(path).text)
-    assert match
-    return match.group(1)
-
-
-def login(client: TestClient, username: str = "clerk", password: str = "correct horse"):
-    return client.post(
-        "/staff/login", data={"username": username, "password": password, "csrf": _csrf(client)}, follow_redirects=False
-    )
+from tests.orgs.web import csrf_of, log_in
 
 
 def test_password_is_stored_as_argon2(db: Session, staff) -> None:
@@ -47,7 +23,7 @@ def test_password_is_stored_as_argon2(db: Session, staff) -> None:
 
 
 def test_login_and_session_api_access(client: TestClient, staff) -> None:
-    response = login(client)
+    response = log_in(client)
     assert response.status_code == 303
     assert response.headers["location"] == "/staff/residents"
     cookie = response.headers["set-cookie"]
@@ -56,7 +32,7 @@ def test_login_and_session_api_access(client: TestClient, staff) -> None:
 
 
 def test_wrong_password_shows_the_form_again(client: TestClient, staff) -> None:
-    response = login(client, password="nope")
+    response = log_in(client, password="nope")
     assert response.status_code == 401
     assert "ユーザー名またはパスワードが違います" in response.text
 
@@ -67,8 +43,8 @@ def test_login_without_csrf_token_is_refused(client: TestClient, staff) -> None:
 
 
 def test_session_writes_need_the_csrf_header(client: TestClient, staff) -> None:
-    login(client)
-    token = _csrf(client, "/staff/residents")
+    log_in(client)
+    token = csrf_of(client, "/staff/residents")
     body = {"kind": "birth"}
     without = client.post("/api/registry/residents", json=body)
     assert without.status_code == 403
@@ -77,8 +53,8 @@ def test_session_writes_need_the_csrf_header(client: TestClient, staff) -> None:
 
 
 def test_viewer_role_cannot_write(client: TestClient, staff) -> None:
-    login(client, username="viewer")
-    token = _csrf(client, "/staff/residents")
+    log_in(client, username="viewer")
+    token = csrf_of(client, "/staff/residents")
     response = client.post("/api/registry/residents", json={}, headers={"X-CSRF-Token": token})
     assert response.status_code == 403
 
@@ -86,14 +62,14 @@ def test_viewer_role_cannot_write(client: TestClient, staff) -> None:
 def test_open_redirects_are_not_followed(client: TestClient, staff) -> None:
     response = client.post(
         "/staff/login",
-        data={"username": "clerk", "password": "correct horse", "csrf": _csrf(client), "next": "//evil.example/"},
+        data={"username": "clerk", "password": "correct horse", "csrf": csrf_of(client), "next": "//evil.example/"},
         follow_redirects=False,
     )
     assert response.headers["location"] == "/staff/residents"
 
 
 def test_logout_ends_the_session(client: TestClient, staff) -> None:
-    login(client)
-    token = _csrf(client, "/staff/residents")
+    log_in(client)
+    token = csrf_of(client, "/staff/residents")
     assert client.post("/staff/logout", data={"csrf": token}, follow_redirects=False).status_code == 303
     assert client.get("/api/orgs").status_code == 401

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine
 from starlette.middleware.sessions import SessionMiddleware
@@ -13,9 +13,11 @@ from openmyna.app.background import lifespan
 from openmyna.app.wiring import wire
 from openmyna.card import api as card_api
 from openmyna.card import views as card_views
+from openmyna.core import sessions
 from openmyna.core.config import Settings
 from openmyna.core.context import open_context
 from openmyna.core.errors import install_problem_handlers
+from openmyna.core.headers import SecurityHeaders
 from openmyna.core.web import build_templates
 from openmyna.corporate import api as corporate_api
 from openmyna.corporate import nta_api as corporate_nta_api
@@ -40,7 +42,13 @@ Machine clients authenticate with OAuth2 client credentials and `private_key_jwt
 def create_app(settings: Settings | None = None, *, engine: Engine | None = None) -> FastAPI:
     """Build the application with its own engine, keys and templates."""
     context = open_context(settings, engine=engine)
-    app = FastAPI(title="openmyna", version=__version__, description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="openmyna",
+        version=__version__,
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        dependencies=[Depends(sessions.load)],  # every page and API sees the server-side session, if any
+    )
     app.state.settings = context.settings
     app.state.engine = context.engine
     app.state.session_factory = context.session_factory
@@ -53,11 +61,16 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         SessionMiddleware,
         secret_key=context.keys.session_secret,
         session_cookie="openmyna_session",
-        max_age=8 * 3600,
+        max_age=context.settings.session_absolute_timeout_seconds,
         same_site="lax",
         https_only=context.settings.session_https_only,
     )
     install_problem_handlers(app)
+    app.add_middleware(
+        SecurityHeaders,
+        https=context.settings.uses_https,
+        docs_paths=(app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url),
+    )
     app.add_middleware(jpki_api.OcspFastPath)  # outermost: pre-signed OCSP answers skip the stack
     wire(context.settings, context.keys)
     app.mount("/static", StaticFiles(packages=[("openmyna.core", "static")]), name="static")

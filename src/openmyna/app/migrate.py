@@ -10,6 +10,8 @@ from sqlalchemy import Engine
 
 from openmyna.card import models as _card_models  # noqa: F401
 from openmyna.core import audit as _audit  # noqa: F401
+from openmyna.core import sessions as _sessions  # noqa: F401
+from openmyna.core import throttle as _throttle  # noqa: F401
 from openmyna.core.db import Base
 from openmyna.corporate import models as _corporate_models  # noqa: F401
 from openmyna.jpki import models as _jpki_models  # noqa: F401

@@ -23,6 +23,20 @@ class Settings(BaseSettings):
     municipality_code: str = "131016"
     access_token_ttl_seconds: int = 300
     session_https_only: bool = False
+    session_idle_timeout_seconds: int = Field(
+        default=1800, ge=60, description="A back-office session ends after this long without a request"
+    )
+    session_absolute_timeout_seconds: int = Field(
+        default=8 * 3600, ge=60, description="A back-office session ends this long after login, however busy"
+    )
+    login_account_failures: int = Field(
+        default=5, ge=1, description="Failed logins to one account within the window that lock the account"
+    )
+    login_address_failures: int = Field(
+        default=30, ge=1, description="Failed logins from one client address (any accounts) that lock the address"
+    )
+    login_failure_window_seconds: int = Field(default=900, ge=1, description="Failed logins are counted this long")
+    login_lockout_seconds: int = Field(default=900, ge=1, description="A locked account or address waits this long")
     exchange_table_path: str | None = Field(default=None, description="Exchange table YAML (default: shipped)")
     worker_threads: int = Field(default=8, description="Threads per process for blocking (database) work")
     shutdown_grace_seconds: float = Field(
@@ -41,6 +55,11 @@ class Settings(BaseSettings):
     @property
     def key_file(self) -> Path:
         return self.var_dir / "data.key"
+
+    @property
+    def uses_https(self) -> bool:
+        """Served over https: HSTS is sent and every cookie is marked Secure (``core.headers``)."""
+        return self.base_url.startswith("https://")
 
     @property
     def token_endpoint(self) -> str:

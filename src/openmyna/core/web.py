@@ -17,7 +17,7 @@ from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 
-from openmyna.core import i18n
+from openmyna.core import i18n, sessions
 from openmyna.core.config import Settings
 from openmyna.core.crypto import KeyRing
 from openmyna.core.errors import DomainError, Forbidden
@@ -133,7 +133,10 @@ def build_templates() -> Jinja2Templates:
 
 
 def csrf_token(request: Request) -> str:
-    """The session's CSRF token, created on first use (synchroniser-token pattern)."""
+    """The CSRF token of the server-side session; before login, one kept in the signed cookie (synchroniser token)."""
+    active = sessions.current(request)
+    if active is not None:
+        return active.csrf
     token = request.session.get("csrf")
     if not token:
         token = secrets.token_urlsafe(32)
@@ -142,7 +145,8 @@ def csrf_token(request: Request) -> str:
 
 
 def check_csrf(request: Request, submitted: str | None) -> None:
-    expected = request.session.get("csrf")
+    active = sessions.current(request)
+    expected = active.csrf if active is not None else request.session.get("csrf")
     if not expected or not submitted or not hmac.compare_digest(expected, submitted):
         raise Forbidden("The form's CSRF token is missing or does not match this session; reload the page.")
 
@@ -156,6 +160,7 @@ def render(request: Request, template: str, context: dict[str, Any], *, status_c
         return i18n.translate(key, lang)
 
     templates: Jinja2Templates = request.app.state.templates
+    active = sessions.current(request)
     response = templates.TemplateResponse(
         request,
         template,
@@ -163,7 +168,7 @@ def render(request: Request, template: str, context: dict[str, Any], *, status_c
             "lang": lang,
             "t": t,
             "csrf_token": csrf_token(request),
-            "staff": request.session.get("staff"),
+            "staff": active.data if active is not None and active.kind == "staff" else None,
             "switch_url": str(request.url.include_query_params(lang=other)),
             **context,
         },

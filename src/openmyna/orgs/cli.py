@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import getpass
 import os
 from pathlib import Path
 from typing import Any
@@ -10,13 +11,19 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from openmyna.core import sessions, throttle
 from openmyna.core.context import open_context
 from openmyna.core.db import unit_of_work
-from openmyna.orgs import service
+from openmyna.core.errors import DomainError
+from openmyna.core.timefmt import as_utc
+from openmyna.orgs import accounts, service
 
 app = typer.Typer(help="Organisations, their keys and access tokens.", no_args_is_help=True)
 staff_app = typer.Typer(help="Back-office staff accounts.", no_args_is_help=True)
+sessions_app = typer.Typer(help="Back-office sessions: list and revoke.", no_args_is_help=True)
+staff_app.add_typer(sessions_app, name="sessions")
 console = Console()
+err = Console(stderr=True)
 
 
 @app.command("add")
@@ -110,3 +117,94 @@ def add_staff(
             session, org_code=org, username=username, password=password, display_name=display_name, role=role
         )
     console.print(f"[green]added[/green] staff user {username}")
+
+
+def _operator() -> str:
+    """Who acts from this shell, as the audit events name them."""
+    return f"operator:{getpass.getuser()}"
+
+
+def _fail(exc: DomainError) -> None:
+    err.print(f"[red]{exc.title_en}[/red]: {exc.detail}")
+    raise typer.Exit(1)
+
+
+@staff_app.command("unlock")
+def unlock(
+    username: str | None = typer.Argument(None, help="The account to unlock"),
+    address: str | None = typer.Option(None, help="Unlock this client address instead"),
+) -> None:
+    """Lift the login lockout of an account (or of a client address) and forget its failed logins."""
+    if (username is None) == (address is None):
+        raise typer.BadParameter("give either a user name or --address")
+    context = open_context()
+    with unit_of_work(context.session_factory) as session:
+        lifted = accounts.unlock(session, username=username, address=address, operator=_operator())
+    target = username or f"address {address}"
+    console.print(f"[green]unlocked[/green] {target}" if lifted else f"{target} was not locked (failures cleared)")
+
+
+@staff_app.command("locked")
+def locked() -> None:
+    """List the accounts and client addresses locked now, with when each lockout ends."""
+    context = open_context()
+    table = Table("locked", "until")
+    with unit_of_work(context.session_factory) as session:
+        for key, until in throttle.locked_keys(session):
+            table.add_row(key, until.isoformat(timespec="seconds"))
+    console.print(table)
+
+
+@staff_app.command("password")
+def change_password(
+    username: str = typer.Argument(...),
+    password: str = typer.Option(..., prompt=True, hide_input=True, confirmation_prompt=True),
+) -> None:
+    """Set a new password for an account; every session of the account ends."""
+    context = open_context()
+    try:
+        with unit_of_work(context.session_factory) as session:
+            ended = accounts.change_password(session, username=username, password=password, operator=_operator())
+    except DomainError as exc:
+        _fail(exc)
+    console.print(f"[green]password changed[/green] for {username}; {ended} session(s) ended")
+
+
+@sessions_app.command("list")
+def list_sessions(username: str | None = typer.Argument(None, help="Only this account's sessions")) -> None:
+    """List live back-office sessions (newest first)."""
+    context = open_context()
+    timeouts = sessions.Timeouts.from_settings(context.settings)
+    subject = accounts.account_key(username) if username else None
+    table = Table("id", "account", "address", "logged in", "last seen")
+    with unit_of_work(context.session_factory) as session:
+        for row in sessions.active(session, timeouts=timeouts, subject=subject):
+            table.add_row(
+                str(row.id),
+                row.subject,
+                row.address,
+                as_utc(row.created_at).isoformat(timespec="seconds"),
+                as_utc(row.last_seen_at).isoformat(timespec="seconds"),
+            )
+    console.print(table)
+
+
+@sessions_app.command("revoke")
+def revoke_session(session_id: int = typer.Argument(..., help="A session id from `staff sessions list`")) -> None:
+    """End one session: its cookie opens nothing from now on."""
+    context = open_context()
+    try:
+        with unit_of_work(context.session_factory) as session:
+            subject = accounts.revoke_session(session, session_id=session_id, operator=_operator())
+    except DomainError as exc:
+        _fail(exc)
+    console.print(f"[green]revoked[/green] session {session_id} of {subject}")
+
+
+@sessions_app.command("revoke-all")
+def revoke_all(username: str = typer.Argument(..., help="The account whose sessions end")) -> None:
+    """End every session of an account."""
+    context = open_context()
+    with unit_of_work(context.session_factory) as session:
+        ended = accounts.revoke_all(session, username=username, operator=_operator())
+    console.print(f"[green]revoked[/green] {ended} session(s) of {username}")

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
+from openmyna.core import sessions
 from openmyna.core.errors import Forbidden, Unauthorized
 from openmyna.core.web import check_csrf, get_keys
 from openmyna.orgs.service import Caller, staff_caller, verify_access_token
@@ -16,17 +17,25 @@ _bearer = HTTPBearer(auto_error=False, description="An access token from POST /o
 _SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
+def staff_of(request: Request) -> Caller | None:
+    """The staff member whose live session this request carries (``core.sessions.load`` found it)."""
+    active = sessions.current(request)
+    return staff_caller(active.data) if active is not None and active.kind == "staff" else None
+
+
 def current_caller(
-    request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+    _session: sessions.CurrentSession,
 ) -> Caller:
-    """A bearer token wins; otherwise a logged-in staff session (with a CSRF header on writes)."""
+    """A bearer token wins; otherwise a live staff session (with a CSRF header on writes)."""
     if credentials is not None:
         return verify_access_token(get_keys(request), credentials.credentials)
-    staff = request.session.get("staff") if "session" in request.scope else None
-    if staff:
+    staff = staff_of(request)
+    if staff is not None:
         if request.method not in _SAFE_METHODS:
             check_csrf(request, request.headers.get("X-CSRF-Token"))
-        return staff_caller(staff)
+        return staff
     raise Unauthorized("send an access token (Authorization: Bearer …) or log in as staff")
 
 

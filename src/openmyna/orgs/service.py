@@ -304,21 +304,27 @@ def add_staff(
 ) -> StaffUser:
     if role not in STAFF_ROLES:
         raise InvalidInput(f"unknown staff role {role!r}; expected one of {', '.join(STAFF_ROLES)}")
-    if len(password) < 8:
-        raise InvalidInput("a staff password has at least 8 characters")
+    password_hash = hash_staff_password(password)
     organisation = get_organisation(session, org_code)
     if session.scalar(select(StaffUser.id).where(StaffUser.username == username)) is not None:
         raise Conflict(f"staff user {username} already exists")
     user = StaffUser(
         username=username,
         display_name=display_name,
-        password_hash=_hasher.hash(password),
+        password_hash=password_hash,
         role=role,
         organisation=organisation,
     )
     session.add(user)
     session.flush()
     return user
+
+
+def hash_staff_password(password: str) -> str:
+    """The argon2id hash of a new staff password, which has at least 8 characters."""
+    if len(password) < 8:
+        raise InvalidInput("a staff password has at least 8 characters")
+    return _hasher.hash(password)
 
 
 def authenticate_staff(session: Session, *, username: str, password: str) -> StaffUser:

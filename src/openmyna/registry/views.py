@@ -13,15 +13,15 @@ from openmyna.core.errors import DomainError
 from openmyna.core.i18n import translate
 from openmyna.core.web import DbSession, Keys, Language, UnitOfWorkRoute, render, render_error
 from openmyna.numbers import formats
-from openmyna.orgs.service import Caller, staff_caller
+from openmyna.orgs.dependencies import staff_of
+from openmyna.orgs.service import Caller
 from openmyna.registry import service
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
 
 def _staff(request: Request) -> Caller | None:
-    staff = request.session.get("staff")
-    return staff_caller(staff) if staff else None
+    return staff_of(request)
 
 
 def _to_login(request: Request) -> Response:
