@@ -80,11 +80,11 @@ def engine(database_url: str) -> Iterator[Engine]:
 
 
 @pytest.fixture(autouse=True)
-def _wired() -> None:
+def _wired(keys: KeyRing) -> None:
     """Domain event subscriptions, as the app and CLI make them (re-made per test: some tests clear them)."""
     from openmyna.app.wiring import wire
 
-    wire()
+    wire(keys=keys)
 
 
 @pytest.fixture(scope="session")

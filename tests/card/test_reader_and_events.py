@@ -79,8 +79,12 @@ def test_address_change_revokes_only_the_signing_certificate_and_links_the_new_o
 
 
 @pytest.mark.parametrize(
-    ("destination", "card_state", "auth_status"),
-    [("大阪府大阪市北区梅田一丁目1番1号", "active", "good"), ("アメリカ合衆国", "revoked", "revoked")],
+    ("destination", "country", "abroad"),
+    [
+        ("大阪府大阪市北区梅田一丁目1番1号", None, False),
+        ("アメリカ合衆国", "US", True),
+        ("アメリカ合衆国", None, False),
+    ],
 )
 def test_move_out_and_death(
     db: Session,
@@ -88,18 +92,19 @@ def test_move_out_and_death(
     clerk: Caller,
     active_card: Callable[..., Card],
     destination: str,
-    card_state: str,
-    auth_status: str,
+    country: str | None,
+    abroad: bool,
 ) -> None:
     card = active_card()
     registry.move_out(
         db,
         resident_id=card.resident_id,
-        data=MoveOut(event_date="2026-06-01", destination=destination),
+        data=MoveOut(event_date="2026-06-01", destination=destination, destination_country=country),
         caller=clerk,  # type: ignore[arg-type]
     )
-    assert card.state == card_state and jpki.certificate(db, serial=card.sign_serial or "").status == "revoked"
-    assert jpki.certificate(db, serial=card.auth_serial or "").status == auth_status
+    assert card.state == "active" and jpki.certificate(db, serial=card.sign_serial or "").status == "revoked"
+    assert jpki.certificate(db, serial=card.auth_serial or "").status == "good"
+    assert (card.abroad_since is not None) is abroad  # abroad only when a country is named, never guessed
     other = active_card()
     registry.record_death(db, resident_id=other.resident_id, data=Death(event_date="2026-06-02"), caller=clerk)  # type: ignore[arg-type]
     assert other.state == "revoked"

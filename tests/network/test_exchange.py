@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openmyna.core.crypto import KeyRing
-from openmyna.network import service
+from openmyna.network import enrolment, service
 from openmyna.network.models import CodeLink, ExchangeRecord
 from openmyna.network.table import load_table
 from openmyna.registry import service as registry
@@ -87,7 +87,7 @@ def test_every_row_of_the_table_is_allowed_and_every_other_tuple_refused(
     }
     assert set(org_for_role) == set(table.roles)
     codes = {
-        org: service.issue_code(db, keys=keys, agency=org, my_number=world.numbers["elder"])
+        org: enrolment.issue_code(db, keys=keys, agency=org, my_number=world.numbers["elder"])
         for org in org_for_role.values()
     }
     providers: dict[str, service.Provider] = {}

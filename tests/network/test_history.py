@@ -8,7 +8,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from openmyna.core.crypto import KeyRing
-from openmyna.network import log, service
+from openmyna.network import enrolment, log, service
 from openmyna.network.table import load_table
 from openmyna.orgs import service as orgs
 from openmyna.registry import service as registry
@@ -28,8 +28,8 @@ def citizen_headers(db: Session, keys: KeyRing, resident_id: int) -> dict[str, s
 def test_history_is_the_citizens_own_with_proofs(client: TestClient, db: Session, keys: KeyRing, world: World) -> None:
     table = load_table()
     providers: dict[str, service.Provider] = {}
-    pension_code = service.issue_code(db, keys=keys, agency="nenkin", my_number=world.numbers["parent"])
-    other_code = service.issue_code(db, keys=keys, agency="nenkin", my_number=world.numbers["elder"])
+    pension_code = enrolment.issue_code(db, keys=keys, agency="nenkin", my_number=world.numbers["parent"])
+    other_code = enrolment.issue_code(db, keys=keys, agency="nenkin", my_number=world.numbers["elder"])
     for i in range(5):
         service.ask(
             db,

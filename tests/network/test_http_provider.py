@@ -13,7 +13,7 @@ from openmyna.app import migrate
 from openmyna.core.config import Settings
 from openmyna.core.context import open_context
 from openmyna.core.db import unit_of_work
-from openmyna.network import service
+from openmyna.network import enrolment, service
 from openmyna.orgs import service as orgs
 from openmyna.pension import service as pension
 from tests.live import free_port, running
@@ -47,9 +47,9 @@ def test_two_servers_over_loopback(tmp_path: Path) -> None:
             session, keys=hub_ctx.keys, code="jlis", name="J-LIS", kind="platform_operator", custodial=True
         )
         orgs.add_organisation(session, keys=hub_ctx.keys, code="nenkin", name="日本年金機構", kind="pension_office")
-        town_code = service.issue_code(session, keys=hub_ctx.keys, agency="131016", my_number=ELDER_NUMBER)
+        town_code = enrolment.issue_code(session, keys=hub_ctx.keys, agency="131016", my_number=ELDER_NUMBER)
         # The numbering authority issues the pension office its code too; the office keeps it by its member.
-        office_code = service.issue_code(session, keys=hub_ctx.keys, agency="nenkin", my_number=ELDER_NUMBER)
+        office_code = enrolment.issue_code(session, keys=hub_ctx.keys, agency="nenkin", my_number=ELDER_NUMBER)
         service.set_endpoint(session, agency="nenkin", base_url=f"http://127.0.0.1:{office_port}")
         hub_public = jlis.organisation.public_key_pem
     with unit_of_work(office_ctx.session_factory) as session:
@@ -64,7 +64,7 @@ def test_two_servers_over_loopback(tmp_path: Path) -> None:
         pension.add_entitlement(
             session, member_id=member.id, kind="old_age_basic", annual_amount=795_000, since=dt.date(2015, 1, 15)
         )
-        service.remember_local_id(session, agency="nenkin", code=office_code, local_ref=member.id)
+        enrolment.remember_local_ids(session, agency="nenkin", local_refs={office_code: member.id})
 
     from authlib.oauth2.rfc7523 import private_key_jwt_sign
     from joserfc.jwk import ECKey

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from openmyna.core import clock
 from openmyna.core.crypto import KeyRing
-from openmyna.network import log, service
+from openmyna.network import enrolment, log, service
 from openmyna.network import verify as verifier
 from openmyna.network.models import ExchangeRecord, PurgeStatement
 from openmyna.network.table import load_table
@@ -24,7 +24,7 @@ from tests.network.conftest import World
 
 
 def _fill(db: Session, keys: KeyRing, world: World, count: int) -> None:
-    code = service.issue_code(db, keys=keys, agency="nenkin", my_number=world.numbers["parent"])
+    code = enrolment.issue_code(db, keys=keys, agency="nenkin", my_number=world.numbers["parent"])
     table = load_table()
     providers: dict[str, service.Provider] = {}
     for i in range(count):

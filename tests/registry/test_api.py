@@ -289,7 +289,12 @@ def test_reads_become_access_events_for_the_person(client: TestClient, town_head
     from openmyna.registry.service import subject_of
 
     actions = [e.action for e in events_for(db, subject_of(resident))]
-    assert actions[:3] == ["registry.lookup_by_my_number", "registry.read", "registry.register:move_in"]
+    assert actions[:4] == [
+        "registry.lookup_by_my_number",
+        "registry.read",
+        "network.code_issued",  # the town's code and local id, issued on registration
+        "registry.register:move_in",
+    ]
     assert all(e.actor_org == "131016" for e in events_for(db, subject_of(resident)))
 
 

@@ -18,6 +18,7 @@ from openmyna.core.config import Settings
 from openmyna.core.context import open_context
 from openmyna.core.errors import install_problem_handlers
 from openmyna.core.headers import SecurityHeaders
+from openmyna.core.limits import BodyLimits
 from openmyna.core.web import build_templates
 from openmyna.corporate import api as corporate_api
 from openmyna.corporate import nta_api as corporate_nta_api
@@ -66,6 +67,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         https_only=context.settings.session_https_only,
     )
     install_problem_handlers(app)
+    app.add_middleware(BodyLimits, max_bytes=context.settings.max_body_bytes, max_depth=context.settings.max_json_depth)
     app.add_middleware(
         SecurityHeaders,
         https=context.settings.uses_https,

@@ -7,12 +7,17 @@ from openmyna.core import events
 from openmyna.core.config import Settings
 from openmyna.core.crypto import KeyRing
 from openmyna.jpki.authority import CaConfig
-from openmyna.registry.events import ResidentFactsChanged, ResidentRemoved
+from openmyna.network import handlers as network_handlers
+from openmyna.registry.events import ResidentFactsChanged, ResidentRegistered, ResidentRemoved, ResidentReturned
 
 
 def wire(settings: Settings | None = None, keys: KeyRing | None = None) -> None:
-    """Subscribe every domain's handlers; with settings and keys, also give them this process's configuration."""
+    """Subscribe every domain's handlers; with keys (and settings), also give them this process's configuration."""
     if settings is not None and keys is not None:
         card_handlers.configure(CaConfig.from_settings(settings, keys))
+    if keys is not None:
+        network_handlers.configure(keys)
+    events.subscribe(ResidentRegistered, network_handlers.on_registered)
     events.subscribe(ResidentFactsChanged, card_handlers.on_facts_changed)
     events.subscribe(ResidentRemoved, card_handlers.on_resident_removed)
+    events.subscribe(ResidentReturned, card_handlers.on_resident_returned)

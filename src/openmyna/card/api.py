@@ -27,6 +27,7 @@ from openmyna.card.schemas import (
 )
 from openmyna.core import clock
 from openmyna.core.errors import InvalidInput
+from openmyna.core.validation import IdParam
 from openmyna.core.web import AppSettings, DbSession, Keys, ReadSession, UnitOfWorkRoute
 from openmyna.jpki.authority import CaConfig
 from openmyna.orgs.dependencies import require_scope
@@ -51,7 +52,7 @@ def card_out(card: Card) -> CardOut:
 
 
 @router.get("", response_model=list[CardOut])
-def list_cards(db: DbSession, caller: Reader, resident_id: int | None = None) -> list[CardOut]:
+def list_cards(db: DbSession, caller: Reader, resident_id: IdParam | None = None) -> list[CardOut]:
     return [card_out(c) for c in service.list_cards(db, resident_id=resident_id, limit=500)]
 
 
@@ -67,54 +68,54 @@ def apply_bulk(body: BulkApplication, db: DbSession, caller: Writer) -> list[Car
 
 
 @router.get("/{card_id}", response_model=CardDetail)
-def detail(card_id: int, db: DbSession, caller: Reader) -> CardDetail:
+def detail(card_id: IdParam, db: DbSession, caller: Reader) -> CardDetail:
     card = service.get_card(db, card_id=card_id)
     events = [EventOut.model_validate(e, from_attributes=True) for e in card.events]
     return CardDetail(**card_out(card).model_dump(), events=events)
 
 
 @router.post("/{card_id}/manufacture", response_model=CardOut, summary="Manufactured and shipped (発送)")
-def manufacture(card_id: int, db: DbSession, keys: Keys, caller: Writer) -> CardOut:
+def manufacture(card_id: IdParam, db: DbSession, keys: Keys, caller: Writer) -> CardOut:
     return card_out(service.manufacture(db, keys=keys, card_id=card_id, caller=caller))
 
 
 @router.post("/{card_id}/setup", response_model=CardOut, summary="Pre-issuance setup (交付前設定)")
-def setup(card_id: int, db: DbSession, config: Config, caller: Writer) -> CardOut:
+def setup(card_id: IdParam, db: DbSession, config: Config, caller: Writer) -> CardOut:
     return card_out(service.setup(db, config=config, card_id=card_id, caller=caller))
 
 
 @router.post("/{card_id}/hand-over", response_model=CardOut, summary="Hand-over with PIN setting (交付)")
-def hand_over(card_id: int, body: HandOver, db: DbSession, keys: Keys, caller: Writer) -> CardOut:
+def hand_over(card_id: IdParam, body: HandOver, db: DbSession, keys: Keys, caller: Writer) -> CardOut:
     return card_out(service.hand_over(db, keys=keys, card_id=card_id, caller=caller, **body.model_dump()))
 
 
 @router.post("/{card_id}/report-lost", response_model=CardOut, summary="Suspend a lost card (一時停止)")
-def report_lost(card_id: int, body: LostReport, db: DbSession, config: Config, caller: Writer) -> CardOut:
+def report_lost(card_id: IdParam, body: LostReport, db: DbSession, config: Config, caller: Writer) -> CardOut:
     return card_out(service.report_lost(db, config=config, card_id=card_id, caller=caller, via=body.via))
 
 
 @router.post("/{card_id}/resume", response_model=CardOut, summary="Resume a found card")
-def resume(card_id: int, db: DbSession, config: Config, caller: Writer) -> CardOut:
+def resume(card_id: IdParam, db: DbSession, config: Config, caller: Writer) -> CardOut:
     return card_out(service.resume(db, config=config, card_id=card_id, caller=caller))
 
 
 @router.post("/{card_id}/revoke", response_model=CardOut, summary="Revoke the card (廃止)")
-def revoke(card_id: int, body: Revocation, db: DbSession, config: Config, caller: Writer) -> CardOut:
+def revoke(card_id: IdParam, body: Revocation, db: DbSession, config: Config, caller: Writer) -> CardOut:
     return card_out(service.revoke_card(db, config=config, card_id=card_id, reason=body.reason, caller=caller))
 
 
 @router.post("/{card_id}/pin-reset", response_model=CardOut, summary="PIN reset at the counter")
-def pin_reset(card_id: int, body: PinReset, db: DbSession, keys: Keys, caller: Writer) -> CardOut:
+def pin_reset(card_id: IdParam, body: PinReset, db: DbSession, keys: Keys, caller: Writer) -> CardOut:
     return card_out(service.reset_pin(db, keys=keys, card_id=card_id, caller=caller, **body.model_dump()))
 
 
 @router.post("/{card_id}/renew", response_model=CardOut, summary="Renew the certificates (from 3 months before expiry)")
-def renew(card_id: int, db: DbSession, config: Config, caller: Writer) -> CardOut:
+def renew(card_id: IdParam, db: DbSession, config: Config, caller: Writer) -> CardOut:
     return card_out(service.renew(db, config=config, card_id=card_id, caller=caller))
 
 
 @router.post("/{card_id}/reissue-signing", response_model=CardOut, summary="New signing certificate after a change")
-def reissue_signing(card_id: int, db: DbSession, config: Config, caller: Writer) -> CardOut:
+def reissue_signing(card_id: IdParam, db: DbSession, config: Config, caller: Writer) -> CardOut:
     return card_out(service.reissue_signing(db, config=config, card_id=card_id, caller=caller))
 
 
@@ -124,7 +125,7 @@ def reissue_signing(card_id: int, db: DbSession, config: Config, caller: Writer)
     response_class=Response,
     responses={200: {"description": "The certificate", "content": {"application/x-pem-file": {}}}},
 )
-def certificate(card_id: int, kind: Literal["auth", "sign"], db: DbSession, caller: Reader) -> Response:
+def certificate(card_id: IdParam, kind: Literal["auth", "sign"], db: DbSession, caller: Reader) -> Response:
     der = service.certificate_der(db, card_id=card_id, kind=kind)
     pem = x509.load_der_x509_certificate(der).public_bytes(serialization.Encoding.PEM)
     return Response(pem, media_type="application/x-pem-file")

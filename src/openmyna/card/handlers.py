@@ -1,7 +1,10 @@
 """What the card does when the registry changes a holder's record (subscribed by ``openmyna.app.wiring``).
 
 A name or address change revokes the SIGNING certificate (it carries those facts); the authentication
-certificate stays. Death, or a move abroad, revokes the card and everything on it.
+certificate stays. A move abroad (国外転出) keeps the card and its authentication certificate (continued use
+abroad, 海外転出後の継続利用): the card records the move and the signing certificate goes as with any address
+change; a new one, carrying the 国外転出者 statement, can then be issued. Moving back in (転入) takes the card
+to the person's new record. Death revokes the card and everything on it.
 """
 
 from __future__ import annotations
@@ -14,57 +17,7 @@ from openmyna.card.models import Card
 from openmyna.jpki import service as jpki
 from openmyna.orgs.service import Caller
 from openmyna.registry import service as registry
-from openmyna.registry.events import ResidentFactsChanged, ResidentRemoved
-
-PREFECTURES = (
-    "北海道",
-    "青森県",
-    "岩手県",
-    "宮城県",
-    "秋田県",
-    "山形県",
-    "福島県",
-    "茨城県",
-    "栃木県",
-    "群馬県",
-    "埼玉県",
-    "千葉県",
-    "東京都",
-    "神奈川県",
-    "新潟県",
-    "富山県",
-    "石川県",
-    "福井県",
-    "山梨県",
-    "長野県",
-    "岐阜県",
-    "静岡県",
-    "愛知県",
-    "三重県",
-    "滋賀県",
-    "京都府",
-    "大阪府",
-    "兵庫県",
-    "奈良県",
-    "和歌山県",
-    "鳥取県",
-    "島根県",
-    "岡山県",
-    "広島県",
-    "山口県",
-    "徳島県",
-    "香川県",
-    "愛媛県",
-    "高知県",
-    "福岡県",
-    "佐賀県",
-    "長崎県",
-    "熊本県",
-    "大分県",
-    "宮崎県",
-    "鹿児島県",
-    "沖縄県",
-)
+from openmyna.registry.events import ResidentFactsChanged, ResidentRemoved, ResidentReturned
 
 _config: jpki.CaConfig | None = None
 
@@ -113,24 +66,49 @@ def on_facts_changed(session: Session, event: ResidentFactsChanged) -> None:
         revoke_signing(session, card, f"{'/'.join(sorted(event.changed))} changed on {event.on.isoformat()}")
 
 
-def is_abroad(destination: str) -> bool:
-    return not destination.strip().startswith(PREFECTURES)
+def _follow(session: Session, card: Card, resident: registry.Resident, *, event: str, detail: str) -> None:
+    """Record where the holder now lives: on the card, in the chip's face data, and for the CA's verifiers."""
+    card.abroad_since = registry.abroad_since(resident)
+    service._step(
+        session, card, event=event, to=card.state, caller=_system(card), allowed=service.LIVE_STATES, detail=detail
+    )
+    keys = _ca().keys
+    if card.chip_sealed is not None:
+        chip = service.open_chip(keys, card)
+        if chip.state["face"]:
+            service.write_face(chip, my_number=chip.state["face"]["my_number"], resident=resident)
+            service.store_chip(keys, card, chip)
+    jpki.note_holder_abroad(session, holder_ref=f"card:{card.id}", since=card.abroad_since)
 
 
 def on_resident_removed(session: Session, event: ResidentRemoved) -> None:
     cards = _live_cards(session, event.resident_id)
     if not cards:
         return
-    abroad = False
-    if event.reason == "move_out":
-        caller = _system(cards[0])
-        resident = registry.get_resident(
-            session, resident_id=event.resident_id, caller=caller, purpose="card: move-out"
-        )
-        abroad = is_abroad(resident.destination_address)
+    if event.reason == "death":
+        for card in cards:
+            service.revoke_card(session, config=_ca(), card_id=card.id, reason="death", caller=_system(card))
+        return
+    resident = registry.get_resident(
+        session, resident_id=event.resident_id, caller=_system(cards[0]), purpose="card: move-out"
+    )
+    abroad = registry.abroad_since(resident) is not None
     for card in cards:
-        if event.reason == "death" or abroad:
-            reason = "death" if event.reason == "death" else "moved_abroad"
-            service.revoke_card(session, config=_ca(), card_id=card.id, reason=reason, caller=_system(card))
-        else:
-            revoke_signing(session, card, f"moved out on {event.on.isoformat()}")
+        revoke_signing(session, card, f"moved {'abroad' if abroad else 'out'} on {event.on.isoformat()}")
+        if abroad:
+            _follow(session, card, resident, event="moved_abroad", detail=f"{resident.destination_country}, kept")
+
+
+def on_resident_returned(session: Session, event: ResidentReturned) -> None:
+    """The person moved back in: the card moves to the new record, whose address the signing certificate lacks."""
+    cards = _live_cards(session, event.previous_resident_id)
+    if not cards:
+        return
+    resident = registry.get_resident(
+        session, resident_id=event.resident_id, caller=_system(cards[0]), purpose="card: move-in"
+    )
+    for card in cards:
+        revoke_signing(session, card, f"moved in on {event.on.isoformat()}")
+        card.resident_id, card.resident_code = resident.id, resident.resident_code
+        card.municipality_code = resident.municipality_code
+        _follow(session, card, resident, event="moved_in", detail=f"record {resident.resident_code}")

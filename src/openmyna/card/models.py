@@ -31,6 +31,7 @@ class Card(Base):
     chip_sealed: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     auth_serial: Mapped[str | None] = mapped_column(String(40), nullable=True)
     sign_serial: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    abroad_since: Mapped[dt.date | None] = mapped_column(Date, nullable=True)  # kept after a move abroad
     updated_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 
     events: Mapped[list[CardEvent]] = relationship(back_populates="card", order_by="CardEvent.id")

@@ -5,47 +5,44 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field, StrictBool
 
 from openmyna.core.timefmt import UtcDateTime
+from openmyna.core.validation import Id, SafeText, StrictModel
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class Application(_Strict):
-    resident_id: int
+class Application(StrictModel):
+    resident_id: Id
     channel: Literal["self", "employer", "municipal_visit"] = "self"
-    employer_code: str = Field(default="", max_length=32)
-    with_signing: bool | None = Field(default=None, description="Default: only holders aged 15 or over")
+    employer_code: SafeText = Field(default="", max_length=32)
+    with_signing: StrictBool | None = Field(default=None, description="Default: only holders aged 15 or over")
 
 
-class BulkApplication(_Strict):
-    employer_code: str = Field(min_length=1, max_length=32)
-    resident_ids: list[int] = Field(min_length=1, max_length=5000)
+class BulkApplication(StrictModel):
+    employer_code: SafeText = Field(min_length=1, max_length=32)
+    resident_ids: list[Id] = Field(min_length=1, max_length=5000)
 
 
-class HandOver(_Strict):
-    auth_pin: str = Field(max_length=16, description="4 digits")
-    sign_pin: str | None = Field(default=None, max_length=16, description="6–16 characters A–Z 0–9")
-    face_pin: str | None = Field(default=None, max_length=16, description="4 digits; default the auth PIN")
-    identity_checked: bool
+class HandOver(StrictModel):
+    auth_pin: SafeText = Field(max_length=16, description="4 digits")
+    sign_pin: SafeText | None = Field(default=None, max_length=16, description="6–16 characters A–Z 0–9")
+    face_pin: SafeText | None = Field(default=None, max_length=16, description="4 digits; default the auth PIN")
+    identity_checked: StrictBool
     delivery: Literal["counter", "post"] = "counter"
 
 
-class LostReport(_Strict):
+class LostReport(StrictModel):
     via: Literal["holder", "hotline"] = "holder"
 
 
-class Revocation(_Strict):
+class Revocation(StrictModel):
     reason: Literal["death", "moved_abroad", "loss_confirmed", "returned"]
 
 
-class PinReset(_Strict):
+class PinReset(StrictModel):
     app: Literal["auth", "sign", "face"]
-    new_pin: str = Field(max_length=16)
-    identity_checked: bool
+    new_pin: SafeText = Field(max_length=16)
+    identity_checked: StrictBool
 
 
 class EventOut(BaseModel):
@@ -71,6 +68,7 @@ class CardOut(BaseModel):
     with_signing: bool
     auth_serial: str | None
     sign_serial: str | None
+    abroad_since: dt.date | None = Field(description="The holder moved abroad on this date and kept the card")
 
 
 class CardDetail(CardOut):

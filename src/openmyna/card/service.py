@@ -186,7 +186,8 @@ def manufacture(session: Session, *, keys: KeyRing, card_id: int, caller: Caller
     return card
 
 
-def _holder(resident: registry.Resident) -> jpki.HolderFacts:
+def holder_facts(resident: registry.Resident) -> jpki.HolderFacts:
+    """The holder as the CA and the chip's face data see them (abroad: the 国外転出者 statement)."""
     return jpki.HolderFacts(
         name=f"{resident.family_name} {resident.given_name}",
         sex=resident.sex,
@@ -194,6 +195,18 @@ def _holder(resident: registry.Resident) -> jpki.HolderFacts:
         address=resident.address,
         prefecture=resident.prefecture,
         city=resident.city,
+        abroad_since=registry.abroad_since(resident),
+    )
+
+
+def write_face(chip: Chip, *, my_number: str, resident: registry.Resident) -> None:
+    """The 券面事項入力補助 AP's data: My Number and the four facts as the card's face shows them."""
+    chip.write_face(
+        my_number=my_number,
+        name=f"{resident.family_name} {resident.given_name}",
+        address=holder_facts(resident).certified_address,
+        birth_date=resident.birth_date.isoformat(),
+        sex=resident.sex,
     )
 
 
@@ -206,7 +219,7 @@ def _issue_onto(
         config=config,
         kind=kind,
         csr_der=csr,
-        holder=_holder(resident),
+        holder=holder_facts(resident),
         holder_ref=f"card:{card.id}",
         subject=card.subject,
     )
@@ -223,13 +236,7 @@ def setup(session: Session, *, config: jpki.CaConfig, card_id: int, caller: Call
     _step(session, card, event="setup", to=READY, caller=caller, allowed=(MANUFACTURED,))
     for kind in ("auth", "sign") if card.with_signing else ("auth",):
         _issue_onto(session, config=config, card=card, chip=chip, kind=kind, resident=resident)  # type: ignore[arg-type]
-    chip.write_face(
-        my_number=registry.my_number_of(config.keys, resident),
-        name=f"{resident.family_name} {resident.given_name}",
-        address=resident.address,
-        birth_date=resident.birth_date.isoformat(),
-        sex=resident.sex,
-    )
+    write_face(chip, my_number=registry.my_number_of(config.keys, resident), resident=resident)
     today = clock.today()
     years = 10 if _age(resident.birth_date, today) >= ADULT_AGE else 5
     card.issued_on = today
@@ -300,7 +307,7 @@ def resume(session: Session, *, config: jpki.CaConfig, card_id: int, caller: Cal
 
 
 def revoke_card(session: Session, *, config: jpki.CaConfig, card_id: int, reason: str, caller: Caller) -> Card:
-    """廃止: death, a move abroad, a confirmed loss or a returned card; every certificate is revoked."""
+    """廃止: death, a confirmed loss, a returned card, or a move abroad without continued use; all certificates go."""
     if reason not in REVOKE_REASONS:
         raise InvalidInput(f"unknown reason {reason!r}; expected one of {', '.join(REVOKE_REASONS)}")
     card = _load(session, card_id)
@@ -338,14 +345,8 @@ def _replace(
     if old:
         jpki.link_replacement(session, old_serial=old, new_serial=new)
     if kind == "sign":
-        face = chip.state["face"]
-        chip.write_face(
-            my_number=face.get("my_number") or registry.my_number_of(config.keys, resident),
-            name=f"{resident.family_name} {resident.given_name}",
-            address=resident.address,
-            birth_date=resident.birth_date.isoformat(),
-            sex=resident.sex,
-        )
+        number = chip.state["face"].get("my_number") or registry.my_number_of(config.keys, resident)
+        write_face(chip, my_number=number, resident=resident)
     store_chip(config.keys, card, chip)
 
 

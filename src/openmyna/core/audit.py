@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 
 from sqlalchemy import DateTime, Index, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from openmyna.core import clock
-from openmyna.core.db import Base
+from openmyna.core.db import Base, bulk_insert
 
 
 class AccessEvent(Base):
@@ -34,6 +35,23 @@ def record_access(
         AccessEvent(
             subject=subject, occurred_at=clock.now(), actor_org=actor_org, actor=actor, action=action, purpose=purpose
         )
+    )
+
+
+def record_accesses(
+    session: Session, *, subjects: Iterable[str], actor_org: str, actor: str, action: str, purpose: str = ""
+) -> None:
+    """One access event per subject, written at once in the caller's transaction (enrolling a town in bulk).
+
+    Pending ORM changes are flushed first, so the events keep their order with the ones added before.
+    """
+    session.flush()
+    now = clock.now()
+    bulk_insert(
+        session.connection(),
+        AccessEvent.__table__,
+        ("subject", "occurred_at", "actor_org", "actor", "action", "purpose"),
+        ((subject, now, actor_org, actor, action, purpose) for subject in subjects),
     )
 
 

@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     network_retention_years: int = Field(default=7, description="Exchange records are kept this long (番号法)")
     network_publish_seconds: float = Field(default=2.0, description="Signed tree head interval; 0 disables")
     sql_echo: bool = False
+    max_body_bytes: int = Field(default=1 << 20, ge=1, description="Largest request body accepted (else 413)")
+    max_json_depth: int = Field(default=32, ge=1, description="Deepest nesting of a JSON body accepted (else 400)")
     corporate_rate_limit_per_second: int = Field(
         default=50, description="Requests a second one API token may make to /hojin and /4 (per process)"
     )

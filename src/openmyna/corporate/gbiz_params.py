@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from openmyna.core.validation import unsafe_character
 from openmyna.corporate.codes import KIND, PREFECTURES
 from openmyna.corporate.search import Filters
 from openmyna.numbers.formats import check_corporate_number
@@ -56,6 +57,8 @@ UPDATE_PARAMETERS = frozenset({"from", "to", "page", "metadata_flg"})
 SOURCES = {"1": "procurement", "2": "commendation", "3": "certification", "4": "subsidy", "5": "patent", "6": "finance"}
 MAX_LIMIT = 5000
 MAX_PAGE = 10
+# updateInfo's days: any the registry could hold, and far enough from date.min/max to shift between JST and UTC.
+FIRST_DAY, LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)
 
 
 class ParameterErrors(Exception):
@@ -103,6 +106,8 @@ def parse_search(params: Mapping[str, str]) -> SearchRequest:
     for key in _TEXT:
         if len(params.get(key, "")) > 150:
             errors.append({"item": key, "message": "150文字以内で指定してください (at most 150 characters)"})
+        elif unsafe_character(params.get(key, "")):
+            errors.append({"item": key, "message": "制御文字は使用できません (no control characters)"})
     numbers: tuple[int, ...] = ()
     if params.get("corporate_number"):
         check = check_corporate_number(params["corporate_number"])
@@ -184,9 +189,14 @@ def parse_dates(params: Mapping[str, str]) -> tuple[dt.date, dt.date, int]:
         try:
             if len(value) != 8 or not value.isdigit():
                 raise ValueError
-            days[key] = dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
+            day = dt.date(int(value[:4]), int(value[4:6]), int(value[6:]))
+            if not FIRST_DAY <= day <= LAST_DAY:
+                raise ValueError
+            days[key] = day
         except ValueError:
-            errors.append({"item": key, "message": "日付を YYYYMMDD で指定してください (required, YYYYMMDD)"})
+            errors.append(
+                {"item": key, "message": "日付を YYYYMMDD (1900–2999年) で指定してください (required, YYYYMMDD)"}
+            )
     if len(days) == 2 and days["from"] > days["to"]:
         errors.append({"item": "from", "message": "from は to 以前の日付にしてください"})
     if errors:

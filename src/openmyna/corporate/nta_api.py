@@ -21,6 +21,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.engine import Connection
 
 from openmyna.core.errors import DomainError
+from openmyna.core.validation import unsafe_character
 from openmyna.core.web import ReadSession, UnitOfWorkRoute
 from openmyna.corporate import service
 from openmyna.corporate.codes import KIND_GROUPS, NTA_FIELDS, PREFECTURES
@@ -234,6 +235,8 @@ def _name(connection: Connection, params: dict[str, str]) -> tuple[list[dict[str
     name = params.get("name", "").strip()
     if not name or len(name) > 150:
         raise NtaError(400, "070", "商号又は名称(name)を150文字以内で指定してください")
+    if unsafe_character(name):
+        raise NtaError(400, "073", "商号又は名称(name)に制御文字は使用できません")
     mode, target = params.get("mode", "1"), params.get("target", "1")
     if mode not in ("1", "2") or target not in ("1", "2", "3"):
         raise NtaError(400, "071", "検索方式(mode)は 1/2、検索対象(target)は 1/2/3 を指定してください")

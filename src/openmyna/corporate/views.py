@@ -9,9 +9,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictInt
 
 from openmyna.core.errors import NotFound
+from openmyna.core.validation import MultilineText, SafeText, StrictModel
 from openmyna.core.web import AppSettings, DbSession, Language, ReadSession, UnitOfWorkRoute, render
 from openmyna.corporate import linked, present, service
 from openmyna.corporate.activity import KINDS
@@ -61,7 +62,7 @@ def search_page(
     request: Request,
     session: ReadSession,
     lang: Language,
-    q: Annotated[str, Query(max_length=150)] = "",
+    q: Annotated[SafeText, Query(max_length=150)] = "",
     prefecture: Annotated[str, Query(max_length=2)] = "",
     kind: Annotated[str, Query(max_length=3)] = "",
     status: Annotated[str, Query(max_length=6)] = "any",
@@ -163,18 +164,18 @@ def corporation_page(
     return render(request, "corporate/corporation.html", context)
 
 
-class ActivityIn(BaseModel):
+class ActivityIn(StrictModel):
     """An activity record sent by a municipality or ministry."""
 
-    corporate_number: str = Field(min_length=13, max_length=17, examples=["7000012050002"])
-    kind: str = Field(description=f"one of {', '.join(KINDS)}")
-    title: str = Field(min_length=1, max_length=500)
-    amount: int | None = Field(default=None, ge=0, lt=10**15, description="yen")
+    corporate_number: SafeText = Field(min_length=13, max_length=17, examples=["7000012050002"])
+    kind: SafeText = Field(max_length=16, description=f"one of {', '.join(KINDS)}")
+    title: SafeText = Field(min_length=1, max_length=500)
+    amount: StrictInt | None = Field(default=None, ge=0, lt=10**15, description="yen")
     date: dt.date | None = None
-    government_departments: str = Field(min_length=1, max_length=200)
-    target: str | None = Field(default=None, max_length=500)
-    category: str | None = Field(default=None, max_length=200)
-    note: str | None = Field(default=None, max_length=1000)
+    government_departments: SafeText = Field(min_length=1, max_length=200)
+    target: SafeText | None = Field(default=None, max_length=500)
+    category: SafeText | None = Field(default=None, max_length=200)
+    note: MultilineText | None = Field(default=None, max_length=1000)
 
 
 class ActivityOut(BaseModel):

@@ -183,6 +183,7 @@ def validity(body: ValidityRequest, request: Request, db: DbSession, config: Con
         revoked_at=result.revoked_at,
         reason=result.reason,
         replaced_by=_ref(request, result.replaced_by) if result.replaced_by else None,
+        holder_abroad_since=result.holder_abroad_since,
     )
 
 

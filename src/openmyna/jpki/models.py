@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import DateTime, ForeignKey, Index, Integer, LargeBinary, String
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openmyna.core.db import Base
@@ -56,6 +56,7 @@ class Certificate(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
     revocation_reason: Mapped[str | None] = mapped_column(String(32), nullable=True)
     replaced_by_serial: Mapped[str | None] = mapped_column(String(40), nullable=True)
+    holder_abroad_since: Mapped[dt.date | None] = mapped_column(Date, nullable=True)  # the holder lives abroad
     ocsp_der: Mapped[bytes | None] = mapped_column(LargeBinary, nullable=True)
     ocsp_produced_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 

@@ -1,6 +1,10 @@
 """Certificate profiles of the two JPKI certificate kinds (DOMAIN.md §5), built with ``cryptography``.
 
 Only the builders live here: what goes into a certificate, never how it is signed or stored.
+
+A holder who moved abroad (国外転出者) has no address in Japan's records: the law has the signing
+certificate carry, in place of the address, the statement that the holder is a 国外転出者 (公的個人認証法
+§3-2 reading 住民基本台帳法 §17 (iii)). The overseas address stays in the registry's removed record.
 """
 
 from __future__ import annotations
@@ -33,6 +37,8 @@ OID_SEX = x509.ObjectIdentifier(f"{_FACT_ARC}.3")
 OID_BIRTH_DATE = x509.ObjectIdentifier(f"{_FACT_ARC}.4")
 OID_ADDRESS = x509.ObjectIdentifier(f"{_FACT_ARC}.5")
 OID_ADDRESS_SUBSTITUTE = x509.ObjectIdentifier(f"{_FACT_ARC}.6")
+# The address attribute of a holder living abroad: the statement that they are a 国外転出者.
+OVERSEAS_RESIDENT = "国外転出者"
 # Sex as JIS X 0303 codes, the coding Japanese administrative systems use.
 SEX_CODES = {"male": "1", "female": "2"}
 CA_VALIDITY_YEARS = 20
@@ -41,7 +47,11 @@ RESPONDER_VALIDITY = dt.timedelta(days=400)
 
 @dataclass(frozen=True)
 class HolderFacts:
-    """What the CA needs to know about the holder: the four facts and where the holder lives."""
+    """What the CA needs to know about the holder: the four facts and where the holder lives.
+
+    ``address`` is the last address in Japan; from ``abroad_since`` on the holder lives abroad, and
+    ``prefecture`` and ``city`` name the municipality that keeps their record.
+    """
 
     name: str
     sex: str
@@ -49,6 +59,12 @@ class HolderFacts:
     address: str
     prefecture: str
     city: str
+    abroad_since: dt.date | None = None
+
+    @property
+    def certified_address(self) -> str:
+        """The address as the certificate (and the card's face data) carries it."""
+        return OVERSEAS_RESIDENT if self.abroad_since else self.address
 
 
 @dataclass(frozen=True)
@@ -225,7 +241,7 @@ def holder_alt_names(holder: HolderFacts) -> list[x509.GeneralName]:
         x509.OtherName(OID_NAME_SUBSTITUTE, utf8("")),
         x509.OtherName(OID_SEX, printable(SEX_CODES.get(holder.sex, "0"))),
         x509.OtherName(OID_BIRTH_DATE, printable(holder.birth_date.strftime("%Y%m%d"))),
-        x509.OtherName(OID_ADDRESS, utf8(holder.address)),
+        x509.OtherName(OID_ADDRESS, utf8(holder.certified_address)),
         x509.OtherName(OID_ADDRESS_SUBSTITUTE, utf8("")),
     ]
 

@@ -39,6 +39,7 @@ __all__ = [
     "ensure_authorities",
     "issue",
     "link_replacement",
+    "note_holder_abroad",
     "nth_birthday_after",
     "release_hold",
     "revoke",
@@ -148,6 +149,7 @@ def issue(
         not_after=not_after,
         issued_at=now,
         status=GOOD,
+        holder_abroad_since=holder.abroad_since,
     )
     presign(authority, row)
     session.add(row)
@@ -213,6 +215,15 @@ def link_replacement(session: Session, *, old_serial: str, new_serial: str) -> N
     if old.kind != new.kind or old.holder_ref != new.holder_ref:
         raise Conflict("a replacement must be the same kind of certificate for the same holder")
     old.replaced_by_serial = new.serial
+
+
+def note_holder_abroad(session: Session, *, holder_ref: str, since: dt.date | None) -> None:
+    """Record on every certificate of ``holder_ref`` that the holder lives abroad from ``since`` (None: back home).
+
+    Status and OCSP answers do not change: a move abroad is news for verifiers, not a revocation.
+    """
+    for row in certificates_of(session, holder_ref=holder_ref):
+        row.holder_abroad_since = since
 
 
 def publish_crl(session: Session, *, config: CaConfig, kind: Kind) -> Crl:
@@ -293,6 +304,7 @@ class Validity:
     revoked_at: dt.datetime | None
     reason: str | None
     replaced_by: Certificate | None
+    holder_abroad_since: dt.date | None  # as the CA knows it now, whatever ``at`` says
 
 
 def parse_certificate(data: bytes) -> x509.Certificate:
@@ -359,4 +371,5 @@ def check_validity(
         revoked_at=revoked_at if status in ("revoked", "suspended") else None,
         reason=row.revocation_reason if status in ("revoked", "suspended") else None,
         replaced_by=replaced,
+        holder_abroad_since=row.holder_abroad_since,
     )

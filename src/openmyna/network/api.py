@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import contextlib
 import json
 from typing import Annotated, Any
 
@@ -19,8 +20,10 @@ from starlette.concurrency import run_in_threadpool
 from openmyna.core import clock, timefmt
 from openmyna.core.crypto import KeyRing
 from openmyna.core.errors import DomainError, Forbidden, InvalidInput, Unauthorized
+from openmyna.core.limits import too_deep
+from openmyna.core.validation import BIGINT_MAX, sanitise
 from openmyna.core.web import DbSession, Keys, Language, ReadSession, UnitOfWorkRoute
-from openmyna.network import history, log, service
+from openmyna.network import enrolment, history, log, service
 from openmyna.network.schemas import (
     AnswerOut,
     CodeOut,
@@ -89,16 +92,25 @@ def obtain_code(body: CodeRequest, session: DbSession, keys: Keys, caller: Queri
     """Obtain the calling agency's own code for a person (the explicit, recorded step)."""
     return CodeOut(
         agency=caller.org_code,
-        code=service.issue_code(session, keys=keys, agency=caller.org_code, my_number=body.my_number),
+        code=enrolment.issue_code(session, keys=keys, agency=caller.org_code, my_number=body.my_number),
     )
 
 
-def _raw_field(body: bytes, name: str) -> str:
-    try:
-        value = json.loads(body).get(name, "")
-    except (ValueError, AttributeError):
-        return ""
-    return value[:32] if isinstance(value, str) else ""
+def _raw_fields(body: bytes) -> dict[str, str]:
+    """What a refused body asked for, for the record: each field cut to 32 characters and made storable.
+
+    The body may be anything (not JSON, nested thousands deep, a lone surrogate or a NUL in a string), and
+    recording the refusal must not fail on either database: what cannot be read is recorded as "".
+    """
+    parsed: Any = None
+    if not too_deep(body):  # json.loads recurses: a deep enough body would raise RecursionError
+        with contextlib.suppress(ValueError):
+            parsed = json.loads(body)
+    fields = parsed if isinstance(parsed, dict) else {}
+    return {
+        name: sanitise(value[:32]) if isinstance(value := fields.get(name), str) else ""
+        for name in ("provider", "business", "item", "purpose_reference")
+    }
 
 
 def _query(request: Request, credentials: HTTPAuthorizationCredentials | None, body: bytes) -> JSONResponse:
@@ -117,15 +129,11 @@ def _query(request: Request, credentials: HTTPAuthorizationCredentials | None, b
             # A person's own token (the citizen view's ``person:…``) names no agency: the refusal is kept as
             # that person's record, which they see in their history, under the requester "person".
             requester, citizen = ("person", subject) if subject.startswith(PERSON_PREFIX) else (subject, "")
-            raw = {
-                "business": _raw_field(body, "business"),
-                "item": _raw_field(body, "item"),
-                "purpose_reference": _raw_field(body, "purpose_reference"),
-            }
+            raw = _raw_fields(body)
             service.record_exchange(
                 session,
                 requester=requester,
-                provider=_raw_field(body, "provider"),
+                provider=raw.pop("provider"),
                 query=raw,
                 citizen=citizen,
                 result=service.REFUSED,
@@ -243,7 +251,9 @@ def _tree_size(session: Session, tree_size: int | None) -> int:
 
 @router.get("/proof/inclusion", response_model=ProofOut)
 def inclusion(
-    session: ReadSession, leaf_index: Annotated[int, Query(ge=0)], tree_size: Annotated[int | None, Query(ge=1)] = None
+    session: ReadSession,
+    leaf_index: Annotated[int, Query(ge=0, le=BIGINT_MAX)],
+    tree_size: Annotated[int | None, Query(ge=1, le=BIGINT_MAX)] = None,
 ) -> ProofOut:
     """Audit path of a leaf (RFC 6962 §2.1.1) in a published tree."""
     size = _tree_size(session, tree_size)
@@ -255,7 +265,9 @@ def inclusion(
 
 @router.get("/proof/consistency", response_model=ProofOut)
 def consistency(
-    session: ReadSession, first: Annotated[int, Query(ge=1)], second: Annotated[int, Query(ge=1)]
+    session: ReadSession,
+    first: Annotated[int, Query(ge=1, le=BIGINT_MAX)],
+    second: Annotated[int, Query(ge=1, le=BIGINT_MAX)],
 ) -> ProofOut:
     """Consistency proof between two published tree sizes (RFC 6962 §2.1.2)."""
     size = _tree_size(session, second)

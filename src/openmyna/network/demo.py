@@ -14,10 +14,9 @@ from openmyna.core.crypto import KeyRing
 from openmyna.core.db import bulk_insert, reset_sequence
 from openmyna.localtax import service as localtax
 from openmyna.localtax.models import TaxAssessment
-from openmyna.network import log, service
-from openmyna.network.models import CodeLink, LocalId
+from openmyna.network import enrolment, log, service
+from openmyna.network.models import CodeLink
 from openmyna.network.table import ExchangeTable
-from openmyna.numbers import service as numbers
 from openmyna.pension.models import PensionEntitlement, PensionMember
 from openmyna.registry.models import RESIDENT, Resident
 
@@ -54,7 +53,6 @@ def seed_ledgers(session: Session, *, keys: KeyRing, municipality: str, seed: in
     )
     connection = session.connection()
     member_id = session.scalar(select(func.max(PensionMember.id))) or 0
-    now = clock.now()
     query = (
         select(
             Resident.id,
@@ -70,14 +68,13 @@ def seed_ledgers(session: Session, *, keys: KeyRing, municipality: str, seed: in
         tax_rows: list[tuple[object, ...]] = []
         members: list[tuple[object, ...]] = []
         entitlements: list[tuple[object, ...]] = []
-        links: list[tuple[object, ...]] = []
-        local_ids: list[tuple[object, ...]] = []
+        town: list[enrolment.Enrolee] = []
+        pension_office: list[enrolment.Enrolee] = []
+        insurer: list[enrolment.Enrolee] = []
         for person in people:
             age = _age(person.birth_date, today)
             link = bytes(person.my_number_lookup)
-            town_code = numbers.agency_code(keys, agency=municipality, person=link.hex())
-            links.append((municipality, town_code, link, now))
-            local_ids.append((municipality, town_code, person.id))
+            town.append(enrolment.Enrolee(link, person.id))
             if age >= 16:
                 dependants = children.get(person.household_id, 0) if person.relationship_code == "head" else 0
                 base = _income(rng, age)
@@ -115,11 +112,9 @@ def seed_ledgers(session: Session, *, keys: KeyRing, municipality: str, seed: in
                         )
                 elif rng.random() < 0.02:
                     entitlements.append((member_id, "disability_basic", 1_020_000, today - dt.timedelta(days=900)))
-                pension_code = numbers.agency_code(keys, agency=PENSION_OFFICE, person=link.hex())
-                links.append((PENSION_OFFICE, pension_code, link, now))
-                local_ids.append((PENSION_OFFICE, pension_code, member_id))
+                pension_office.append(enrolment.Enrolee(link, member_id))
                 if category == "category_2":
-                    links.append((INSURER, numbers.agency_code(keys, agency=INSURER, person=link.hex()), link, now))
+                    insurer.append(enrolment.Enrolee(link))
         bulk_insert(
             connection,
             TaxAssessment.__table__,
@@ -138,8 +133,8 @@ def seed_ledgers(session: Session, *, keys: KeyRing, municipality: str, seed: in
         bulk_insert(
             connection, PensionEntitlement.__table__, ("member_id", "kind", "annual_amount", "since"), entitlements
         )
-        bulk_insert(connection, CodeLink.__table__, ("agency", "code", "person_link", "issued_at"), links)
-        bulk_insert(connection, LocalId.__table__, ("agency", "code", "local_ref"), local_ids)
+        for agency, people in ((municipality, town), (PENSION_OFFICE, pension_office), (INSURER, insurer)):
+            enrolment.enrol(session, keys=keys, agency=agency, people=people)
     reset_sequence(connection, PensionMember.__table__)
 
 

@@ -50,20 +50,30 @@ def _age(born: dt.date, on: dt.date) -> int:
 
 
 def resident_record(session: Session, resident_id: int) -> dict[str, Any] | None:
-    """住民票関係情報: the household and relationships, not the four basic facts."""
+    """住民票関係情報: the household and relationships, not the four basic facts.
+
+    A removed record (除票: moved out, died) answers with its status and the date it closed, without a
+    household: the household it left is no longer the person's.
+    """
     resident = registry.find_resident(session, resident_id=resident_id)
     if resident is None:
         return None
+    record = {
+        "status": resident.status,
+        "relationship": resident.relationship_code,
+        "resident_since": resident.became_resident_on.isoformat(),
+        "removed_on": resident.removed_on.isoformat() if resident.removed_on else None,
+    }
+    if resident.removed_on is not None:
+        return record
     today = clock.today()
     members = registry.household_members(session, resident=resident)
     return {
-        "status": resident.status,
-        "relationship": resident.relationship_code,
+        **record,
         "household_size": len(members),
         "household": [
             {"relationship": m.relationship_code, "sex": m.sex, "age": _age(m.birth_date, today)} for m in members
         ],
-        "resident_since": resident.became_resident_on.isoformat(),
     }
 
 

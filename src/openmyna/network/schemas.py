@@ -7,18 +7,19 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from openmyna.core.timefmt import UtcDateTime
+from openmyna.core.validation import SafeText, StrictModel
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+class _Strict(StrictModel):
+    model_config = ConfigDict(str_strip_whitespace=True)
 
 
 class QueryIn(_Strict):
-    business: str = Field(max_length=64, examples=["national_pension_premium"])
-    provider: str = Field(max_length=32, description="The provider organisation's code", examples=["131016"])
-    item: str = Field(max_length=64, examples=["local_tax"])
-    subject_code: str = Field(max_length=64, description="The person, as the REQUESTER's agency-specific code")
-    purpose_reference: str = Field(default="", max_length=100, description="e.g. the application number")
+    business: SafeText = Field(max_length=64, examples=["national_pension_premium"])
+    provider: SafeText = Field(max_length=32, description="The provider organisation's code", examples=["131016"])
+    item: SafeText = Field(max_length=64, examples=["local_tax"])
+    subject_code: SafeText = Field(max_length=64, description="The person, as the REQUESTER's agency-specific code")
+    purpose_reference: SafeText = Field(default="", max_length=100, description="e.g. the application number")
 
 
 class AnswerOut(BaseModel):
@@ -30,7 +31,7 @@ class AnswerOut(BaseModel):
 
 
 class CodeRequest(_Strict):
-    my_number: str = Field(max_length=20, description="Sent once, to obtain the agency's own code")
+    my_number: SafeText = Field(max_length=20, description="Sent once, to obtain the agency's own code")
 
 
 class CodeOut(BaseModel):
@@ -39,10 +40,10 @@ class CodeOut(BaseModel):
 
 
 class ProvideIn(_Strict):
-    agency: str = Field(max_length=32)
-    item: str = Field(max_length=64)
-    business: str = Field(max_length=64)
-    code: str = Field(max_length=64)
+    agency: SafeText = Field(max_length=32)
+    item: SafeText = Field(max_length=64)
+    business: SafeText = Field(max_length=64)
+    code: SafeText = Field(max_length=64)
 
 
 class ProvideOut(BaseModel):

@@ -18,13 +18,12 @@ from typing import Any
 from sqlalchemy import DateTime, bindparam, select, text
 from sqlalchemy.orm import Session
 
-from openmyna.core import audit, clock
+from openmyna.core import clock
 from openmyna.core.crypto import KeyRing
 from openmyna.core.errors import DomainError, Forbidden, InvalidInput, NotFound
-from openmyna.network.models import CodeLink, Endpoint, ExchangeRecord, LocalId
+from openmyna.network.models import CodeLink, Endpoint, ExchangeRecord
 from openmyna.network.providers import HttpProvider, InProcessProvider, Provider, hub_private_key
 from openmyna.network.table import ExchangeTable
-from openmyna.numbers import formats
 from openmyna.numbers import service as numbers
 from openmyna.orgs import service as orgs
 
@@ -118,32 +117,9 @@ def citizen_of(person_link: bytes) -> str:
     return "person:" + person_link.hex()[:32]
 
 
-def issue_code(session: Session, *, keys: KeyRing, agency: str, my_number: str, local_ref: int | None = None) -> str:
-    """The explicit, recorded step by which an agency obtains its code for a person (取得番号 via J-LIS)."""
-    number = formats.require(formats.check_my_number(my_number), field="my_number")
-    link = numbers.my_number_lookup(keys, number)
-    code = numbers.agency_code(keys, agency=agency, person=link.hex())
-    existing = session.scalar(select(CodeLink.id).where(CodeLink.agency == agency, CodeLink.code == code))
-    if existing is None:
-        session.add(CodeLink(agency=agency, code=code, person_link=link, issued_at=clock.now()))
-    if local_ref is not None:
-        remember_local_id(session, agency=agency, code=code, local_ref=local_ref)
-    audit.record_access(
-        session,
-        subject=citizen_of(link),
-        actor_org=agency,
-        actor=f"system:{agency}",
-        action="network.code_issued",
-        purpose="agency-specific code obtained",
-    )
-    return code
-
-
-def remember_local_id(session: Session, *, agency: str, code: str, local_ref: int) -> None:
-    """Agency side: keep the code the hub issued beside the agency's own record id (its intermediate server)."""
-    known = session.scalar(select(LocalId.id).where(LocalId.agency == agency, LocalId.code == code))
-    if known is None:
-        session.add(LocalId(agency=agency, code=code, local_ref=local_ref))
+def code_for(keys: KeyRing, *, agency: str, link: bytes) -> str:
+    """``agency``'s code for the person behind the hub's ``link``."""
+    return numbers.agency_code(keys, agency=agency, person=link.hex())
 
 
 def _canonical(entry: dict[str, Any]) -> str:
@@ -274,7 +250,7 @@ def ask(
             UnknownCode(f"{requester} holds no person under code {query.subject_code!r}", field="subject_code")
         )
     citizen = citizen_of(link)
-    provider_code = numbers.agency_code(keys, agency=query.provider, person=bytes(link).hex())
+    provider_code = code_for(keys, agency=query.provider, link=bytes(link))
     adapter = _provider_for(session, keys=keys, base_url=base_url, cache=providers)
     try:
         data = adapter.provide(

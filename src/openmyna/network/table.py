@@ -92,6 +92,8 @@ def parse_table(text: str, *, source: str = "exchange table") -> ExchangeTable:
         data: Any = yaml.safe_load(text)
     except yaml.YAMLError as exc:
         raise TableError(f"{source}: not valid YAML: {exc}") from exc
+    except RecursionError as exc:  # PyYAML composes nested collections recursively
+        raise TableError(f"{source}: nested too deeply") from exc
     if not isinstance(root, yaml.MappingNode) or not isinstance(data, dict):
         raise TableError(f"{source}: the table must be a mapping with roles, items, businesses and rows")
     missing = {"roles", "items", "businesses", "rows"} - data.keys()

@@ -6,9 +6,11 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from openmyna.core.validation import SafeText, StrictModel
 
-class NumberCheckRequest(BaseModel):
-    number: str = Field(max_length=40, examples=["6214-9832-0257"])
+
+class NumberCheckRequest(StrictModel):
+    number: SafeText = Field(max_length=40, examples=["6214-9832-0257"])
     kind: Literal["auto", "my_number", "corporate_number", "local_government_code", "resident_code"] = "auto"
 
 

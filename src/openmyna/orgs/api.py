@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, Form, Path, Request
 from fastapi.responses import JSONResponse
 
+from openmyna.core.validation import SafeText
 from openmyna.core.web import AppSettings, DbSession, Keys, UnitOfWorkRoute
 from openmyna.orgs import service
 from openmyna.orgs.dependencies import CurrentCaller
@@ -24,7 +25,7 @@ def token(
     grant_type: Annotated[str, Form()],
     client_assertion_type: Annotated[str | None, Form()] = None,
     client_assertion: Annotated[str | None, Form()] = None,
-    client_id: Annotated[str | None, Form()] = None,
+    client_id: Annotated[SafeText | None, Form()] = None,
     scope: Annotated[str | None, Form()] = None,
 ) -> JSONResponse:
     """Exchange a signed client assertion (RFC 7523) for a short-lived access token."""
@@ -63,6 +64,6 @@ def list_organisations(session: DbSession, _caller: CurrentCaller) -> list[Organ
 
 
 @router.get("/api/orgs/{code}", response_model=OrganisationOut)
-def get_organisation(code: str, session: DbSession) -> OrganisationOut:
+def get_organisation(code: Annotated[SafeText, Path(max_length=32)], session: DbSession) -> OrganisationOut:
     """One organisation's public record (anyone may fetch a public key)."""
     return _out(service.get_organisation(session, code))

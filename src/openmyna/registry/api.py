@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from openmyna.core.validation import IdParam, SafeText
 from openmyna.core.web import DbSession, Keys, UnitOfWorkRoute
 from openmyna.numbers import formats
 from openmyna.orgs.dependencies import require_scope
@@ -68,6 +69,7 @@ def resident_out(resident: Resident, keys: Keys) -> ResidentOut:
         previous_address=resident.previous_address,
         removed_on=resident.removed_on,
         destination_address=resident.destination_address,
+        destination_country=resident.destination_country,
     )
 
 
@@ -115,9 +117,9 @@ def search_residents(
     session: DbSession,
     keys: Keys,
     caller: Reader,
-    name: Annotated[str | None, Query(max_length=50, description="Prefix of the full name, e.g. 山田花")] = None,
+    name: Annotated[SafeText | None, Query(max_length=50, description="Prefix of the full name, e.g. 山田花")] = None,
     kana: Annotated[
-        str | None, Query(max_length=100, description="Prefix of the full kana (half-width accepted)")
+        SafeText | None, Query(max_length=100, description="Prefix of the full kana (half-width accepted)")
     ] = None,
     birth_date: dt.date | None = None,
     status: Literal["resident", "moved_out", "deceased", "any"] = "resident",
@@ -145,20 +147,20 @@ def lookup_resident(body: MyNumberLookup, session: DbSession, keys: Keys, caller
 
 
 @router.get("/residents/{resident_id}", response_model=ResidentDetail)
-def get_resident(resident_id: int, session: DbSession, keys: Keys, caller: Reader) -> ResidentDetail:
+def get_resident(resident_id: IdParam, session: DbSession, keys: Keys, caller: Reader) -> ResidentDetail:
     """A resident with the full history of the record."""
     return _detail(service.get_resident(session, resident_id=resident_id, caller=caller), keys)
 
 
 @router.get("/residents/{resident_id}/as-of/{on}", response_model=VersionOut)
-def resident_as_of(resident_id: int, on: dt.date, session: DbSession, caller: Reader) -> VersionOut:
+def resident_as_of(resident_id: IdParam, on: dt.date, session: DbSession, caller: Reader) -> VersionOut:
     """The record as it stood on a date."""
     return _version_out(service.as_of(session, resident_id=resident_id, on=on, caller=caller))
 
 
 @router.patch("/residents/{resident_id}", response_model=ResidentDetail)
 def change_resident(
-    resident_id: int, body: ResidentChange, session: DbSession, keys: Keys, caller: Writer
+    resident_id: IdParam, body: ResidentChange, session: DbSession, keys: Keys, caller: Writer
 ) -> ResidentDetail:
     """Change names or the former surname, or correct an entry."""
     return _detail(service.change_resident(session, resident_id=resident_id, data=body, caller=caller), keys)
@@ -166,7 +168,7 @@ def change_resident(
 
 @router.post("/residents/{resident_id}/move-within", response_model=ResidentDetail)
 def move_within(
-    resident_id: int, body: MoveWithin, session: DbSession, keys: Keys, caller: Writer, municipality: Municipality
+    resident_id: IdParam, body: MoveWithin, session: DbSession, keys: Keys, caller: Writer, municipality: Municipality
 ) -> ResidentDetail:
     """A move inside the municipality (転居)."""
     resident = service.move_within(
@@ -176,26 +178,26 @@ def move_within(
 
 
 @router.post("/residents/{resident_id}/move-out", response_model=ResidentDetail)
-def move_out(resident_id: int, body: MoveOut, session: DbSession, keys: Keys, caller: Writer) -> ResidentDetail:
+def move_out(resident_id: IdParam, body: MoveOut, session: DbSession, keys: Keys, caller: Writer) -> ResidentDetail:
     """A move out of the municipality (転出)."""
     return _detail(service.move_out(session, resident_id=resident_id, data=body, caller=caller), keys)
 
 
 @router.post("/residents/{resident_id}/death", response_model=ResidentDetail)
-def death(resident_id: int, body: Death, session: DbSession, keys: Keys, caller: Writer) -> ResidentDetail:
+def death(resident_id: IdParam, body: Death, session: DbSession, keys: Keys, caller: Writer) -> ResidentDetail:
     """Record a death (死亡届)."""
     return _detail(service.record_death(session, resident_id=resident_id, data=body, caller=caller), keys)
 
 
 @router.get("/households/{household_id}", response_model=HouseholdOut)
-def get_household(household_id: int, session: DbSession, keys: Keys, caller: Reader) -> HouseholdOut:
+def get_household(household_id: IdParam, session: DbSession, keys: Keys, caller: Reader) -> HouseholdOut:
     """A household with its members."""
     return _household_out(service.get_household(session, household_id=household_id, caller=caller), keys)
 
 
 @router.post("/households/{household_id}/head", response_model=HouseholdOut)
 def change_head(
-    household_id: int, body: HeadChange, session: DbSession, keys: Keys, caller: Writer, municipality: Municipality
+    household_id: IdParam, body: HeadChange, session: DbSession, keys: Keys, caller: Writer, municipality: Municipality
 ) -> HouseholdOut:
     """Name a new head of household (世帯主変更)."""
     household = service.change_head(

@@ -77,6 +77,8 @@ class Resident(Base):
     previous_address: Mapped[str] = mapped_column(String(300), default="")
     removed_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
     destination_address: Mapped[str] = mapped_column(String(300), default="")
+    # ISO 3166-1 alpha-2 code of the country after a move abroad (国外転出); "" for a move within Japan.
+    destination_country: Mapped[str] = mapped_column(String(2), default="", server_default="")
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     household: Mapped[Household | None] = relationship(back_populates="members")

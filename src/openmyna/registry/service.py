@@ -22,7 +22,7 @@ from openmyna.numbers import formats
 from openmyna.numbers import service as numbers
 from openmyna.orgs.service import Caller
 from openmyna.registry import addresses
-from openmyna.registry.events import ResidentFactsChanged, ResidentRemoved
+from openmyna.registry.events import ResidentFactsChanged, ResidentRegistered, ResidentRemoved, ResidentReturned
 from openmyna.registry.models import DECEASED, MOVED_OUT, RESIDENT, Household, Resident, ResidentVersion
 from openmyna.registry.schemas import (
     AddressIn,
@@ -106,7 +106,15 @@ def snapshot(resident: Resident) -> dict[str, Any]:
         "previous_address": resident.previous_address,
         "removed_on": resident.removed_on.isoformat() if resident.removed_on else None,
         "destination_address": resident.destination_address,
+        "destination_country": resident.destination_country,
     }
+
+
+def abroad_since(resident: Resident) -> dt.date | None:
+    """The date of a move abroad if the person lives abroad now (国外転出者: the record closed by it), else None."""
+    if resident.status == MOVED_OUT and resident.destination_country:
+        return resident.removed_on
+    return None
 
 
 def _check_dates(event_date: dt.date, notified_on: dt.date | None, *, not_before: dt.date | None = None) -> dt.date:
@@ -229,6 +237,7 @@ def create_resident(
     notified = _check_dates(data.event_date, data.notified_on, not_before=data.birth_date)
     if data.kind == "birth" and data.my_number:
         raise InvalidInput("a newborn gets a new My Number; do not send one", field="my_number")
+    earlier: int | None = None  # the removed record of someone moving back in
     if data.my_number:
         number = formats.require(formats.check_my_number(data.my_number), field="my_number")
         lookup = numbers.my_number_lookup(keys, number)
@@ -238,6 +247,12 @@ def create_resident(
         if DECEASED in holders:
             raise DuplicateMyNumber("this My Number belonged to a resident who has died", field="my_number")
         numbers.register_existing_my_number(session, keys=keys, number=number)
+        earlier = session.scalar(
+            select(Resident.id)
+            .where(Resident.my_number_lookup == lookup, Resident.status == MOVED_OUT)
+            .order_by(Resident.id.desc())
+            .limit(1)
+        )
     else:
         number = numbers.issue_my_numbers(session, keys=keys, count=1)[0]
         lookup = numbers.my_number_lookup(keys, number)
@@ -275,6 +290,9 @@ def create_resident(
     _append_version(resident, event=data.kind, event_date=data.event_date, notified_on=notified)
     session.flush()
     _touch(session, resident, caller, f"register:{data.kind}")
+    events.publish(session, ResidentRegistered(resident.id, data.kind, data.event_date))
+    if earlier is not None:
+        events.publish(session, ResidentReturned(resident.id, earlier, data.event_date))
     return resident
 
 
@@ -391,10 +409,12 @@ def _close(
     notified: dt.date,
     caller: Caller,
     destination: str = "",
+    country: str = "",
 ) -> None:
     resident.status = status
     resident.removed_on = event_date
     resident.destination_address = destination
+    resident.destination_country = country
     _append_version(resident, event=event, event_date=event_date, notified_on=notified)
     _touch(session, resident, caller, event)
     session.flush()
@@ -402,7 +422,9 @@ def _close(
 
 
 def move_out(session: Session, *, resident_id: int, data: MoveOut, caller: Caller) -> Resident:
-    """A move out of the municipality (転出): the record becomes a removed record (除票)."""
+    """A move out of the municipality (転出), or abroad (国外転出): the record becomes a removed record (除票)."""
+    if data.destination_country == "JP":
+        raise InvalidInput("a move within Japan names no country", field="destination_country")
     resident = _load(session, resident_id)
     _require_current(resident)
     _leaving_head_check(resident, data.with_household)
@@ -419,18 +441,32 @@ def move_out(session: Session, *, resident_id: int, data: MoveOut, caller: Calle
             notified=notified,
             caller=caller,
             destination=data.destination,
+            country=data.destination_country or "",
         )
     _dissolve_if_empty(household, data.event_date)
     return resident
 
 
 def record_death(session: Session, *, resident_id: int, data: Death, caller: Caller) -> Resident:
-    """A death (死亡届): the record closes; a head's household stays until a new head is named."""
+    """A death (死亡届): the record closes; a head's household stays until a new head is named.
+
+    Someone who moved abroad is still recorded here (the removed record keeps their country), so a death
+    abroad closes that record too, keeping where they lived.
+    """
     resident = _load(session, resident_id)
-    _require_current(resident)
+    if abroad_since(resident) is None:
+        _require_current(resident)
     notified = _check_dates(data.event_date, data.notified_on, not_before=_latest_date(resident))
     _close(
-        session, resident, status=DECEASED, event="death", event_date=data.event_date, notified=notified, caller=caller
+        session,
+        resident,
+        status=DECEASED,
+        event="death",
+        event_date=data.event_date,
+        notified=notified,
+        caller=caller,
+        destination=resident.destination_address,
+        country=resident.destination_country,
     )
     _dissolve_if_empty(resident.household, data.event_date)
     return resident

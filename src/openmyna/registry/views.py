@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from openmyna.core.errors import DomainError
 from openmyna.core.i18n import translate
+from openmyna.core.validation import IdParam, SafeText
 from openmyna.core.web import DbSession, Keys, Language, UnitOfWorkRoute, render, render_error
 from openmyna.numbers import formats
 from openmyna.orgs.dependencies import staff_of
@@ -42,8 +43,8 @@ def search_page(
     request: Request,
     session: DbSession,
     lang: Language,
-    name: Annotated[str, Query(max_length=50)] = "",
-    kana: Annotated[str, Query(max_length=100)] = "",
+    name: Annotated[SafeText, Query(max_length=50)] = "",
+    kana: Annotated[SafeText, Query(max_length=100)] = "",
     birth_date: Annotated[str, Query(max_length=10)] = "",
     status: Literal["resident", "moved_out", "deceased", "any"] = "resident",
 ) -> Response:
@@ -78,7 +79,7 @@ def search_page(
 
 
 @router.get("/staff/residents/{resident_id}", response_class=HTMLResponse)
-def resident_page(resident_id: int, request: Request, session: DbSession, keys: Keys, lang: Language) -> Response:
+def resident_page(resident_id: IdParam, request: Request, session: DbSession, keys: Keys, lang: Language) -> Response:
     caller = _staff(request)
     if caller is None:
         return _to_login(request)
