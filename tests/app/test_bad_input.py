@@ -39,7 +39,7 @@ def raw_json(text: str, client: TestClient, path: str, headers: dict[str, str], 
     return client.post(path, content=text.encode(), headers={**headers, "content-type": "application/json", **extra})
 
 
-# --- integers beyond 64 bits, in paths, queries and bodies --------------------------------------------------------
+# --- integers beyond the id columns' 32 bits (and beyond 64), in paths, queries and bodies ----------------------------
 
 ID_PATHS = [
     ("get", "/api/registry/residents/{id}", None),
@@ -56,7 +56,7 @@ ID_PATHS = [
 
 
 @pytest.mark.parametrize(("method", "path", "body"), ID_PATHS, ids=[f"{m} {p}" for m, p, _ in ID_PATHS])
-@pytest.mark.parametrize("bad", [BEYOND_64_BITS, 2**63, -BEYOND_64_BITS, 0])
+@pytest.mark.parametrize("bad", [2**31, BEYOND_64_BITS, 2**63, -BEYOND_64_BITS, 0])
 def test_an_id_out_of_range_in_a_path_is_422(
     client: TestClient, town_headers, db: Session, method: str, path: str, body: Any, bad: int
 ) -> None:
@@ -71,13 +71,14 @@ def test_an_id_out_of_range_in_a_path_is_422(
     ("path", "body"),
     [
         ("/api/cards", {"resident_id": 10**19}),
+        ("/api/cards", {"resident_id": 2**31}),
         ("/api/cards", {"resident_id": -(2**63) - 1}),
         ("/api/cards/bulk", {"employer_code": "E1", "resident_ids": [1, -(10**30)]}),
         ("/api/cards/bulk", {"employer_code": "E1", "resident_ids": [2**63]}),
         ("/api/registry/residents", newborn(household={"household_id": BEYOND_64_BITS, "relationship": "child"})),
         ("/api/registry/households/1/head", {"resident_id": BEYOND_64_BITS, "event_date": "2024-04-01"}),
     ],
-    ids=["card", "card-negative", "bulk-negative", "bulk-2^63", "household", "head"],
+    ids=["card", "card-2^31", "card-negative", "bulk-negative", "bulk-2^63", "household", "head"],
 )
 def test_an_id_out_of_range_in_a_body_is_422(
     client: TestClient, town_headers, db: Session, path: str, body: dict[str, Any]
@@ -98,6 +99,22 @@ def test_an_id_out_of_range_in_a_body_is_422(
 )
 def test_an_integer_out_of_range_in_a_query_is_422(client: TestClient, town_headers, url: str) -> None:
     assert_problem(client.get(url, headers=town_headers), 422, "validation")
+
+
+@pytest.mark.parametrize("at", ["0001-01-01T00:00:00+09:00", "9999-12-31T23:59:59-01:00", "2026-01-01T09:00:00"])
+def test_a_validity_check_at_an_instant_past_the_calendar_or_without_offset_is_422(
+    client: TestClient, db: Session, keys, at: str
+) -> None:
+    from openmyna.orgs import service as orgs
+    from tests.conftest import bearer_for
+
+    verifier = orgs.add_organisation(db, keys=keys, code="verifier1", name="検証者", kind="linked_site")
+    db.commit()
+    headers = bearer_for(client, "verifier1", verifier.private_key_pem)
+    before = stored(db)
+    response = client.post("/api/jpki/validity", json={"certificate": "MII" + "A" * 40, "at": at}, headers=headers)
+    assert_problem(response, 422, "validation")
+    assert stored(db) == before
 
 
 # --- the exchange query, whose route reads its body itself --------------------------------------------------------

@@ -15,7 +15,12 @@ from pydantic import AfterValidator, AwareDatetime
 
 def as_utc(value: dt.datetime) -> dt.datetime:
     """The same instant in UTC; a naive value is one read back from storage, where instants are UTC."""
-    return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+    if value.tzinfo is None:
+        return value.replace(tzinfo=dt.UTC)
+    try:
+        return value.astimezone(dt.UTC)
+    except OverflowError as exc:  # 0001-01-01 at a positive offset, 9999-12-31 at a negative one
+        raise ValueError("the instant falls outside the years 1–9999 in UTC") from exc
 
 
 def to_json(value: dt.datetime) -> str:

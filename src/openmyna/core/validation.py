@@ -1,6 +1,6 @@
-"""Input bounds every API shares: ids a bigint holds, text every database stores, names without bidi tricks.
+"""Input bounds every API shares: ids an id column holds, text every database stores, names without bidi tricks.
 
-SQLite stores a NUL or a 70-bit integer that PostgreSQL refuses, and a lone surrogate cannot be encoded for
+SQLite stores a NUL or an integer beyond 32 bits that PostgreSQL refuses, and a lone surrogate cannot be encoded for
 either, so the same request would be stored on one database and a 500 on the other. These types refuse such
 input where it enters, as a 422 problem, on both.
 """
