@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 from openmyna.core import clock
 from openmyna.core.crypto import KeyRing, private_key_pem, public_key_pem
 from openmyna.core.errors import Conflict, DomainError, InvalidInput, NotFound, Unauthorized
+from openmyna.core.validation import unsafe_character
 from openmyna.orgs.models import Organisation, SpentAssertion, StaffUser
 
 ORG_KINDS = (
@@ -212,6 +213,8 @@ def exchange_client_assertion(
     if not isinstance(unverified, dict):
         raise OAuthError("invalid_client", "the client assertion's payload is not a JSON object", status=401)
     subject = client_id or str(unverified.get("iss", ""))
+    if len(subject) > 64 or unsafe_character(subject) is not None:
+        raise OAuthError("invalid_client", "the client id holds characters no client id has", status=401)
     organisation = session.scalar(select(Organisation).where(Organisation.code == subject))
     if organisation is None or not organisation.active:
         raise OAuthError("invalid_client", f"unknown or inactive client {subject!r}", status=401)
@@ -226,6 +229,8 @@ def exchange_client_assertion(
     exp, jti = claims.get("exp"), claims.get("jti")
     if not isinstance(exp, int | float) or not isinstance(jti, str) or not jti:
         raise OAuthError("invalid_client", "the client assertion needs exp and jti", status=401)
+    if isinstance(exp, bool) or not 0 < exp < 2**40 or len(jti) > 128 or unsafe_character(jti) is not None:
+        raise OAuthError("invalid_client", "exp or jti of the client assertion is out of range", status=401)
     expires = dt.datetime.fromtimestamp(exp, dt.UTC)
     if expires <= now:
         raise OAuthError("invalid_client", "the client assertion has expired", status=401)
