@@ -29,6 +29,7 @@ from openmyna.network.table import load_table
 from openmyna.numbers import api as numbers_api
 from openmyna.orgs import api as orgs_api
 from openmyna.orgs import views as orgs_views
+from openmyna.portal.auth import dependencies as portal_auth
 from openmyna.registry import api as registry_api
 from openmyna.registry import views as registry_views
 
@@ -67,6 +68,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         https_only=context.settings.session_https_only,
     )
     install_problem_handlers(app)
+    portal_auth.install(app)
     app.add_middleware(BodyLimits, max_bytes=context.settings.max_body_bytes, max_depth=context.settings.max_json_depth)
     app.add_middleware(
         SecurityHeaders,

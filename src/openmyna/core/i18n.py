@@ -13,10 +13,24 @@ LANGUAGES = ("ja", "en")
 DEFAULT_LANGUAGE = "ja"
 
 
+# Packages whose ``data/messages/*.json`` add to the core catalogue (one file per menu or part, so parts
+# built side by side never edit the same file). A key defined twice is an error, caught at start-up.
+MESSAGE_PACKAGES = ("portal",)
+
+
 @cache
 def _catalogue() -> dict[str, dict[str, str]]:
     text = resources.files("openmyna.core").joinpath("data/messages.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    catalogue: dict[str, dict[str, str]] = json.loads(text)
+    for package in MESSAGE_PACKAGES:
+        folder = resources.files(f"openmyna.{package}").joinpath("data/messages")
+        for part in sorted((f for f in folder.iterdir() if f.name.endswith(".json")), key=lambda f: f.name):
+            entries: dict[str, dict[str, str]] = json.loads(part.read_text(encoding="utf-8"))
+            clash = catalogue.keys() & entries.keys()
+            if clash:
+                raise ValueError(f"{package}/data/messages/{part.name} redefines {sorted(clash)}")
+            catalogue.update(entries)
+    return catalogue
 
 
 def translate(key: str, lang: str) -> str:
