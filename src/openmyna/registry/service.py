@@ -78,7 +78,12 @@ def normalise_kana(value: str, *, field: str) -> str:
 
 def subject_of(resident: Resident) -> str:
     """The person's key for access events: the same for every record the person ever had."""
-    return "person:" + resident.my_number_lookup.hex()[:32]
+    return subject_for_lookup(resident.my_number_lookup)
+
+
+def subject_for_lookup(my_number_lookup: bytes) -> str:
+    """:func:`subject_of` from the record's lookup column alone (bulk work that reads no whole records)."""
+    return "person:" + my_number_lookup.hex()[:32]
 
 
 def my_number_of(keys: KeyRing, resident: Resident) -> str:
