@@ -148,3 +148,27 @@ def organisation(client: TestClient, db: Session, keys: KeyRing, *, code: str, k
     created = orgs.add_organisation(db, keys=keys, code=code, name=f"{code} 株式会社", kind=kind, **options)
     db.commit()
     return Org(code, bearer_for(client, code, created.private_key_pem))
+
+
+LINK = re.compile(r"(http://testserver/portal/settings/email/verify\?token=\S+)")
+
+
+def verification_link(sink: Sink, address: str) -> str:
+    """The link of the newest verification mail the sink received for ``address``."""
+    mails = sink.to(address)
+    assert mails, f"no mail to {address}"
+    match = LINK.search(sink.text(mails[-1]))
+    assert match, sink.text(mails[-1])
+    return match.group(1).removeprefix("http://testserver")
+
+
+def ask_verification(client: TestClient, address: str) -> httpx.Response:
+    csrf = csrf_of(client, "/portal/settings")
+    return client.post("/portal/settings/email", data={"email": address, "csrf": csrf}, follow_redirects=False)
+
+
+def verify_email(client: TestClient, sink: Sink, address: str) -> None:
+    """The logged-in resident registers ``address`` and opens the link the sink received."""
+    assert ask_verification(client, address).status_code == 303
+    opened = client.get(verification_link(sink, address))
+    assert opened.status_code == 200 and "verify-ok" in opened.text, opened.text

@@ -119,16 +119,19 @@ class Worker:
             "task %s attempt %d failed%s: %s", task.kind, task.attempt, " (giving up)" if final else "", error
         )
         with unit_of_work(self.session_factory) as session:
-            if task.kind == "fanout":
-                job = session.get(SendJob, int(task.args["job_id"]))
+            job_id = task.args.get("job_id")
+            if task.kind == "fanout" and isinstance(job_id, int):
+                job = session.get(SendJob, job_id)
                 if job is not None:
                     job.last_error = error
                     if final:
                         job.status, job.finished_at = JOB_FAILED, now_utc()
-            elif task.kind == "mail" and final:
-                for mail in session.scalars(select(NoticeMail).where(NoticeMail.id.in_(task.args["mail_ids"]))):
+            elif task.kind == "mail":  # the attempt's own transaction was rolled back: count it here
+                for mail in session.scalars(select(NoticeMail).where(NoticeMail.id.in_(_mail_ids(task)))):
                     if mail.status == MAIL_PENDING:
-                        mail.status, mail.last_error = MAIL_FAILED, error
+                        mail.attempts, mail.last_error = mail.attempts + 1, error
+                        if final:
+                            mail.status = MAIL_FAILED
         if final:
             self.queue.ack(item)
         else:
@@ -225,6 +228,12 @@ class Worker:
                 row.status, row.sent_at, row.last_error = MAIL_SENT, sent_at, ""
 
 
+def _mail_ids(task: Task) -> list[int]:
+    """The mail ids a (possibly malformed) mail task names; none when it names none properly."""
+    ids = task.args.get("mail_ids")
+    return [i for i in ids if isinstance(i, int)] if isinstance(ids, list) else []
+
+
 def _not_yet_sent(session: Session, message_id: int, subjects: list[str]) -> list[str]:
     done = set(
         session.scalars(select(Notice.subject).where(Notice.message_id == message_id, Notice.subject.in_(subjects)))
@@ -236,6 +245,8 @@ def _recipients(selection: dict[str, object], *, after: int, limit: int) -> Sele
     """``(resident id, my_number_lookup)`` of the next ``limit`` recipients after record id ``after``."""
     query = select(Resident.id, Resident.my_number_lookup).where(Resident.id > after).order_by(Resident.id).limit(limit)
     kind = selection["kind"]
+    if kind not in ("residents", "town", "households_with_child"):
+        raise ValueError(f"unknown selection kind {kind!r}")
     if kind == "residents":
         ids = selection["resident_ids"]
         assert isinstance(ids, list)
@@ -255,7 +266,7 @@ def _recipients(selection: dict[str, object], *, after: int, limit: int) -> Sele
             .distinct()
         )
         return query.where(Resident.relationship_code == "head", Resident.household_id.in_(with_child))
-    raise ValueError(f"unknown selection kind {kind!r}")
+    raise AssertionError(kind)
 
 
 def _today() -> dt.date:
