@@ -91,6 +91,8 @@ def test_notices_inbox_read_and_archive(portal_page: Page, live_server: LiveServ
     table = page.locator("#notices")
     expect(table).to_contain_text("児童手当の現況届の提出期限について")
     assert_accessible(page)
+    width = page.viewport_size["width"] if page.viewport_size else 0
+    page.screenshot(path=f"/tmp/openmyna-portal-notices-{width}.png", full_page=True)  # for docs/portal.md
 
     link = page.get_by_role("link", name="令和8年度 住民税決定通知")
     link.focus()

@@ -47,7 +47,7 @@ def test_a_send_fans_out_once_and_the_resident_reads_it(client: TestClient, town
     assert page.status_code == 200 and "児童手当の認定について" in page.text
     notice_id = db.scalars(select(Notice.id).where(Notice.subject == alice_subject)).one()
     opened = client.get(f"/portal/notices/{notice_id}")
-    assert opened.status_code == 200 and "認定しました。" in opened.text
+    assert opened.status_code == 200 and "認定しました。" in opened.text and "千代田区" in opened.text
     assert client.get("/api/portal/notices/unread-count").json() == {"unread": 0}
     assert any(e.action == READ_ACTION and e.purpose == f"notice:{notice_id}" for e in events_for(db, alice_subject))
 

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from openmyna.core import audit, clock
 from openmyna.core.errors import DomainError, Forbidden, NotFound
+from openmyna.orgs.models import Organisation
 from openmyna.orgs.service import Caller
 from openmyna.portal.notices.models import Notice, NoticeMessage, SendJob
 from openmyna.portal.notices.queue import QueueUnavailable, Task, TaskQueue
@@ -231,6 +232,15 @@ def inbox(
         .offset(offset)
     )
     return [(notice, message) for notice, message in session.execute(query).all()]
+
+
+def sender_names(session: Session, codes: set[str], *, lang: str = "ja") -> dict[str, str]:
+    """The senders' names (English when asked and known), by organisation code; unknown codes as themselves."""
+    rows = session.execute(
+        select(Organisation.code, Organisation.name, Organisation.name_en).where(Organisation.code.in_(codes))
+    ).all()
+    names = {code: (name_en if lang == "en" and name_en else name) for code, name, name_en in rows}
+    return {code: names.get(code, code) for code in codes}
 
 
 def _own(session: Session, *, subject: str, notice_id: int) -> tuple[Notice, NoticeMessage]:

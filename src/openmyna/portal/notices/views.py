@@ -12,7 +12,7 @@ from openmyna.core import clock
 from openmyna.core.errors import DomainError
 from openmyna.core.timefmt import as_utc
 from openmyna.core.validation import IdParam
-from openmyna.core.web import DbSession, Keys, ReadSession, UnitOfWorkRoute, check_csrf, render, render_error
+from openmyna.core.web import DbSession, Keys, Language, ReadSession, UnitOfWorkRoute, check_csrf, render, render_error
 from openmyna.portal.auth.dependencies import CurrentUser
 from openmyna.portal.notices import delivery, service
 from openmyna.portal.notices.models import NOTICE_KINDS
@@ -34,6 +34,7 @@ def notices_page(
     request: Request,
     session: ReadSession,
     user: CurrentUser,
+    lang: Language,
     box: Literal["inbox", "archive"] = "inbox",
     page: Annotated[int, Query(ge=1, le=10_000)] = 1,
 ) -> Response:
@@ -49,6 +50,7 @@ def notices_page(
             "page": page,
             "more": len(rows) > PAGE_SIZE,
             "unread": service.unread_count(session, subject=user.subject),
+            "senders": service.sender_names(session, {message.sender_org for _, message in rows}, lang=lang),
             "when": local_time,
         },
     )
@@ -98,13 +100,24 @@ def delivery_consent(
 
 
 @router.get("/portal/notices/{notice_id}", response_class=HTMLResponse)
-def notice_page(notice_id: IdParam, request: Request, session: DbSession, user: CurrentUser) -> Response:
+def notice_page(
+    notice_id: IdParam, request: Request, session: DbSession, user: CurrentUser, lang: Language
+) -> Response:
     """One notice; opening it marks it read and is an access event the person sees."""
     try:
         notice, message = service.open_notice(session, subject=user.subject, notice_id=notice_id)
     except DomainError as exc:
         return render_error(request, exc)
-    return render(request, "portal/notices/notice.html", {"notice": notice, "message": message, "when": local_time})
+    return render(
+        request,
+        "portal/notices/notice.html",
+        {
+            "notice": notice,
+            "message": message,
+            "sender": service.sender_names(session, {message.sender_org}, lang=lang)[message.sender_org],
+            "when": local_time,
+        },
+    )
 
 
 @router.post("/portal/notices/{notice_id}")
