@@ -105,7 +105,7 @@ def check(session: Session, head: TreeHead, *, url: str, workers: int | None = N
     except _BadRecord as bad:
         return str(bad)
     stored = {
-        c: (n, bytes(h))
+        c: (n, None if h is None else bytes(h))
         for c, n, h in session.execute(select(PersonChain.citizen, PersonChain.count, PersonChain.head))
     }
     for citizen in sorted(chains.keys() ^ stored.keys()) or sorted(c for c in chains if chains[c] != stored[c]):
@@ -121,7 +121,7 @@ def check(session: Session, head: TreeHead, *, url: str, workers: int | None = N
     for path, digest, leaf_key, value in session.execute(stored_nodes):
         count += 1
         key = None if leaf_key is None else int.from_bytes(bytes(leaf_key), "big")
-        if nodes.get(bytes(path)) != (bytes(digest), key) or (
+        if nodes.get(bytes(path)) != (None if digest is None else bytes(digest), key) or (
             (None if value is None else bytes(value)) != (None if key is None else values.get(key))
         ):
             return f"the stored person map node {bytes(path).hex()} does not match the records"

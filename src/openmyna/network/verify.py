@@ -196,7 +196,7 @@ def _leaves_by_block(
     level = block.bit_length() - 1
     keys = [merkle.node_key(level, first >> level) for first in range(start, end, block)]
     stored = {
-        key: bytes(digest)
+        key: bytes(digest) if digest is not None else b""
         for key, digest in connection.exec_driver_sql(
             "SELECT key, digest FROM network_tree_nodes WHERE key = ANY(%s)", (keys,)
         )
