@@ -29,11 +29,13 @@ from openmyna.corporate import cli as corporate_cli
 from openmyna.network import cli as network_cli
 from openmyna.numbers import cli as numbers_cli
 from openmyna.orgs import cli as orgs_cli
+from openmyna.portal.auth import app_login as portal_app_login
 
 app = typer.Typer(help="openmyna: Japan's My Number platform, runnable.", no_args_is_help=True)
 app.add_typer(numbers_cli.app, name="number")
 app.add_typer(orgs_cli.app, name="org")
 app.add_typer(orgs_cli.staff_app, name="staff")
+card_cli.app.command("app-login")(portal_app_login.command)  # the phone app's QR login, on the card's commands
 app.add_typer(card_cli.app, name="card")
 
 
