@@ -35,7 +35,7 @@ class Holder:
 def holder(
     db: Session,
     session_factory: sessionmaker[Session],
-    ca_config: CaConfig,
+    ca_config: CaConfig,  # noqa: F811
     active_card: Callable[..., Card],  # noqa: F811
 ) -> Callable[..., Holder]:
     """A resident holding a card in use (PIN ``AUTH_PIN``), committed so the app's sessions see it."""

@@ -121,7 +121,10 @@ def open_transaction(
 ) -> Opened:
     """A fresh single-use token for one browser; expired transactions are dropped on the way."""
     now = _now()
-    session.execute(delete(LoginTransaction).where(LoginTransaction.expires_at <= now - TTL))
+    session.execute(
+        delete(LoginTransaction).where(LoginTransaction.expires_at <= now - TTL),
+        execution_options={"synchronize_session": False},
+    )
     token, secret = secrets.token_urlsafe(24), browser_secret or secrets.token_urlsafe(24)
     expires = now + TTL
     session.add(
@@ -257,7 +260,8 @@ def take(session: Session, *, token: str, browser_secret: str) -> Identity:
         update(LoginTransaction)
         .where(LoginTransaction.id == row.id, LoginTransaction.state == SIGNED)
         .values(state=DONE)
-        .returning(LoginTransaction.id)
+        .returning(LoginTransaction.id),
+        execution_options={"synchronize_session": False},
     ).first()
     if taken is None:  # a concurrent request took it first
         raise LoginUsed("this login code has already been used; start a new login")

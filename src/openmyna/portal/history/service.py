@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import ColumnElement, distinct, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.orm import Session
 
 from openmyna.core import audit, clock
@@ -68,7 +68,7 @@ class Page:
 
 def agencies_of(session: Session, citizen: str, lang: str) -> list[tuple[str, str]]:
     """Every agency that took part in an exchange about the person: (code, name) for the filter."""
-    codes = set(session.scalars(select(distinct(ExchangeRecord.agency)).where(ExchangeRecord.citizen == citizen)))
+    codes = set(session.scalars(select(ExchangeRecord.agency).where(ExchangeRecord.citizen == citizen).distinct()))
     rows = session.execute(
         select(orgs.Organisation.code, orgs.Organisation.name, orgs.Organisation.name_en).where(
             orgs.Organisation.code.in_(codes)
