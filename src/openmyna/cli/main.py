@@ -93,6 +93,11 @@ def print_report(report: SeedReport, base_url: str) -> None:
         for card in report.cards:
             demo_cards.add_row(card.persona, str(card.card_id), card.state, card.auth_pin, card.sign_pin or "—")
         console.print(demo_cards)
+        console.print(
+            f"Mynaportal: {base_url}/portal — with the card on this computer: run "
+            "`openmyna card reader-serve --card ID` and type the auth PIN on the login page; with the QR code: "
+            "`openmyna card app-login URL --card ID --pin PIN` (URL: the page's ログイン用URL)"
+        )
 
 
 @app.command()

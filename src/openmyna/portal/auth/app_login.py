@@ -55,7 +55,7 @@ def app_login(url: str, *, reader: Reader, pin: str, http: httpx.Client) -> Outc
     asked = http.get(url, headers={"Accept": "application/json"})
     if asked.status_code != 200:
         return Outcome(False, _reason(asked))
-    challenge = base64.b64decode(asked.json()["challenge"])
+    challenge, site = base64.b64decode(asked.json()["challenge"]), asked.json().get("site", "")
     try:
         certificate = reader.certificate("auth")
         signature = reader.sign("auth", pin, data=challenge)
@@ -74,7 +74,7 @@ def app_login(url: str, *, reader: Reader, pin: str, http: httpx.Client) -> Outc
     )
     if sent.status_code != 200:
         return Outcome(False, _reason(sent))
-    return Outcome(True, "Logged in: the browser continues by itself")
+    return Outcome(True, f"Logged in to {site}: the browser that shows the code continues by itself")
 
 
 def command(
