@@ -12,7 +12,6 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Header, Request
 from fastapi import Path as Path_
-from fastapi.responses import Response
 from pydantic import Field
 
 from openmyna.core.errors import InvalidInput
@@ -37,6 +36,12 @@ class CardLoginIn(StrictModel):
 class SignedIn(StrictModel):
     certificate: str = Field(max_length=MAX_B64)
     signature: str = Field(max_length=MAX_B64)
+
+
+class QrChallengeOut(StrictModel):
+    challenge: str = Field(description="base64 of the bytes the card signs (they name the site)")
+    expires_at: str
+    site: str
 
 
 class FailureIn(StrictModel):
@@ -120,10 +125,14 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
-@router.get("/portal/qr/{token}", response_model=None)
+@router.get(
+    "/portal/qr/{token}",
+    response_model=QrChallengeOut,
+    responses={200: {"content": {"text/html": {}}, "description": "JSON for the app; a short page for a person"}},
+)
 def qr_challenge(
     token: Annotated[str, Path_(pattern=TOKEN)], request: Request, db: DbSession, settings: AppSettings
-) -> Response | dict[str, Any]:
+) -> Any:
     """The phone app's first step: the bytes to sign with the card (JSON); a person gets a short page."""
     if not _wants_json(request):
         return render(request, "portal/qr_app.html", {})
