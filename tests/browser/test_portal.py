@@ -115,6 +115,12 @@ def test_card_login_my_page_history_verify_and_logout(
     page.locator("#proofs").scroll_into_view_if_needed()
     page.screenshot(path=str(SHOTS / f"portal-history{suffix}.png"))
 
+    page.goto(live_server.url("/portal/mydata"))
+    page.get_by_role("button", name="最新の情報を取得する").click()
+    expect(page.get_by_role("heading", name="地方税関係情報")).to_be_visible()
+    accessible(page)
+    page.screenshot(path=str(SHOTS / f"portal-mydata{suffix}.png"))
+
     page.goto(live_server.url("/portal/settings/logins"))
     expect(page.locator("#logins tbody tr").first).to_contain_text("マイナンバーカード（このパソコン）")
     accessible(page)

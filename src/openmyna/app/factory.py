@@ -34,6 +34,7 @@ from openmyna.portal.auth import api as portal_auth_api
 from openmyna.portal.auth import dependencies as portal_auth
 from openmyna.portal.auth import views as portal_auth_views
 from openmyna.portal.history import views as portal_history_views
+from openmyna.portal.mydata import views as portal_mydata_views
 from openmyna.registry import api as registry_api
 from openmyna.registry import views as registry_views
 
@@ -103,6 +104,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         portal_auth_views.router,
         portal_auth_api.router,
         portal_history_views.router,
+        portal_mydata_views.router,
     ):
         app.include_router(router)
     return app
