@@ -40,6 +40,8 @@ AXE_RUN = """async () => {
     .map((v) => v.id + ': ' + v.nodes.map((n) => n.target.join(' ')).join(', '));
 }"""
 OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
+WATCH_VIOLATIONS = """window.violations = [];
+document.addEventListener('securitypolicyviolation', (e) => window.violations.push(e.violatedDirective));"""
 
 
 def accessible(page: Page) -> None:
@@ -49,6 +51,7 @@ def accessible(page: Page) -> None:
     page.evaluate(AXE.read_text(encoding="utf-8"))
     assert page.evaluate(AXE_RUN) == [], page.url
     assert page.evaluate(OVERFLOW) <= 0, f"horizontal scrolling on {page.url}"
+    assert page.evaluate("window.violations") == [], f"CSP violations on {page.url}"
 
 
 @pytest.fixture(scope="module")
@@ -71,6 +74,7 @@ def card_reader(live_server: LiveServer) -> Iterator[int]:
 def _fresh(browser: Browser, viewport: dict[str, int]) -> Page:
     context = browser.new_context(locale="ja-JP", viewport=viewport)  # type: ignore[arg-type]
     context.set_default_timeout(10_000)
+    context.add_init_script(WATCH_VIOLATIONS)
     return context.new_page()
 
 
