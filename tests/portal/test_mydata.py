@@ -23,8 +23,8 @@ def test_my_data_comes_over_the_network_and_each_ask_is_in_my_history(
     client: TestClient,
     db: Session,
     keys: object,
-    world: World,
-    active_card: Callable[..., Card],  # noqa: F811
+    world: World,  # noqa: F811
+    active_card: Callable[..., Card],
 ) -> None:
     card = active_card(resident_id=world.residents["parent"])
     db.commit()
