@@ -243,3 +243,30 @@ def test_next_is_only_ever_a_same_site_path(
     assert card_login(client, holder(), next_path=target) == expected
     again = client.get("/portal/login", params={"next": target}, follow_redirects=False)
     assert again.status_code == 303 and again.headers["location"] == expected
+
+
+def test_the_portal_speaks_english_on_request_and_refuses_malformed_input(
+    client: TestClient, holder: Callable[..., Holder]
+) -> None:
+    front = client.get("/portal?lang=en", headers=HTML)
+    assert front.status_code == 200 and '<html lang="en">' in front.text and "Log in" in front.text
+    login_page = client.get("/portal/login", headers=HTML)  # the language cookie keeps English
+    assert "Log in with your My Number Card" in login_page.text and 'id="login-url"' in login_page.text
+    assert "マイナンバーカードでログイン" in client.get("/portal/login?lang=ja", headers=HTML).text
+
+    csrf, _ = csrf_of(client)
+    headers = {"X-CSRF-Token": csrf}
+    card_api = "/api/portal/login/card"
+    assert client.post(card_api, json={"challenge": "x"}, headers=headers).status_code == 422
+    body = card_login_body(holder(), challenge(client, csrf))
+    assert client.post(card_api, json={**body, "extra": 1}, headers=headers).status_code == 422
+    assert client.post(card_api, json={**body, "signature": "A" * 9000}, headers=headers).status_code == 422
+    assert client.post(card_api, json={**body, "next": "/" * 2001}, headers=headers).status_code == 422
+    assert client.post(card_api, json={**body, "certificate": "not base64!"}, headers=headers).status_code == 401
+    broken = client.post(card_api, content=b"{", headers={**headers, "content-type": "application/json"})
+    assert broken.status_code == 422
+    purpose = client.post("/api/portal/login/card/challenge?purpose=admin", headers=headers)
+    assert purpose.status_code == 400
+    long_next = client.post("/portal/login/qr/continue", data={"csrf": csrf, "next": "/" * 2001})
+    assert long_next.status_code == 422
+    assert _me(client) == 401
