@@ -270,3 +270,20 @@ def test_the_portal_speaks_english_on_request_and_refuses_malformed_input(
     long_next = client.post("/portal/login/qr/continue", data={"csrf": csrf, "next": "/" * 2001})
     assert long_next.status_code == 422
     assert _me(client) == 401
+
+
+def test_idle_and_absolute_timeouts_end_a_portal_session(client: TestClient, holder: Callable[..., Holder]) -> None:
+    me = holder()
+    card_login(client, me)
+    start = clock.now()
+    with clock.frozen_at(start + dt.timedelta(minutes=29)):
+        assert _me(client) == 200  # and touched: the idle clock starts again
+    with clock.frozen_at(start + dt.timedelta(minutes=29 + 31)):
+        assert _me(client) == 401  # 31 minutes without a request
+    card_login(client, me)
+    start = clock.now()
+    for step in range(1, 17):  # busy all day: a request every 25 minutes
+        with clock.frozen_at(start + dt.timedelta(minutes=25 * step)):
+            assert _me(client) == 200, step
+    with clock.frozen_at(start + dt.timedelta(hours=8, minutes=1)):
+        assert _me(client) == 401  # eight hours after the login, however busy
