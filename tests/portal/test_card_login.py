@@ -66,6 +66,9 @@ def test_card_login_starts_a_session_shows_my_page_and_logout_really_ends_it(
     assert card_login(client, me, next_path="/portal/history?page=2") == "/portal/history?page=2"
     assert client.get("/api/portal/probe").json() == {"resident_id": me.resident_id, "method": "card"}
     page = client.get("/portal", headers=HTML)
+    assert "connect-src" not in page.headers["content-security-policy"]  # only the login page reaches the reader
+    login_page = client.get("/portal/login", headers=HTML, follow_redirects=False)
+    assert login_page.status_code == 303  # logged in: straight on
     assert "マイページ" in page.text and 'href="/portal/history"' in page.text
     for link in ("/portal/notices", "/portal/payments", "/portal/linked-sites", "/portal/settings", "/portal/faq"):
         assert f'href="{link}"' in page.text
@@ -248,6 +251,8 @@ def test_next_is_only_ever_a_same_site_path(
 def test_the_portal_speaks_english_on_request_and_refuses_malformed_input(
     client: TestClient, holder: Callable[..., Holder]
 ) -> None:
+    policy = client.get("/portal/login", headers=HTML).headers["content-security-policy"]
+    assert policy.endswith("; connect-src 'self' http://127.0.0.1:8765") and "unsafe-inline" not in policy
     front = client.get("/portal?lang=en", headers=HTML)
     assert front.status_code == 200 and '<html lang="en">' in front.text and "Log in" in front.text
     login_page = client.get("/portal/login", headers=HTML)  # the language cookie keeps English
