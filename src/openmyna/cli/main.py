@@ -30,6 +30,7 @@ from openmyna.network import cli as network_cli
 from openmyna.numbers import cli as numbers_cli
 from openmyna.orgs import cli as orgs_cli
 from openmyna.portal.auth import app_login as portal_app_login
+from openmyna.registry import cli as registry_cli
 
 app = typer.Typer(help="openmyna: Japan's My Number platform, runnable.", no_args_is_help=True)
 app.add_typer(numbers_cli.app, name="number")
@@ -37,6 +38,7 @@ app.add_typer(orgs_cli.app, name="org")
 app.add_typer(orgs_cli.staff_app, name="staff")
 card_cli.app.command("app-login")(portal_app_login.command)  # the phone app's QR login, on the card's commands
 app.add_typer(card_cli.app, name="card")
+app.add_typer(registry_cli.keys_app, name="keys")
 
 
 def _schema_first() -> None:

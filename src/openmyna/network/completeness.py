@@ -42,10 +42,25 @@ def _in_chunks(session: Session, column: Any, values: Iterable[Any], *columns: A
     return rows
 
 
-def load_nodes(session: Session) -> smt.Load:
+def leaf_value(count: int, chain_head: bytes) -> bytes:
+    """What a map leaf stores beside its key: the rest of its preimage (see :func:`smt.leaf_digest`)."""
+    return count.to_bytes(8, "big") + chain_head
+
+
+def load_nodes(session: Session, values: dict[int, bytes] | None = None) -> smt.Load:
+    """Read map nodes by path; the leaves' values (key → :func:`leaf_value`) are kept in ``values``."""
+
     def load(paths: set[bytes]) -> dict[bytes, smt.Node]:
-        rows = _in_chunks(session, MapNode.path, paths, MapNode.path, MapNode.digest, MapNode.leaf_key)
-        return {bytes(p): (bytes(d), None if k is None else int.from_bytes(bytes(k), "big")) for p, d, k in rows}
+        rows = _in_chunks(
+            session, MapNode.path, paths, MapNode.path, MapNode.digest, MapNode.leaf_key, MapNode.leaf_value
+        )
+        found: dict[bytes, smt.Node] = {}
+        for p, d, k, v in rows:
+            key = None if k is None else int.from_bytes(bytes(k), "big")
+            found[bytes(p)] = (bytes(d), key)
+            if values is not None and key is not None and v is not None:
+                values[key] = bytes(v)
+        return found
 
     return load
 
@@ -91,13 +106,21 @@ def fold(session: Session, records: list[tuple[str, int, bytes]]) -> bytes:
         [{"citizen": c, "count": chains[c][0], "head": chains[c][1]} for c in sorted(citizens)],
     )
     leaves = {smt.map_key(c): smt.leaf_digest(smt.map_key(c), *chains[c]) for c in citizens}
-    root, writes = smt.update(smt.fetch(load_nodes(session), leaves), leaves)
+    values: dict[int, bytes] = {}  # a leaf the update moves deeper keeps the value it was loaded with
+    nodes = smt.fetch(load_nodes(session, values), leaves)
+    values.update({smt.map_key(c): leaf_value(*chains[c]) for c in citizens})
+    root, writes = smt.update(nodes, leaves)
     _upsert(
         session,
         MapNode.__table__,
         ["path"],
         [
-            {"path": p, "digest": d, "leaf_key": None if k is None else k.to_bytes(32, "big")}
+            {
+                "path": p,
+                "digest": d,
+                "leaf_key": None if k is None else k.to_bytes(32, "big"),
+                "leaf_value": None if k is None else values.get(k),
+            }
             for p, (d, k) in sorted(writes.items())
         ],
     )
@@ -132,11 +155,18 @@ def page_proof(session: Session, citizen: str, tree_size: int, shown: Iterable[i
     for leaf, leaf_hash in chain[:start]:
         before = smt.chain_step(before, leaf, leaf_hash)
     key = smt.map_key(citizen)
-    proof = smt.prove(smt.fetch(load_nodes(session), [key]), key)
+    values: dict[int, bytes] = {}
+    proof = smt.prove(smt.fetch(load_nodes(session, values), [key]), key)
     terminal = None
-    if proof.terminal is not None:
+    if proof.terminal is not None:  # a leaf: its whole preimage, so the client can hash it itself
         digest, leaf_key = proof.terminal
-        terminal = {"key": _b64((leaf_key or 0).to_bytes(32, "big")), "digest": _b64(digest)}
+        value = values.get(leaf_key or 0, b"")
+        terminal = {
+            "key": _b64((leaf_key or 0).to_bytes(32, "big")),
+            "digest": _b64(digest),
+            "count": int.from_bytes(value[:8], "big") if len(value) == 40 else None,
+            "chain_head": _b64(value[8:]) if len(value) == 40 else None,
+        }
     return {
         "chain_length": len(chain),
         "segment_start": start,

@@ -64,7 +64,9 @@ def history(
     requests = session.execute(
         select(ExchangeRecord.exchange_id, ExchangeRecord.leaf_index, ExchangeRecord.entry)
         .where(ExchangeRecord.citizen == citizen, ExchangeRecord.side == REQUESTER, *where)
-        .order_by(ExchangeRecord.id.desc())
+        # Newest first by place in the log (records still pending first); the row id is only a handle, not
+        # under any signature, so nothing shown may depend on it.
+        .order_by(ExchangeRecord.leaf_index.desc().nulls_first(), ExchangeRecord.id.desc())
         .limit(limit)
         .offset(offset)
     ).all()

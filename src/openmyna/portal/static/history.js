@@ -152,7 +152,17 @@
     } else if (!terminal) {
       end = ZERO;
     } else {
-      throw new Error("no records, yet the map shows a leaf on your path");
+      // No records: the walk ends at another person's leaf, which must lie on this person's path, and
+      // whose digest is hashed here from its parts (never taken from the page).
+      var other = b64(terminal.key), depth = proof.map_siblings.length;
+      if (equal(other, key)) { throw new Error("the map's proof of absence is not on your path"); }
+      for (var d = 0; d < depth; d++) {
+        if (bit(other, d) !== bit(key, d)) { throw new Error("the map's proof of absence is not on your path"); }
+      }
+      if (typeof terminal.count !== "number" || !terminal.chain_head) {
+        throw new Error("the map's proof of absence does not show the leaf it ends at");
+      }
+      end = await sha256(concat(byte(0), other, u64(terminal.count), b64(terminal.chain_head)));
     }
     var mapRoot = await rootFromMapProof(key, end, proof.map_siblings.map(b64));
     if (!equal(mapRoot, b64(head.sha256_map_root))) { throw new Error("your map proof does not give the signed map root"); }
