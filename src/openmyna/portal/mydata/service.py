@@ -79,7 +79,9 @@ def fetch(
     resident = registry.find_resident(session, resident_id=resident_id)
     if resident is None:
         return []
-    code = portal_code(session, keys=keys, link=resident.my_number_lookup)
+    # The hub's link, as the town's enrolment made it (the registry's lookup index may be of a newer key).
+    link = enrolment.person_link(keys, registry.my_number_of(keys, resident))
+    code = portal_code(session, keys=keys, link=link)
     pension = _pension_office(session)
     asks = [(resident.municipality_code, item) for _kind, item in ASKS]
     asks += [(pension, item) for _kind, item in PENSION_ASKS if pension]
