@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 export OPENMYNA_DATABASE_URL ?= sqlite:///var/openmyna.db
 
-.PHONY: run test lint bench soak install browser softhsm wrk clean
+.PHONY: run test lint bench soak install browser softhsm wrk axe clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -24,6 +24,14 @@ browser:
 	      || echo "chromium could not be installed; browser tests will be skipped"; \
 	  else echo "no $(CHROMIUM) and not root: browser tests will be skipped"; fi; \
 	fi
+
+# axe-core (npm) for the browser tests' accessibility checks, into a local node_modules (not committed).
+AXE := node_modules/axe-core/axe.min.js
+axe: $(AXE)
+$(AXE):
+	@if command -v npm >/dev/null; then npm install --no-save --no-package-lock --silent axe-core@4 \
+	  || echo "axe-core could not be installed; the accessibility checks will be skipped"; \
+	else echo "no npm: the accessibility checks will be skipped"; fi
 
 # Debian's SoftHSM2 for the PKCS#11 CA-key tests; installed when root can.
 softhsm:
@@ -48,7 +56,7 @@ run: $(STAMP)
 	$(BIN)/openmyna seed --residents $${RESIDENTS:-5000} --seed 42
 	$(BIN)/openmyna serve --host 127.0.0.1 --port 8000
 
-test: $(STAMP) browser softhsm
+test: $(STAMP) browser softhsm axe
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
