@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 export OPENMYNA_DATABASE_URL ?= sqlite:///var/openmyna.db
 
-.PHONY: run test lint bench soak install browser softhsm wrk axe clean
+.PHONY: run test lint bench soak install browser softhsm wrk node-tools clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,12 +51,22 @@ wrk:
 	  else echo "no wrk and not root: the wrk-driven benchmarks will stop"; fi; \
 	fi
 
+# axe-core from npm for the browser tests' accessibility checks, in a local node_modules (idempotent).
+NODE_TOOLS := .node-tools
+node-tools:
+	@if [ ! -f $(NODE_TOOLS)/node_modules/axe-core/axe.min.js ]; then \
+	  if command -v npm >/dev/null; then \
+	    npm install --silent --no-audit --no-fund --prefix $(NODE_TOOLS) axe-core@4 >/dev/null \
+	      || echo "axe-core could not be installed; the accessibility checks will be skipped"; \
+	  else echo "no npm: the accessibility checks will be skipped"; fi; \
+	fi
+
 run: $(STAMP)
 	$(BIN)/openmyna init
 	$(BIN)/openmyna seed --residents $${RESIDENTS:-5000} --seed 42
 	$(BIN)/openmyna serve --host 127.0.0.1 --port 8000
 
-test: $(STAMP) browser softhsm axe
+test: $(STAMP) browser softhsm node-tools
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)

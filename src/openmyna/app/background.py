@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from openmyna.core import clock
 from openmyna.core.db import unit_of_work
 from openmyna.network import log as exchange_log
+from openmyna.portal.notices import worker as notice_worker
 
 logger = logging.getLogger("openmyna.background")
 
@@ -49,7 +50,9 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     if settings.network_publish_seconds > 0:
         tasks.append(asyncio.create_task(_every(settings.network_publish_seconds, publish_once, app)))
         tasks.append(asyncio.create_task(_every(24 * 3600, purge_once, app)))
+    stop_notice_workers = notice_worker.start_in_app(app)
     yield
+    stop_notice_workers()
     for task in tasks:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -30,6 +30,7 @@ from openmyna.network import cli as network_cli
 from openmyna.numbers import cli as numbers_cli
 from openmyna.orgs import cli as orgs_cli
 from openmyna.portal.auth import app_login as portal_app_login
+from openmyna.portal.notices import cli as notices_cli
 from openmyna.registry import cli as registry_cli
 
 app = typer.Typer(help="openmyna: Japan's My Number platform, runnable.", no_args_is_help=True)
@@ -48,6 +49,7 @@ def _schema_first() -> None:
 
 app.add_typer(corporate_cli.app, name="corporate", callback=_schema_first)
 app.add_typer(network_cli.app, name="network")
+app.add_typer(notices_cli.app, name="notices")
 console = Console()
 
 
