@@ -30,6 +30,7 @@ from openmyna.numbers import api as numbers_api
 from openmyna.orgs import api as orgs_api
 from openmyna.orgs import views as orgs_views
 from openmyna.portal.auth import dependencies as portal_auth
+from openmyna.portal.payments import setup as portal_payments
 from openmyna.registry import api as registry_api
 from openmyna.registry import views as registry_views
 
@@ -96,4 +97,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         corporate_views.api_router,
     ):
         app.include_router(router)
+    portal_payments.install(app)
     return app

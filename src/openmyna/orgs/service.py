@@ -39,10 +39,18 @@ ORG_KINDS = (
     "shop",
 )
 KIND_SCOPES: dict[str, tuple[str, ...]] = {
-    "municipality": ("registry:read", "registry:write", "network:query", "card:read", "card:write", "corporate:write"),
-    "ministry": ("network:query", "corporate:write"),
-    "pension_office": ("network:query",),
-    "insurer": ("network:query",),
+    "municipality": (
+        "registry:read",
+        "registry:write",
+        "network:query",
+        "card:read",
+        "card:write",
+        "corporate:write",
+        "payments:request",
+    ),
+    "ministry": ("network:query", "corporate:write", "payments:request"),
+    "pension_office": ("network:query", "payments:request"),
+    "insurer": ("network:query", "payments:request"),
     "medical_institution": (),
     "kiosk_operator": (),
     "platform_operator": ("registry:read", "network:provide", "jpki:verify"),

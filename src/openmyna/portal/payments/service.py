@@ -1,0 +1,382 @@
+"""Payment requests and their payment, refund and settlement: plain functions over a Session, never committing.
+
+Paying is two short units of work around the acquirer's answer (:func:`begin_attempt`, then the provider's
+calls, then :func:`finish_attempt`), so no transaction waits on the network. Both lock the request's row,
+so two submissions are ordered: one pays, the other finds it paid or in progress. The form's key is the
+attempt's key and the acquirer's idempotency key, so a double-submitted form resumes the same attempt.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from openmyna.core import audit, clock
+from openmyna.core.errors import Conflict, DomainError, NotFound
+from openmyna.orgs.service import Caller
+from openmyna.portal.payments.models import PaymentAttempt, PaymentRequest, Refund, WebhookReceipt
+from openmyna.portal.payments.provider import Authorisation, Capture, RefundResult, WebhookEvent
+from openmyna.registry import service as registry
+
+PAYMENT_SCOPE = "payments:request"
+KINDS = ("tax", "fee", "insurance", "other")
+OPEN, PAID, REFUNDED = "open", "paid", "refunded"
+PROCESSING, CAPTURED, DECLINED = "processing", "captured", "declined"
+
+
+class PaymentRequestNotFound(NotFound):
+    slug = "payment-request-not-found"
+    title_ja = "お支払いの依頼が見つかりません"
+    title_en = "No such payment request"
+
+
+class AlreadyPaid(Conflict):
+    slug = "already-paid"
+    title_ja = "このお支払いは完了しています"
+    title_en = "This request has already been paid"
+
+
+class PaymentInProgress(Conflict):
+    slug = "payment-in-progress"
+    title_ja = "このお支払いは処理中です"
+    title_en = "A payment of this request is in progress"
+
+
+class PaymentDeclined(DomainError):
+    slug = "payment-declined"
+    status = 402
+    title_ja = "カードでのお支払いができませんでした"
+    title_en = "The card was declined"
+
+
+class IdempotencyKeyReused(DomainError):
+    """The IETF Idempotency-Key draft's answer to a key sent again with a different request."""
+
+    slug = "idempotency-key-reused"
+    status = 422
+    title_ja = "同じ冪等キーで異なる内容が送られました"
+    title_en = "This Idempotency-Key was used with a different request"
+
+
+class NotRefundable(Conflict):
+    slug = "not-refundable"
+    title_ja = "返金できません"
+    title_en = "Cannot be refunded"
+
+
+def digest(payload: dict[str, Any]) -> bytes:
+    """A request body's fingerprint for idempotency (key order and spacing do not matter)."""
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).digest()
+
+
+def _record(
+    session: Session, request: PaymentRequest, *, actor_org: str, actor: str, action: str, purpose: str
+) -> None:
+    audit.record_access(
+        session, subject=request.subject, actor_org=actor_org, actor=actor, action=action, purpose=purpose[:256]
+    )
+
+
+def _subject_for(session: Session, *, caller: Caller, resident_id: int | None, subject: str | None) -> str:
+    why = "payment request"
+    if resident_id is not None:
+        return registry.subject_of(registry.get_resident(session, resident_id=resident_id, caller=caller, purpose=why))
+    assert subject is not None
+    return registry.subject_of(registry.lookup_by_subject(session, subject=subject, caller=caller, purpose=why))
+
+
+def _by_key(session: Session, payee: str, key: str) -> PaymentRequest | None:
+    query = select(PaymentRequest).where(PaymentRequest.payee_org == payee, PaymentRequest.idempotency_key == key)
+    return session.scalar(query)
+
+
+def _replay(existing: PaymentRequest, fingerprint: bytes) -> tuple[PaymentRequest, bool]:
+    if existing.request_digest != fingerprint:
+        raise IdempotencyKeyReused("this Idempotency-Key already created a different payment request")
+    return existing, True
+
+
+def create_request(
+    session: Session,
+    *,
+    caller: Caller,
+    idempotency_key: str,
+    payload: dict[str, Any],
+    resident_id: int | None,
+    subject: str | None,
+    kind: str,
+    purpose: str,
+    amount: int,
+    due_date: dt.date,
+) -> tuple[PaymentRequest, bool]:
+    """Create a request for one person, or return the one this key created (``True``: a replay)."""
+    fingerprint = digest(payload)
+    existing = _by_key(session, caller.org_code, idempotency_key)
+    if existing is not None:
+        return _replay(existing, fingerprint)
+    person = _subject_for(session, caller=caller, resident_id=resident_id, subject=subject)
+    row = PaymentRequest(
+        payee_org=caller.org_code,
+        subject=person,
+        kind=kind,
+        purpose=purpose,
+        amount=amount,
+        due_date=due_date,
+        status=OPEN,
+        idempotency_key=idempotency_key,
+        request_digest=fingerprint,
+        created_by=caller.actor,
+        created_at=clock.now(),
+        refunded_amount=0,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # the same key committed by a concurrent request since we looked
+        existing = _by_key(session, caller.org_code, idempotency_key)
+        assert existing is not None
+        return _replay(existing, fingerprint)
+    _record(session, row, actor_org=caller.org_code, actor=caller.actor, action="payments.requested", purpose=purpose)
+    return row, False
+
+
+def _locked(session: Session, request_id: int) -> PaymentRequest | None:
+    return session.scalar(select(PaymentRequest).where(PaymentRequest.id == request_id).with_for_update())
+
+
+def for_payee(session: Session, *, caller: Caller, request_id: int, lock: bool = False) -> PaymentRequest:
+    """One of the caller's own requests (another organisation's is not found, as if it did not exist)."""
+    row = _locked(session, request_id) if lock else session.get(PaymentRequest, request_id)
+    if row is None or row.payee_org != caller.org_code:
+        raise PaymentRequestNotFound(f"no payment request {request_id} of {caller.org_code}")
+    return row
+
+
+def list_for_payee(session: Session, *, caller: Caller, status: str | None, limit: int) -> list[PaymentRequest]:
+    query = select(PaymentRequest).where(PaymentRequest.payee_org == caller.org_code)
+    if status:
+        query = query.where(PaymentRequest.status == status)
+    return list(session.scalars(query.order_by(PaymentRequest.id.desc()).limit(limit)))
+
+
+def for_person(session: Session, *, subject: str, request_id: int) -> PaymentRequest:
+    """One of the person's own requests; someone else's is not found."""
+    row = session.get(PaymentRequest, request_id)
+    if row is None or row.subject != subject:
+        raise PaymentRequestNotFound(f"you have no payment request {request_id}")
+    return row
+
+
+def list_for_person(session: Session, *, subject: str) -> list[PaymentRequest]:
+    """Open requests by due date, then paid ones, newest first."""
+    query = select(PaymentRequest).where(PaymentRequest.subject == subject)
+    rows = list(session.scalars(query.order_by(PaymentRequest.due_date, PaymentRequest.id)))
+    return [r for r in rows if r.status == OPEN] + sorted(
+        (r for r in rows if r.status != OPEN), key=lambda r: (r.paid_at or r.created_at, r.id), reverse=True
+    )
+
+
+def attempts_of(session: Session, request_id: int) -> list[PaymentAttempt]:
+    query = select(PaymentAttempt).where(PaymentAttempt.request_id == request_id).order_by(PaymentAttempt.id)
+    return list(session.scalars(query))
+
+
+def refunds_of(session: Session, request_id: int) -> list[Refund]:
+    return list(session.scalars(select(Refund).where(Refund.request_id == request_id).order_by(Refund.id)))
+
+
+def captured_attempt(session: Session, request_id: int) -> PaymentAttempt | None:
+    query = select(PaymentAttempt).where(PaymentAttempt.request_id == request_id, PaymentAttempt.status == CAPTURED)
+    return session.scalar(query)
+
+
+def pending_key(session: Session, request_id: int) -> str | None:
+    """The key of an attempt still in progress: the pay form resumes it rather than starting another."""
+    query = select(PaymentAttempt.key).where(
+        PaymentAttempt.request_id == request_id, PaymentAttempt.status == PROCESSING
+    )
+    return session.scalar(query)
+
+
+@dataclass(frozen=True)
+class Ticket:
+    """An attempt as the pay view needs it between its two units of work (plain values)."""
+
+    attempt_id: int
+    request_id: int
+    key: str
+    amount: int
+    status: str
+    decline_code: str
+
+    @property
+    def reference(self) -> str:
+        return f"payment-request-{self.request_id}"
+
+    @property
+    def idempotency_key(self) -> str:
+        return f"pr{self.request_id}-{self.key}"
+
+
+def _ticket(attempt: PaymentAttempt, amount: int) -> Ticket:
+    return Ticket(attempt.id, attempt.request_id, attempt.key, amount, attempt.status, attempt.decline_code)
+
+
+def begin_attempt(session: Session, *, subject: str, request_id: int, key: str) -> Ticket:
+    """Start paying (or return the attempt this form's key already started, to resume or replay it)."""
+    request = _locked(session, request_id)
+    if request is None or request.subject != subject:
+        raise PaymentRequestNotFound(f"you have no payment request {request_id}")
+    query = select(PaymentAttempt).where(PaymentAttempt.request_id == request_id, PaymentAttempt.key == key)
+    same = session.scalar(query)
+    if same is not None:
+        return _ticket(same, request.amount)
+    if request.status != OPEN:
+        raise AlreadyPaid(f"payment request {request_id} was paid on {request.paid_at}")
+    if pending_key(session, request_id) is not None:
+        raise PaymentInProgress("another payment of this request is being processed; reload the page")
+    attempt = PaymentAttempt(request_id=request_id, key=key, status=PROCESSING, method="card", created_at=clock.now())
+    session.add(attempt)
+    session.flush()
+    return _ticket(attempt, request.amount)
+
+
+def receipt_number(request: PaymentRequest, paid_at: dt.datetime) -> str:
+    return f"OMP-{paid_at.astimezone(clock.JST):%Y%m%d}-{request.id:08d}"
+
+
+def finish_attempt(
+    session: Session, *, ticket: Ticket, authorisation: Authorisation, capture: Capture | None
+) -> PaymentAttempt:
+    """Record the acquirer's answer once: a second finish of the same attempt changes nothing."""
+    request = _locked(session, ticket.request_id)
+    attempt = session.get(PaymentAttempt, ticket.attempt_id)
+    assert request is not None and attempt is not None
+    if attempt.status != PROCESSING:
+        return attempt
+    now = clock.now()
+    attempt.finished_at = now
+    attempt.acquirer_payment_id = authorisation.payment_id
+    attempt.card_brand, attempt.card_last4 = authorisation.card_brand[:16], authorisation.card_last4[:4]
+    subject = request.subject
+    if capture is None:
+        attempt.status, attempt.decline_code = DECLINED, authorisation.decline_code[:32]
+        _record(
+            session, request, actor_org="portal", actor=subject, action="payments.declined", purpose=request.purpose
+        )
+        return attempt
+    attempt.status = CAPTURED
+    request.status, request.paid_at, request.receipt_number = PAID, now, receipt_number(request, now)
+    purpose = f"{request.receipt_number} {request.amount}円 {request.purpose}"
+    _record(session, request, actor_org=request.payee_org, actor=subject, action="payments.paid", purpose=purpose)
+    session.flush()
+    return attempt
+
+
+@dataclass(frozen=True)
+class RefundTicket:
+    refund_id: int
+    request_id: int
+    amount: int
+    status: str
+    payment_id: str
+    idempotency_key: str
+    replayed: bool
+
+
+def _refund_ticket(refund: Refund, payment_id: str, *, replayed: bool) -> RefundTicket:
+    key = f"pr{refund.request_id}-refund-{refund.id}"
+    return RefundTicket(refund.id, refund.request_id, refund.amount, refund.status, payment_id, key, replayed)
+
+
+def begin_refund(
+    session: Session, *, caller: Caller, request_id: int, amount: int, reason: str, idempotency_key: str
+) -> RefundTicket:
+    """Reserve a refund of ``amount`` (never more than was paid and not yet refunded or reserved)."""
+    request = for_payee(session, caller=caller, request_id=request_id, lock=True)
+    fingerprint = digest({"amount": amount, "reason": reason})
+    query = select(Refund).where(Refund.request_id == request_id, Refund.idempotency_key == idempotency_key)
+    attempt = captured_attempt(session, request_id)
+    payment_id = (attempt.acquirer_payment_id or "") if attempt is not None else ""
+    same = session.scalar(query)
+    if same is not None:
+        if same.request_digest != fingerprint:
+            raise IdempotencyKeyReused("this Idempotency-Key already asked for a different refund")
+        return _refund_ticket(same, payment_id, replayed=True)
+    if attempt is None:
+        raise NotRefundable(f"payment request {request_id} has not been paid")
+    reserved = session.scalar(
+        select(func.coalesce(func.sum(Refund.amount), 0)).where(
+            Refund.request_id == request_id, Refund.status.in_(("pending", "succeeded"))
+        )
+    )
+    if amount > request.amount - int(reserved or 0):
+        raise NotRefundable(f"at most {request.amount - int(reserved or 0)} yen of this payment can still be refunded")
+    refund = Refund(
+        request_id=request_id,
+        amount=amount,
+        reason=reason,
+        idempotency_key=idempotency_key,
+        request_digest=fingerprint,
+        status="pending",
+        created_by=caller.actor,
+        created_at=clock.now(),
+    )
+    session.add(refund)
+    session.flush()
+    return _refund_ticket(refund, payment_id, replayed=False)
+
+
+def finish_refund(session: Session, *, ticket: RefundTicket, result: RefundResult) -> Refund:
+    """Record a refund the acquirer made, once; the person sees it as an access event."""
+    request = _locked(session, ticket.request_id)
+    refund = session.get(Refund, ticket.refund_id)
+    assert request is not None and refund is not None
+    if refund.status != "pending":
+        return refund
+    refund.status, refund.acquirer_refund_id = "succeeded", result.refund_id
+    request.refunded_amount += refund.amount
+    if request.refunded_amount >= request.amount:
+        request.status = REFUNDED
+    purpose = f"{request.receipt_number} 返金 {refund.amount}円 {refund.reason}"
+    _record(
+        session,
+        request,
+        actor_org=request.payee_org,
+        actor=refund.created_by,
+        action="payments.refunded",
+        purpose=purpose,
+    )
+    session.flush()
+    return refund
+
+
+def apply_webhook(session: Session, *, event: WebhookEvent) -> bool:
+    """Mark a payment or refund settled; ``False`` for an event already applied (a retry or a replay)."""
+    if session.scalar(select(WebhookReceipt.id).where(WebhookReceipt.event_id == event.id)) is not None:
+        return False
+    if event.type == "payment.settled":
+        attempt = session.scalar(select(PaymentAttempt).where(PaymentAttempt.acquirer_payment_id == event.payment_id))
+        if attempt is None or attempt.status != CAPTURED:
+            raise NotFound("no captured payment with this id yet; the acquirer will retry")
+        request = _locked(session, attempt.request_id)
+        assert request is not None
+        request.settled_at = request.settled_at or clock.now()
+    elif event.type == "refund.settled":
+        refund = session.scalar(select(Refund).where(Refund.acquirer_refund_id == event.refund_id))
+        if refund is None:
+            raise NotFound("no recorded refund with this id yet; the acquirer will retry")
+        refund.settled_at = refund.settled_at or clock.now()
+    try:
+        with session.begin_nested():
+            session.add(WebhookReceipt(event_id=event.id, kind=event.type[:32], received_at=clock.now()))
+    except IntegrityError:  # the same event applied by a concurrent delivery: this one changes nothing
+        return False
+    return True
