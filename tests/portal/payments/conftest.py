@@ -71,9 +71,10 @@ class Sandbox:
         return answer.json()
 
 
-@pytest.fixture(scope="session")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    database: Path = tmp_path_factory.mktemp("acquirer") / "sandbox.db"
+@pytest.fixture
+def sandbox(tmp_path: Path) -> Iterator[Sandbox]:
+    """A fresh acquirer per test (the platform's ids restart when each test's transaction is rolled back)."""
+    database = tmp_path / "sandbox.db"
     app = create_sandbox_app(database=database, api_key=SANDBOX_KEY, webhook_secret=WEBHOOK_SECRET, webhook_url=None)
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(app=app, host="127.0.0.1", port=port, log_level="warning"))

@@ -39,6 +39,8 @@ from openmyna.portal.payments import webhooks
 from openmyna.portal.payments.sandbox_store import Answer, IdempotencyMismatch, Ledger, new_id, now, payments, refunds
 
 MAX_AMOUNT = 99_999_999
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+Auth = Annotated[str | None, Header()]
 RETRY_DELAYS = (0.5, 2.0, 8.0, 30.0)
 
 
@@ -249,9 +251,6 @@ def create_sandbox_app(*, database: Path, api_key: str, webhook_secret: str, web
         headers = {"Idempotent-Replayed": "true"} if answer.replayed else {}
         return JSONResponse(answer.body, status_code=answer.status_code, headers=headers)
 
-    IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
-    Auth = Annotated[str | None, Header()]
-
     @app.exception_handler(RequestValidationError)
     async def _invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         message = "; ".join(str(e.get("msg")) for e in exc.errors())[:500]
@@ -278,6 +277,15 @@ def create_sandbox_app(*, database: Path, api_key: str, webhook_secret: str, web
         request: Request, payment_id: str, body: AmountIn, idempotency_key: IdemKey = None, authorization: Auth = None
     ) -> JSONResponse:
         return await idempotent_post(request, idempotency_key, authorization, _refund(ledger, payment_id[:40], body))
+
+    @app.get("/v1/payments")
+    async def search_payments(reference: str = "", authorization: Auth = None) -> JSONResponse:
+        """Payments made with one merchant reference, oldest first (to reconcile, as acquirers' search does)."""
+        if not authorised(authorization):
+            return _error(401, "authentication_error", "invalid_api_key", "send Authorization: Bearer <secret key>")
+        query = select(payments).where(payments.c.reference == reference[:128]).order_by(payments.c.created_at)
+        rows = await in_thread(lambda: ledger.read(lambda c: c.execute(query).all()))
+        return JSONResponse({"data": [_payment_json(row) for row in rows]})
 
     @app.get("/v1/payments/{payment_id}")
     async def get_payment(payment_id: str, authorization: Auth = None) -> JSONResponse:
