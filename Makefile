@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 export OPENMYNA_DATABASE_URL ?= sqlite:///var/openmyna.db
 
-.PHONY: run test lint bench soak install browser softhsm wrk clean
+.PHONY: run test lint bench soak install browser softhsm wrk node-tools clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,12 +43,19 @@ wrk:
 	  else echo "no wrk and not root: the wrk-driven benchmarks will stop"; fi; \
 	fi
 
+# npm packages the browser tests use (axe-core, injected to check accessibility), into ./node_modules; idempotent.
+node-tools:
+	@if [ ! -f node_modules/axe-core/axe.min.js ]; then \
+	  npm install --no-save --no-audit --no-fund --no-package-lock axe-core@4 >/dev/null \
+	    || echo "axe-core could not be installed; the accessibility checks will be skipped"; \
+	fi
+
 run: $(STAMP)
 	$(BIN)/openmyna init
 	$(BIN)/openmyna seed --residents $${RESIDENTS:-5000} --seed 42
 	$(BIN)/openmyna serve --host 127.0.0.1 --port 8000
 
-test: $(STAMP) browser softhsm
+test: $(STAMP) browser softhsm node-tools
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
