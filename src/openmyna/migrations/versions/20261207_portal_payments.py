@@ -60,6 +60,10 @@ def upgrade() -> None:
         sa.Column("decline_code", sa.String(length=32), nullable=False),
         sa.Column("created_at", _tz(), nullable=False),
         sa.Column("finished_at", _tz(), nullable=True),
+        sa.Column("payeasy_institution", sa.String(length=5), nullable=False),
+        sa.Column("payeasy_customer", sa.String(length=20), nullable=False),
+        sa.Column("payeasy_confirmation", sa.String(length=6), nullable=False),
+        sa.Column("expires_at", _tz(), nullable=True),
         sa.ForeignKeyConstraint(
             ["request_id"], ["payments_requests.id"], name=op.f("fk_payments_attempts_request_id_payments_requests")
         ),

@@ -56,6 +56,11 @@ class PaymentAttempt(Base):
     decline_code: Mapped[str] = mapped_column(String(32), default="")
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
     finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
+    # Pay-easy: the numbers the payer keys in at a bank, valid until ``expires_at``.
+    payeasy_institution: Mapped[str] = mapped_column(String(5), default="")
+    payeasy_customer: Mapped[str] = mapped_column(String(20), default="")
+    payeasy_confirmation: Mapped[str] = mapped_column(String(6), default="")
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True), nullable=True)
 
 
 class Refund(Base):

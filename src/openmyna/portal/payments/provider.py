@@ -1,13 +1,15 @@
 """The payment-provider interface, and its implementation over an acquirer's HTTP API (the sandbox's shape).
 
-A provider authorises an amount on a card, captures it, refunds it in full or in part, and verifies the
-webhooks it sends. Every call carries an idempotency key: the same key gets the same answer however often
-it is sent, so a retry after a lost answer never charges twice. Another acquirer is plugged in by naming a
-``module:callable`` in ``OPENMYNA_PAYMENTS_PROVIDER`` that takes a :class:`ProviderConfig`.
+A provider authorises an amount on a card and captures it, issues Pay-easy numbers (paid later at a bank,
+reported by webhook), refunds in full or in part, and verifies the webhooks it sends. Every call carries an
+idempotency key: the same key gets the same answer however often it is sent, so a retry after a lost answer
+never charges twice. Another acquirer is plugged in by naming a ``module:callable`` in
+``OPENMYNA_PAYMENTS_PROVIDER`` that takes a :class:`ProviderConfig`.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import importlib
 import json
 from collections.abc import Callable, Mapping
@@ -65,6 +67,19 @@ class Authorisation:
 
 
 @dataclass(frozen=True)
+class PayeasyInstruction:
+    """Pay-easy numbers the payer keys in at a bank (``status`` ``declined`` with a code when refused)."""
+
+    payment_id: str
+    status: Literal["pending", "declined"]
+    institution_number: str
+    customer_number: str
+    confirmation_number: str
+    expires_at: dt.datetime | None
+    decline_code: str = ""
+
+
+@dataclass(frozen=True)
 class Capture:
     payment_id: str
     amount: int
@@ -94,6 +109,8 @@ class PaymentProvider(Protocol):
     def authorise(self, *, amount: int, card: Card, reference: str, idempotency_key: str) -> Authorisation: ...
 
     def capture(self, *, payment_id: str, amount: int, idempotency_key: str) -> Capture: ...
+
+    def request_payeasy(self, *, amount: int, reference: str, idempotency_key: str) -> PayeasyInstruction: ...
 
     def refund(self, *, payment_id: str, amount: int, idempotency_key: str) -> RefundResult: ...
 
@@ -147,6 +164,22 @@ class HttpAcquirer:
             amount=int(payment["amount"]),
             card_brand=str(payment["card"]["brand"]),
             card_last4=str(payment["card"]["last4"]),
+            decline_code=str(answer["error"]["code"]) if status == 402 else "",
+        )
+
+    def request_payeasy(self, *, amount: int, reference: str, idempotency_key: str) -> PayeasyInstruction:
+        body = {"amount": amount, "currency": "jpy", "reference": reference}
+        status, answer = self._post("/v1/payeasy", body, idempotency_key)
+        payment = answer["payment"] if status == 402 else answer
+        numbers = payment.get("payeasy") or {}
+        expires = numbers.get("expires_at")
+        return PayeasyInstruction(
+            payment_id=str(payment["id"]),
+            status="declined" if status == 402 else "pending",
+            institution_number=str(numbers.get("institution_number", "")),
+            customer_number=str(numbers.get("customer_number", "")),
+            confirmation_number=str(numbers.get("confirmation_number", "")),
+            expires_at=dt.datetime.fromtimestamp(int(expires), dt.UTC) if expires else None,
             decline_code=str(answer["error"]["code"]) if status == 402 else "",
         )
 

@@ -34,8 +34,12 @@ from pydantic import Field, StrictBool, StrictInt
 from sqlalchemy import insert, select, update
 from sqlalchemy.engine import Connection
 
+from openmyna.core.config import Settings
+from openmyna.core.crypto import KeyRing, load_master_key
 from openmyna.core.validation import SafeText, StrictModel
+from openmyna.portal.payments import sandbox_payeasy as payeasy
 from openmyna.portal.payments import webhooks
+from openmyna.portal.payments.config import WEBHOOK_PATH, PaymentSettings, resolve
 from openmyna.portal.payments.sandbox_store import Answer, IdempotencyMismatch, Ledger, new_id, now, payments, refunds
 
 MAX_AMOUNT = 99_999_999
@@ -119,6 +123,8 @@ def _payment_json(row: Any) -> dict[str, Any]:
         "card": {"brand": row.brand, "last4": row.last4},
         "decline_code": row.decline_code,
         "created": int(row.created_at.timestamp()) if row.created_at else 0,
+        "method": row.method,
+        **({"payeasy": payeasy.numbers_json(row)} if row.method == "payeasy" and row.payeasy_customer else {}),
     }
 
 
@@ -278,6 +284,21 @@ def create_sandbox_app(*, database: Path, api_key: str, webhook_secret: str, web
     ) -> JSONResponse:
         return await idempotent_post(request, idempotency_key, authorization, _refund(ledger, payment_id[:40], body))
 
+    @app.post("/v1/payeasy")
+    async def payeasy_numbers(
+        request: Request, body: payeasy.PayeasyIn, idempotency_key: IdemKey = None, authorization: Auth = None
+    ) -> JSONResponse:
+        """Pay-easy payment numbers for an amount (the payment stays pending until a bank pays it)."""
+        return await idempotent_post(request, idempotency_key, authorization, payeasy.issue(body, _payment_json))
+
+    @app.post("/v1/test_helpers/payeasy/bank_payment")
+    async def payeasy_bank_payment(
+        request: Request, body: payeasy.BankPaymentIn, idempotency_key: IdemKey = None, authorization: Auth = None
+    ) -> JSONResponse:
+        """Stand in for the payer's bank: pay Pay-easy numbers (then ``payment.settled`` is sent)."""
+        work = payeasy.bank_pays(ledger, body, _payment_json)
+        return await idempotent_post(request, idempotency_key, authorization, work)
+
     @app.get("/v1/payments")
     async def search_payments(reference: str = "", authorization: Auth = None) -> JSONResponse:
         """Payments made with one merchant reference, oldest first (to reconcile, as acquirers' search does)."""
@@ -317,12 +338,10 @@ def create_sandbox_app(*, database: Path, api_key: str, webhook_secret: str, web
     return app
 
 
-def sandbox_for(settings: Any, keys: Any, payments_settings: Any) -> FastAPI:
+def sandbox_for(settings: Settings, keys: KeyRing, payments_settings: PaymentSettings) -> FastAPI:
     """The sandbox as the platform's configuration describes it (shared key and secret, webhooks to it)."""
-    from openmyna.portal.payments.config import WEBHOOK_PATH, resolve
-
     config = resolve(payments_settings, settings, keys)
-    database = payments_settings.sandbox_database or Path(settings.var_dir) / "sandbox-acquirer.db"
+    database = payments_settings.sandbox_database or settings.var_dir / "sandbox-acquirer.db"
     return create_sandbox_app(
         database=database,
         api_key=config.api_key,
@@ -334,10 +353,6 @@ def sandbox_for(settings: Any, keys: Any, payments_settings: Any) -> FastAPI:
 def main(argv: list[str] | None = None) -> None:
     """Run the sandbox alone on loopback, with the key and secret the platform derives from its master key."""
     import uvicorn
-
-    from openmyna.core.config import Settings
-    from openmyna.core.crypto import KeyRing, load_master_key
-    from openmyna.portal.payments.config import PaymentSettings
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")

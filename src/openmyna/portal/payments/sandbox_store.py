@@ -48,6 +48,10 @@ payments = Table(
     Column("reference", String(128), nullable=False),
     Column("decline_code", String(40), nullable=False, default=""),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("method", String(16), nullable=False, default="card"),
+    Column("payeasy_customer", String(20), nullable=False, default="", index=True),
+    Column("payeasy_confirmation", String(6), nullable=False, default=""),
+    Column("expires_at", DateTime(timezone=True), nullable=True),
 )
 refunds = Table(
     "sandbox_refunds",

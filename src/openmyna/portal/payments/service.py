@@ -12,7 +12,7 @@ import datetime as dt
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -20,15 +20,24 @@ from sqlalchemy.orm import Session
 
 from openmyna.core import audit, clock
 from openmyna.core.errors import Conflict, DomainError, NotFound
+from openmyna.core.timefmt import as_utc
 from openmyna.orgs.service import Caller
 from openmyna.portal.payments.models import PaymentAttempt, PaymentRequest, Refund, WebhookReceipt
-from openmyna.portal.payments.provider import Authorisation, Capture, RefundResult, WebhookEvent
+from openmyna.portal.payments.provider import (
+    Authorisation,
+    Capture,
+    PayeasyInstruction,
+    RefundResult,
+    WebhookEvent,
+)
 from openmyna.registry import service as registry
 
 PAYMENT_SCOPE = "payments:request"
 KINDS = ("tax", "fee", "insurance", "other")
 OPEN, PAID, REFUNDED = "open", "paid", "refunded"
 PROCESSING, CAPTURED, DECLINED = "processing", "captured", "declined"
+AWAITING = "awaiting"  # Pay-easy numbers issued, not yet paid at a bank
+Method = Literal["card", "payeasy"]
 
 
 class PaymentRequestNotFound(NotFound):
@@ -47,6 +56,12 @@ class PaymentInProgress(Conflict):
     slug = "payment-in-progress"
     title_ja = "このお支払いは処理中です"
     title_en = "A payment of this request is in progress"
+
+
+class PayeasyAwaiting(Conflict):
+    slug = "payeasy-awaiting"
+    title_ja = "ペイジーの支払番号を発行済みです。その番号でお支払いください"
+    title_en = "Pay-easy numbers have been issued; pay with them"
 
 
 class PaymentDeclined(DomainError):
@@ -215,6 +230,7 @@ class Ticket:
     amount: int
     status: str
     decline_code: str
+    method: str
 
     @property
     def reference(self) -> str:
@@ -226,10 +242,19 @@ class Ticket:
 
 
 def _ticket(attempt: PaymentAttempt, amount: int) -> Ticket:
-    return Ticket(attempt.id, attempt.request_id, attempt.key, amount, attempt.status, attempt.decline_code)
+    return Ticket(
+        attempt.id, attempt.request_id, attempt.key, amount, attempt.status, attempt.decline_code, attempt.method
+    )
 
 
-def begin_attempt(session: Session, *, subject: str, request_id: int, key: str) -> Ticket:
+def awaiting_payeasy(session: Session, request_id: int) -> PaymentAttempt | None:
+    """Pay-easy numbers of this request still valid at the bank (the request cannot be paid otherwise meanwhile)."""
+    query = select(PaymentAttempt).where(PaymentAttempt.request_id == request_id, PaymentAttempt.status == AWAITING)
+    now = clock.now()
+    return next((a for a in session.scalars(query) if a.expires_at is None or as_utc(a.expires_at) > now), None)
+
+
+def begin_attempt(session: Session, *, subject: str, request_id: int, key: str, method: Method = "card") -> Ticket:
     """Start paying (or return the attempt this form's key already started, to resume or replay it)."""
     request = _locked(session, request_id)
     if request is None or request.subject != subject:
@@ -242,7 +267,9 @@ def begin_attempt(session: Session, *, subject: str, request_id: int, key: str) 
         raise AlreadyPaid(f"payment request {request_id} was paid on {request.paid_at}")
     if pending_key(session, request_id) is not None:
         raise PaymentInProgress("another payment of this request is being processed; reload the page")
-    attempt = PaymentAttempt(request_id=request_id, key=key, status=PROCESSING, method="card", created_at=clock.now())
+    if awaiting_payeasy(session, request_id) is not None:
+        raise PayeasyAwaiting("Pay-easy numbers for this request are valid until they expire; pay with them")
+    attempt = PaymentAttempt(request_id=request_id, key=key, status=PROCESSING, method=method, created_at=clock.now())
     session.add(attempt)
     session.flush()
     return _ticket(attempt, request.amount)
@@ -272,12 +299,42 @@ def finish_attempt(
             session, request, actor_org="portal", actor=subject, action="payments.declined", purpose=request.purpose
         )
         return attempt
+    _paid(session, request, attempt, now)
+    session.flush()
+    return attempt
+
+
+def finish_payeasy(session: Session, *, ticket: Ticket, instruction: PayeasyInstruction) -> PaymentAttempt:
+    """Keep the Pay-easy numbers issued for an attempt (once); the request is paid when the bank's payment is
+    reported by webhook (:func:`apply_webhook`)."""
+    request = _locked(session, ticket.request_id)
+    attempt = session.get(PaymentAttempt, ticket.attempt_id)
+    assert request is not None and attempt is not None
+    if attempt.status != PROCESSING:
+        return attempt
+    attempt.finished_at, attempt.acquirer_payment_id = clock.now(), instruction.payment_id
+    attempt.card_brand = "payeasy"
+    if instruction.status == "declined":
+        attempt.status, attempt.decline_code = DECLINED, instruction.decline_code[:32]
+        action = "payments.declined"
+    else:
+        attempt.status, attempt.expires_at = AWAITING, instruction.expires_at
+        attempt.payeasy_institution = instruction.institution_number[:5]
+        attempt.payeasy_customer = instruction.customer_number[:20]
+        attempt.payeasy_confirmation = instruction.confirmation_number[:6]
+        action = "payments.payeasy_issued"
+    _record(session, request, actor_org="portal", actor=request.subject, action=action, purpose=request.purpose)
+    return attempt
+
+
+def _paid(session: Session, request: PaymentRequest, attempt: PaymentAttempt, now: dt.datetime) -> None:
+    """The request is paid by ``attempt``: its receipt number, and an access event the person sees."""
     attempt.status = CAPTURED
     request.status, request.paid_at, request.receipt_number = PAID, now, receipt_number(request, now)
     purpose = f"{request.receipt_number} {request.amount}円 {request.purpose}"
-    _record(session, request, actor_org=request.payee_org, actor=subject, action="payments.paid", purpose=purpose)
-    session.flush()
-    return attempt
+    _record(
+        session, request, actor_org=request.payee_org, actor=request.subject, action="payments.paid", purpose=purpose
+    )
 
 
 @dataclass(frozen=True)
@@ -364,10 +421,14 @@ def apply_webhook(session: Session, *, event: WebhookEvent) -> bool:
         return False
     if event.type == "payment.settled":
         attempt = session.scalar(select(PaymentAttempt).where(PaymentAttempt.acquirer_payment_id == event.payment_id))
-        if attempt is None or attempt.status != CAPTURED:
+        if attempt is None or attempt.status not in (CAPTURED, AWAITING):
             raise NotFound("no captured payment with this id yet; the acquirer will retry")
         request = _locked(session, attempt.request_id)
         assert request is not None
+        if attempt.status == AWAITING:  # a Pay-easy payment made at a bank: this is how the platform learns of it
+            if request.status != OPEN:
+                raise Conflict(f"payment request {request.id} is already paid; refund the Pay-easy payment")
+            _paid(session, request, attempt, clock.now())
         request.settled_at = request.settled_at or clock.now()
     elif event.type == "refund.settled":
         refund = session.scalar(select(Refund).where(Refund.acquirer_refund_id == event.refund_id))

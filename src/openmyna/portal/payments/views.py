@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from openmyna.core import clock, i18n
 from openmyna.core.db import unit_of_work
@@ -45,14 +46,14 @@ def _jst(value: dt.datetime | None) -> str:
     return as_utc(value).astimezone(clock.JST).strftime("%Y-%m-%d %H:%M") if value else ""
 
 
-def _payee_names(request: Request, codes: set[str]) -> dict[str, str]:
+def _payee_names(session: Session, codes: set[str]) -> dict[str, str]:
+    """Organisation names to show for payee codes (the code itself for one no longer registered)."""
     names: dict[str, str] = {}
-    with unit_of_work(request.app.state.read_session_factory) as session:
-        for code in codes:
-            try:
-                names[code] = orgs.get_organisation(session, code).name
-            except DomainError:
-                names[code] = code
+    for code in codes:
+        try:
+            names[code] = orgs.get_organisation(session, code).name
+        except DomainError:
+            names[code] = code
     return names
 
 
@@ -78,7 +79,7 @@ def payments_page(request: Request, user: CurrentUser) -> Response:
     """Open requests (by due date) and paid ones with their receipts."""
     with unit_of_work(request.app.state.read_session_factory) as session:
         rows = service.list_for_person(session, subject=user.subject)
-        payees = _payee_names(request, {r.payee_org for r in rows})
+        payees = _payee_names(session, {r.payee_org for r in rows})
         items = [_view(r, payees) for r in rows]
     open_items = [i for i in items if i["status"] == service.OPEN]
     done = [i for i in items if i["status"] != service.OPEN]
@@ -90,12 +91,24 @@ def _pay_page(
 ) -> Response:
     with unit_of_work(request.app.state.read_session_factory) as session:
         row = service.for_person(session, subject=user.subject, request_id=request_id)
-        item = _view(row, _payee_names(request, {row.payee_org}))
+        item = _view(row, _payee_names(session, {row.payee_org}))
         key = service.pending_key(session, request_id) or secrets.token_urlsafe(24)
+        awaiting = service.awaiting_payeasy(session, request_id)
+        payeasy = (
+            {
+                "institution": awaiting.payeasy_institution,
+                "customer": awaiting.payeasy_customer,
+                "confirmation": awaiting.payeasy_confirmation,
+                "expires_at": _jst(awaiting.expires_at),
+            }
+            if awaiting is not None and row.status == service.OPEN
+            else None
+        )
     window = dt.timedelta(seconds=request.app.state.payments_config.reauth_seconds)
     context = {
         "item": item,
         "key": key,
+        "payeasy": payeasy,
         "error": error,
         "fresh": user.authenticated_within(window),
         "reauth_url": _reauth_url(request),
@@ -180,11 +193,56 @@ def pay(
             raise service.PaymentDeclined(f"declined: {attempt.decline_code}", code=attempt.decline_code)
     except service.AlreadyPaid:
         return RedirectResponse(f"/portal/payments/{request_id}/receipt", status_code=303)
-    except (service.PaymentDeclined, service.PaymentInProgress, ProviderUnavailable) as exc:
+    except (service.PaymentDeclined, service.PaymentInProgress, service.PayeasyAwaiting, ProviderUnavailable) as exc:
         return _pay_or_error(request, user, request_id, exc)
     except DomainError as exc:
         return render_error(request, exc)
     return RedirectResponse(f"/portal/payments/{request_id}/receipt", status_code=303)
+
+
+@router.post("/portal/payments/{request_id}/payeasy", response_class=HTMLResponse)
+def payeasy(
+    request: Request,
+    request_id: IdParam,
+    user: CurrentUser,
+    csrf: Annotated[str, Form(max_length=128)] = "",
+    key: Annotated[str, Form(max_length=64)] = "",
+) -> Response:
+    """Ask for Pay-easy numbers: the page then shows them until the bank's payment is reported or they expire."""
+    try:
+        check_csrf(request, csrf)
+        require_recent_card_auth(request, user)
+        if not _KEY.fullmatch(key):
+            raise InvalidInput("the form's payment key is missing or malformed; reload the page")
+    except Forbidden as exc:
+        return render_error(request, exc)
+    except (ReauthenticationRequired, InvalidInput) as exc:
+        return _pay_or_error(request, user, request_id, exc)
+    provider: PaymentProvider = request.app.state.payments_provider
+    factory = request.app.state.session_factory
+    try:
+        with unit_of_work(factory) as session:
+            ticket = service.begin_attempt(
+                session, subject=user.subject, request_id=request_id, key=key, method="payeasy"
+            )
+        if ticket.status == service.PROCESSING:
+            instruction = provider.request_payeasy(
+                amount=ticket.amount, reference=ticket.reference, idempotency_key=ticket.idempotency_key + "-payeasy"
+            )
+            with unit_of_work(factory) as session:
+                attempt = service.finish_payeasy(session, ticket=ticket, instruction=instruction)
+                status, code = attempt.status, attempt.decline_code
+        else:
+            status, code = ticket.status, ticket.decline_code
+        if status == service.DECLINED:
+            raise service.PaymentDeclined(f"declined: {code}", code=code)
+    except service.AlreadyPaid:
+        return RedirectResponse(f"/portal/payments/{request_id}/receipt", status_code=303)
+    except (service.PaymentDeclined, service.PaymentInProgress, service.PayeasyAwaiting, ProviderUnavailable) as exc:
+        return _pay_or_error(request, user, request_id, exc)
+    except DomainError as exc:
+        return render_error(request, exc)
+    return RedirectResponse(f"/portal/payments/{request_id}", status_code=303)
 
 
 def _pay_or_error(request: Request, user: PortalUser, request_id: int, error: DomainError) -> Response:
@@ -202,14 +260,20 @@ def receipt(request: Request, request_id: IdParam, user: CurrentUser) -> Respons
             row = service.for_person(session, subject=user.subject, request_id=request_id)
             if row.receipt_number is None:
                 raise service.PaymentRequestNotFound(f"payment request {request_id} has not been paid")
-            item = _view(row, _payee_names(request, {row.payee_org}))
+            item = _view(row, _payee_names(session, {row.payee_org}))
             attempt = service.captured_attempt(session, request_id)
             refunds = [
                 {"amount": r.amount, "reason": r.reason, "at": _jst(r.created_at)}
                 for r in service.refunds_of(session, request_id)
                 if r.status == "succeeded"
             ]
-            card = f"{attempt.card_brand.upper()} **** {attempt.card_last4}" if attempt else ""
+            card = ""
+            if attempt is not None:
+                card = (
+                    "payeasy"
+                    if attempt.method == "payeasy"
+                    else f"{attempt.card_brand.upper()} **** {attempt.card_last4}"
+                )
     except DomainError as exc:
         return render_error(request, exc)
     return render(request, "portal/payments/receipt.html", {"item": item, "card": card, "refunds": refunds})
