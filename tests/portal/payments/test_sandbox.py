@@ -4,13 +4,31 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
 
 import httpx
 import pytest
+from fastapi.testclient import TestClient
 
-from openmyna.portal.payments import webhooks
+from openmyna.core.config import Settings
+from openmyna.portal.payments import setup, webhooks
+from openmyna.portal.payments.config import PaymentSettings
 from openmyna.portal.payments.sandbox import TEST_CARDS, luhn_valid
-from tests.portal.payments.conftest import SANDBOX_KEY, WEBHOOK_SECRET, Sandbox
+from tests.live import free_port
+from tests.portal.payments.conftest import (
+    SANDBOX_KEY,
+    WEBHOOK_SECRET,
+    Sandbox,
+    create,
+    pay,
+    pay_form,
+    request_body,
+)
+from tests.portal.sessions import log_in
 
 CARD = {"number": "4242424242424242", "exp_month": 12, "exp_year": 2099, "cvc": "123"}
 
@@ -109,3 +127,40 @@ def test_malformed_bodies_are_400(sandbox: Sandbox) -> None:
         _payment() | {"x": 1},
     ):
         assert sandbox.post("/v1/payments", body, key="m").status_code == 400
+
+
+def test_the_sandbox_runs_as_its_own_process_and_the_platform_pays_through_it(
+    pay_client: TestClient, town_headers: dict[str, str], resident_id: int, settings: Settings, tmp_path: Path
+) -> None:
+    """``python -m openmyna.portal.payments.sandbox`` on loopback, with the key the platform derives itself."""
+    port = free_port()
+    env = os.environ | {
+        "OPENMYNA_DATA_KEY": str(settings.data_key.get_secret_value() if settings.data_key else ""),
+        "OPENMYNA_VAR_DIR": str(tmp_path / "acquirer"),
+        "OPENMYNA_BASE_URL": "http://127.0.0.1:9",  # webhooks go nowhere here; their delivery is tested elsewhere
+    }
+    process = subprocess.Popen(
+        [sys.executable, "-m", "openmyna.portal.payments.sandbox", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(url + "/healthz", trust_env=False).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        setup.configure(pay_client.app, PaymentSettings(acquirer_url=url, sandbox=False))  # type: ignore[arg-type]
+        made = create(pay_client, town_headers, request_body(resident_id)).json()
+        log_in(pay_client, resident_id=resident_id)
+        paid = pay(pay_client, made["id"], pay_form(pay_client, made["id"]))
+        assert paid.status_code == 303, paid.text
+        status = pay_client.get(f"/api/payments/requests/{made['id']}", headers=town_headers).json()
+        assert status["status"] == "paid"
+    finally:
+        process.terminate()
+        process.wait(timeout=15)
