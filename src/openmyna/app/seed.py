@@ -15,6 +15,7 @@ from openmyna.jpki.authority import CaConfig
 from openmyna.network import demo as network_demo
 from openmyna.network.table import load_table
 from openmyna.orgs import demo as orgs_demo
+from openmyna.portal.payments import demo as payments_demo
 from openmyna.registry import demo as registry_demo
 from openmyna.registry.models import Resident
 
@@ -79,4 +80,5 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
             seed=seed,
         )
         corporate_demo.seed_corporations(session.connection(), seed=seed)
+        payments_demo.seed_requests(session, municipality_code=municipality, persona_ids=persona_ids)
     return SeedReport(True, residents, logins, personas, cards)

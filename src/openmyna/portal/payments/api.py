@@ -12,7 +12,7 @@ from openmyna.core.validation import IdParam
 from openmyna.core.web import DbSession, UnitOfWorkRoute
 from openmyna.orgs.dependencies import require_scope
 from openmyna.orgs.service import Caller
-from openmyna.portal.payments import service
+from openmyna.portal.payments import service, settlement
 from openmyna.portal.payments.config import WEBHOOK_PATH
 from openmyna.portal.payments.models import PaymentRequest
 from openmyna.portal.payments.provider import PaymentProvider
@@ -145,7 +145,7 @@ def refund(
     """Give back part or all of a payment through the acquirer; the person sees it in their history."""
     factory = request.app.state.session_factory
     with unit_of_work(factory) as session:
-        ticket = service.begin_refund(
+        ticket = settlement.begin_refund(
             session,
             caller=caller,
             request_id=request_id,
@@ -158,7 +158,7 @@ def refund(
             payment_id=ticket.payment_id, amount=ticket.amount, idempotency_key=ticket.idempotency_key
         )
         with unit_of_work(factory) as session:
-            service.finish_refund(session, ticket=ticket, result=result)
+            settlement.finish_refund(session, ticket=ticket, result=result)
     if ticket.replayed:
         response.headers["Idempotent-Replayed"] = "true"
     with unit_of_work(factory) as session:
@@ -184,5 +184,5 @@ def webhook(
     """The acquirer's signed events (Standard Webhooks): a bad signature or stale timestamp is 400; an
     event seen before is acknowledged and not applied again."""
     event = provider.verify_webhook(headers=request.headers, body=body, now=clock.now().timestamp())
-    applied = service.apply_webhook(session, event=event)
+    applied = settlement.apply_webhook(session, event=event)
     return {"applied": applied}

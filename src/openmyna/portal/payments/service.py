@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -22,13 +22,11 @@ from openmyna.core import audit, clock
 from openmyna.core.errors import Conflict, DomainError, NotFound
 from openmyna.core.timefmt import as_utc
 from openmyna.orgs.service import Caller
-from openmyna.portal.payments.models import PaymentAttempt, PaymentRequest, Refund, WebhookReceipt
+from openmyna.portal.payments.models import PaymentAttempt, PaymentRequest, Refund
 from openmyna.portal.payments.provider import (
     Authorisation,
     Capture,
     PayeasyInstruction,
-    RefundResult,
-    WebhookEvent,
 )
 from openmyna.registry import service as registry
 
@@ -80,18 +78,12 @@ class IdempotencyKeyReused(DomainError):
     title_en = "This Idempotency-Key was used with a different request"
 
 
-class NotRefundable(Conflict):
-    slug = "not-refundable"
-    title_ja = "返金できません"
-    title_en = "Cannot be refunded"
-
-
 def digest(payload: dict[str, Any]) -> bytes:
     """A request body's fingerprint for idempotency (key order and spacing do not matter)."""
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).digest()
 
 
-def _record(
+def record_event(
     session: Session, request: PaymentRequest, *, actor_org: str, actor: str, action: str, purpose: str
 ) -> None:
     audit.record_access(
@@ -158,17 +150,19 @@ def create_request(
         existing = _by_key(session, caller.org_code, idempotency_key)
         assert existing is not None
         return _replay(existing, fingerprint)
-    _record(session, row, actor_org=caller.org_code, actor=caller.actor, action="payments.requested", purpose=purpose)
+    record_event(
+        session, row, actor_org=caller.org_code, actor=caller.actor, action="payments.requested", purpose=purpose
+    )
     return row, False
 
 
-def _locked(session: Session, request_id: int) -> PaymentRequest | None:
+def locked_request(session: Session, request_id: int) -> PaymentRequest | None:
     return session.scalar(select(PaymentRequest).where(PaymentRequest.id == request_id).with_for_update())
 
 
 def for_payee(session: Session, *, caller: Caller, request_id: int, lock: bool = False) -> PaymentRequest:
     """One of the caller's own requests (another organisation's is not found, as if it did not exist)."""
-    row = _locked(session, request_id) if lock else session.get(PaymentRequest, request_id)
+    row = locked_request(session, request_id) if lock else session.get(PaymentRequest, request_id)
     if row is None or row.payee_org != caller.org_code:
         raise PaymentRequestNotFound(f"no payment request {request_id} of {caller.org_code}")
     return row
@@ -256,7 +250,7 @@ def awaiting_payeasy(session: Session, request_id: int) -> PaymentAttempt | None
 
 def begin_attempt(session: Session, *, subject: str, request_id: int, key: str, method: Method = "card") -> Ticket:
     """Start paying (or return the attempt this form's key already started, to resume or replay it)."""
-    request = _locked(session, request_id)
+    request = locked_request(session, request_id)
     if request is None or request.subject != subject:
         raise PaymentRequestNotFound(f"you have no payment request {request_id}")
     query = select(PaymentAttempt).where(PaymentAttempt.request_id == request_id, PaymentAttempt.key == key)
@@ -283,7 +277,7 @@ def finish_attempt(
     session: Session, *, ticket: Ticket, authorisation: Authorisation, capture: Capture | None
 ) -> PaymentAttempt:
     """Record the acquirer's answer once: a second finish of the same attempt changes nothing."""
-    request = _locked(session, ticket.request_id)
+    request = locked_request(session, ticket.request_id)
     attempt = session.get(PaymentAttempt, ticket.attempt_id)
     assert request is not None and attempt is not None
     if attempt.status != PROCESSING:
@@ -295,11 +289,11 @@ def finish_attempt(
     subject = request.subject
     if capture is None:
         attempt.status, attempt.decline_code = DECLINED, authorisation.decline_code[:32]
-        _record(
+        record_event(
             session, request, actor_org="portal", actor=subject, action="payments.declined", purpose=request.purpose
         )
         return attempt
-    _paid(session, request, attempt, now)
+    mark_paid(session, request, attempt, now)
     session.flush()
     return attempt
 
@@ -307,7 +301,7 @@ def finish_attempt(
 def finish_payeasy(session: Session, *, ticket: Ticket, instruction: PayeasyInstruction) -> PaymentAttempt:
     """Keep the Pay-easy numbers issued for an attempt (once); the request is paid when the bank's payment is
     reported by webhook (:func:`apply_webhook`)."""
-    request = _locked(session, ticket.request_id)
+    request = locked_request(session, ticket.request_id)
     attempt = session.get(PaymentAttempt, ticket.attempt_id)
     assert request is not None and attempt is not None
     if attempt.status != PROCESSING:
@@ -323,121 +317,15 @@ def finish_payeasy(session: Session, *, ticket: Ticket, instruction: PayeasyInst
         attempt.payeasy_customer = instruction.customer_number[:20]
         attempt.payeasy_confirmation = instruction.confirmation_number[:6]
         action = "payments.payeasy_issued"
-    _record(session, request, actor_org="portal", actor=request.subject, action=action, purpose=request.purpose)
+    record_event(session, request, actor_org="portal", actor=request.subject, action=action, purpose=request.purpose)
     return attempt
 
 
-def _paid(session: Session, request: PaymentRequest, attempt: PaymentAttempt, now: dt.datetime) -> None:
+def mark_paid(session: Session, request: PaymentRequest, attempt: PaymentAttempt, now: dt.datetime) -> None:
     """The request is paid by ``attempt``: its receipt number, and an access event the person sees."""
     attempt.status = CAPTURED
     request.status, request.paid_at, request.receipt_number = PAID, now, receipt_number(request, now)
     purpose = f"{request.receipt_number} {request.amount}円 {request.purpose}"
-    _record(
+    record_event(
         session, request, actor_org=request.payee_org, actor=request.subject, action="payments.paid", purpose=purpose
     )
-
-
-@dataclass(frozen=True)
-class RefundTicket:
-    refund_id: int
-    request_id: int
-    amount: int
-    status: str
-    payment_id: str
-    idempotency_key: str
-    replayed: bool
-
-
-def _refund_ticket(refund: Refund, payment_id: str, *, replayed: bool) -> RefundTicket:
-    key = f"pr{refund.request_id}-refund-{refund.id}"
-    return RefundTicket(refund.id, refund.request_id, refund.amount, refund.status, payment_id, key, replayed)
-
-
-def begin_refund(
-    session: Session, *, caller: Caller, request_id: int, amount: int, reason: str, idempotency_key: str
-) -> RefundTicket:
-    """Reserve a refund of ``amount`` (never more than was paid and not yet refunded or reserved)."""
-    request = for_payee(session, caller=caller, request_id=request_id, lock=True)
-    fingerprint = digest({"amount": amount, "reason": reason})
-    query = select(Refund).where(Refund.request_id == request_id, Refund.idempotency_key == idempotency_key)
-    attempt = captured_attempt(session, request_id)
-    payment_id = (attempt.acquirer_payment_id or "") if attempt is not None else ""
-    same = session.scalar(query)
-    if same is not None:
-        if same.request_digest != fingerprint:
-            raise IdempotencyKeyReused("this Idempotency-Key already asked for a different refund")
-        return _refund_ticket(same, payment_id, replayed=True)
-    if attempt is None:
-        raise NotRefundable(f"payment request {request_id} has not been paid")
-    reserved = session.scalar(
-        select(func.coalesce(func.sum(Refund.amount), 0)).where(
-            Refund.request_id == request_id, Refund.status.in_(("pending", "succeeded"))
-        )
-    )
-    if amount > request.amount - int(reserved or 0):
-        raise NotRefundable(f"at most {request.amount - int(reserved or 0)} yen of this payment can still be refunded")
-    refund = Refund(
-        request_id=request_id,
-        amount=amount,
-        reason=reason,
-        idempotency_key=idempotency_key,
-        request_digest=fingerprint,
-        status="pending",
-        created_by=caller.actor,
-        created_at=clock.now(),
-    )
-    session.add(refund)
-    session.flush()
-    return _refund_ticket(refund, payment_id, replayed=False)
-
-
-def finish_refund(session: Session, *, ticket: RefundTicket, result: RefundResult) -> Refund:
-    """Record a refund the acquirer made, once; the person sees it as an access event."""
-    request = _locked(session, ticket.request_id)
-    refund = session.get(Refund, ticket.refund_id)
-    assert request is not None and refund is not None
-    if refund.status != "pending":
-        return refund
-    refund.status, refund.acquirer_refund_id = "succeeded", result.refund_id
-    request.refunded_amount += refund.amount
-    if request.refunded_amount >= request.amount:
-        request.status = REFUNDED
-    purpose = f"{request.receipt_number} 返金 {refund.amount}円 {refund.reason}"
-    _record(
-        session,
-        request,
-        actor_org=request.payee_org,
-        actor=refund.created_by,
-        action="payments.refunded",
-        purpose=purpose,
-    )
-    session.flush()
-    return refund
-
-
-def apply_webhook(session: Session, *, event: WebhookEvent) -> bool:
-    """Mark a payment or refund settled; ``False`` for an event already applied (a retry or a replay)."""
-    if session.scalar(select(WebhookReceipt.id).where(WebhookReceipt.event_id == event.id)) is not None:
-        return False
-    if event.type == "payment.settled":
-        attempt = session.scalar(select(PaymentAttempt).where(PaymentAttempt.acquirer_payment_id == event.payment_id))
-        if attempt is None or attempt.status not in (CAPTURED, AWAITING):
-            raise NotFound("no captured payment with this id yet; the acquirer will retry")
-        request = _locked(session, attempt.request_id)
-        assert request is not None
-        if attempt.status == AWAITING:  # a Pay-easy payment made at a bank: this is how the platform learns of it
-            if request.status != OPEN:
-                raise Conflict(f"payment request {request.id} is already paid; refund the Pay-easy payment")
-            _paid(session, request, attempt, clock.now())
-        request.settled_at = request.settled_at or clock.now()
-    elif event.type == "refund.settled":
-        refund = session.scalar(select(Refund).where(Refund.acquirer_refund_id == event.refund_id))
-        if refund is None:
-            raise NotFound("no recorded refund with this id yet; the acquirer will retry")
-        refund.settled_at = refund.settled_at or clock.now()
-    try:
-        with session.begin_nested():
-            session.add(WebhookReceipt(event_id=event.id, kind=event.type[:32], received_at=clock.now()))
-    except IntegrityError:  # the same event applied by a concurrent delivery: this one changes nothing
-        return False
-    return True
