@@ -91,3 +91,34 @@ def test_an_amount_over_the_payeasy_limit_is_declined(
     )
     assert declined.status_code == 402 and "amount_over_limit" in declined.text
     assert 'name="card_number"' in pay_client.get(f"/portal/payments/{made['id']}").text  # a card still can
+
+
+def test_the_card_form_and_the_payeasy_form_of_one_page_never_both_pay(
+    pay_client: TestClient, town_headers: dict[str, str], resident_id: int, sandbox: Sandbox
+) -> None:
+    """Both forms of a page carry one key: whichever is submitted first owns it, the other is refused."""
+    made = create(pay_client, town_headers, request_body(resident_id)).json()
+    log_in(pay_client, resident_id=resident_id)
+    form = pay_form(pay_client, made["id"])
+    numbers = pay_client.post(
+        f"/portal/payments/{made['id']}/payeasy",
+        data={"csrf": form["csrf"], "key": form["key"]},
+        follow_redirects=False,
+    )
+    assert numbers.status_code == 303
+    card = pay(pay_client, made["id"], form)  # the card form of the same page, e.g. in a second tab
+    assert card.status_code == 409
+    assert [c["method"] for c in sandbox.payments_with_reference(f"payment-request-{made['id']}")] == ["payeasy"]
+
+    other = create(pay_client, town_headers, request_body(resident_id, purpose="別の依頼")).json()
+    form = pay_form(pay_client, other["id"])
+    assert pay(pay_client, other["id"], form).status_code == 303
+    late = pay_client.post(
+        f"/portal/payments/{other['id']}/payeasy",
+        data={"csrf": form["csrf"], "key": form["key"]},
+        follow_redirects=False,
+    )
+    assert late.status_code in (303, 409)
+    assert late.status_code == 409 or late.headers["location"].endswith("/receipt")
+    charges = sandbox.payments_with_reference(f"payment-request-{other['id']}")
+    assert [(c["method"], c["status"]) for c in charges] == [("card", "captured")]

@@ -256,6 +256,10 @@ def begin_attempt(session: Session, *, subject: str, request_id: int, key: str, 
     query = select(PaymentAttempt).where(PaymentAttempt.request_id == request_id, PaymentAttempt.key == key)
     same = session.scalar(query)
     if same is not None:
+        if same.method != method:  # the page's other form with the same key, e.g. from a second tab
+            if same.status == AWAITING:
+                raise PayeasyAwaiting("Pay-easy numbers were issued for this form; pay with them")
+            raise PaymentInProgress(f"this form already started a {same.method} payment; reload the page")
         return _ticket(same, request.amount)
     if request.status != OPEN:
         raise AlreadyPaid(f"payment request {request_id} was paid on {request.paid_at}")

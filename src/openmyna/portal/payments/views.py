@@ -177,6 +177,8 @@ def pay(
             return RedirectResponse(f"/portal/payments/{request_id}/receipt", status_code=303)
         if ticket.status == service.DECLINED:
             raise service.PaymentDeclined(f"declined: {ticket.decline_code}", code=ticket.decline_code)
+        if ticket.status != service.PROCESSING:
+            raise service.PaymentInProgress(f"this form's payment is {ticket.status}; reload the page")
         authorisation = provider.authorise(
             amount=ticket.amount, card=card, reference=ticket.reference, idempotency_key=ticket.idempotency_key
         )
@@ -232,6 +234,8 @@ def payeasy(
             with unit_of_work(factory) as session:
                 attempt = service.finish_payeasy(session, ticket=ticket, instruction=instruction)
                 status, code = attempt.status, attempt.decline_code
+        elif ticket.status == service.CAPTURED:
+            return RedirectResponse(f"/portal/payments/{request_id}/receipt", status_code=303)
         else:
             status, code = ticket.status, ticket.decline_code
         if status == service.DECLINED:
