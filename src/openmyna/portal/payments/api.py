@@ -177,7 +177,23 @@ async def raw_body(request: Request) -> bytes:
     return await request.body()
 
 
-@router.post(WEBHOOK_PATH, include_in_schema=True, status_code=200)
+_WEBHOOK_DOCUMENT = {
+    "parameters": [
+        {"name": name, "in": "header", "required": True, "schema": {"type": "string"}, "description": text}
+        for name, text in (
+            ("webhook-id", "The event's id (applied once)"),
+            ("webhook-timestamp", "Unix seconds; refused outside the tolerance (300 s)"),
+            ("webhook-signature", "v1, + base64 HMAC-SHA-256 over id.timestamp.body (Standard Webhooks)"),
+        )
+    ],
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "object", "description": "The acquirer's event"}}},
+    },
+}
+
+
+@router.post(WEBHOOK_PATH, status_code=200, openapi_extra=_WEBHOOK_DOCUMENT)
 def webhook(
     request: Request, session: DbSession, provider: Provider, body: Annotated[bytes, Depends(raw_body)]
 ) -> dict[str, bool]:
