@@ -88,6 +88,25 @@ def _submit_together(base_url: str, cookie: str, request_id: int, forms: list[di
     return statuses
 
 
+def _post_together(url: str, calls: list[tuple[dict[str, object], dict[str, str]]]) -> list[tuple[int, dict]]:
+    barrier = threading.Barrier(len(calls))
+    answers: list[tuple[int, dict]] = [(0, {})] * len(calls)
+
+    def send(index: int) -> None:
+        body, headers = calls[index]
+        with httpx.Client(trust_env=False, timeout=30) as client:
+            barrier.wait()
+            answer = client.post(url, json=body, headers=headers)
+            answers[index] = (answer.status_code, answer.json())
+
+    threads = [threading.Thread(target=send, args=(i,)) for i in range(len(calls))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    return answers
+
+
 def test_concurrent_and_double_submissions_pay_once_and_the_webhook_settles(
     engine: Engine, database_url: str, tmp_path: Path, keys: KeyRing
 ) -> None:
@@ -153,6 +172,19 @@ def test_concurrent_and_double_submissions_pay_once_and_the_webhook_settles(
                 break
             time.sleep(0.2)
         assert all(settled), "the sandbox's signed webhooks did not settle the payments"
+        # Concurrent creations with one key make one request; concurrent refunds never exceed the payment.
+        creations = _post_together(
+            base_url + "/api/payments/requests",
+            [(request_body(resident_id, purpose="同時作成"), headers | {"Idempotency-Key": f"{code}-same"})] * 4,
+        )
+        assert {status for status, _ in creations} == {201} and len({body["id"] for _, body in creations}) == 1
+        refunds = _post_together(
+            f"{base_url}/api/payments/requests/{ids[0]}/refunds",
+            [({"amount": 8_000, "reason": "重複"}, headers | {"Idempotency-Key": f"refund-{n}"}) for n in range(3)],
+        )
+        assert sorted(status for status, _ in refunds) == [201, 409, 409], refunds
+        state = httpx.get(f"{base_url}/api/payments/requests/{ids[0]}", headers=headers, trust_env=False).json()
+        assert state["refunded_amount"] == 8_000 and len(state["refunds"]) == 1
     with unit_of_work(session_factory(engine)) as session:
         paid = session.scalar(
             select(func.count()).where(AccessEvent.subject == subject, AccessEvent.action == "payments.paid")
