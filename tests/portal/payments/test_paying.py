@@ -114,17 +114,26 @@ def test_a_declined_card_pays_nothing_and_another_card_then_pays(
 ) -> None:
     made = _request(pay_client, town_headers, resident_id)
     log_in(pay_client, resident_id=resident_id)
-    for number, code in [("4000000000000002", "card_declined"), ("4000000000009995", "insufficient_funds")]:
+    for number, code, reason in [
+        ("4000000000000002", "card_declined", "カード会社により承認されませんでした"),
+        ("4000000000009995", "insufficient_funds", "ご利用可能額が不足しています"),
+    ]:
         declined = pay(pay_client, made["id"], pay_form(pay_client, made["id"], card_number=number))
         assert declined.status_code == 402
-        assert "カードでのお支払いができませんでした" in declined.text and code in declined.text
+        assert "カードでのお支払いができませんでした" in declined.text
+        assert reason in declined.text and f"[{code}]" in declined.text
+    english = pay_client.post(
+        f"/portal/payments/{made['id']}/pay?lang=en",
+        data=pay_form(pay_client, made["id"], card_number="4000000000000069"),
+    )
+    assert english.status_code == 402 and "The card was declined (The card has expired [expired_card])" in english.text
     assert pay_client.get(f"/api/payments/requests/{made['id']}", headers=town_headers).json()["status"] == "open"
     paid = pay(pay_client, made["id"], pay_form(pay_client, made["id"], card_number="5555555555554444"))
     assert paid.status_code == 303
     charges = sandbox.payments_with_reference(f"payment-request-{made['id']}")
-    assert sorted(c["status"] for c in charges) == ["captured", "declined", "declined"]
+    assert sorted(c["status"] for c in charges) == ["captured", "declined", "declined", "declined"]
     actions = _actions(db, str(made["subject"]))
-    assert actions.count("payments.declined") == 2 and actions.count("payments.paid") == 1
+    assert actions.count("payments.declined") == 3 and actions.count("payments.paid") == 1
 
 
 def test_malformed_card_input_is_refused_before_the_acquirer(

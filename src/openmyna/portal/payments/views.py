@@ -140,9 +140,15 @@ def _card(number: str, exp_month: str, exp_year: str, cvc: str) -> Card:
 
 
 def _message(request: Request, error: DomainError) -> str:
+    """The error in the visitor's language; a decline says why in words, with the acquirer's code."""
     lang = i18n.pick_language(request.query_params.get("lang"), request.cookies.get("lang"))
     title = error.title_en if lang == "en" else error.title_ja
-    return f"{title}（{error.detail}）" if lang == "ja" else f"{title} ({error.detail})"
+    code = error.extensions.get("code", "")
+    detail = error.detail
+    if isinstance(error, service.PaymentDeclined) and code:
+        reason = i18n.translate(f"payments.decline.{code}", lang)
+        detail = f"{reason if reason != f'payments.decline.{code}' else ''} [{code}]".strip()
+    return f"{title}（{detail}）" if lang == "ja" else f"{title} ({detail})"
 
 
 @router.post("/portal/payments/{request_id}/pay", response_class=HTMLResponse)
