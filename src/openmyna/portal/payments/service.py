@@ -175,6 +175,16 @@ def list_for_payee(session: Session, *, caller: Caller, status: str | None, limi
     return list(session.scalars(query.order_by(PaymentRequest.id.desc()).limit(limit)))
 
 
+def list_all(session: Session, *, status: str | None, payee: str | None, limit: int) -> list[PaymentRequest]:
+    """Every payee's requests, newest first (the operator's view, ``openmyna payments list``)."""
+    query = select(PaymentRequest).order_by(PaymentRequest.id.desc()).limit(limit)
+    if status:
+        query = query.where(PaymentRequest.status == status)
+    if payee:
+        query = query.where(PaymentRequest.payee_org == payee)
+    return list(session.scalars(query))
+
+
 def for_person(session: Session, *, subject: str, request_id: int) -> PaymentRequest:
     """One of the person's own requests; someone else's is not found."""
     row = session.get(PaymentRequest, request_id)
