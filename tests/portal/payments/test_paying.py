@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
 
 from fastapi.testclient import TestClient
+from pypdf import PdfReader
 from sqlalchemy.orm import Session
 
 from openmyna.core import clock, sessions
@@ -157,3 +159,26 @@ def test_malformed_card_input_is_refused_before_the_acquirer(
         assert pay(pay_client, made["id"], dict(form, **change)).status_code == 422
     assert pay(pay_client, 2**31, form).status_code == 422
     assert sandbox.payments_with_reference(f"payment-request-{made['id']}") == []
+
+
+def test_the_receipt_is_also_a_pdf_only_its_owner_opens(
+    pay_client: TestClient, town_headers: dict[str, str], resident_id: int
+) -> None:
+    made = _request(pay_client, town_headers, resident_id, amount=7_700, purpose="印鑑登録証明書 交付手数料")
+    log_in(pay_client, resident_id=resident_id)
+    assert pay_client.get(f"/portal/payments/{made['id']}/receipt.pdf").status_code == 404  # not paid yet
+    assert pay(pay_client, made["id"], pay_form(pay_client, made["id"])).status_code == 303
+    pdf = pay_client.get(f"/portal/payments/{made['id']}/receipt.pdf")
+    assert pdf.status_code == 200 and pdf.headers["content-type"] == "application/pdf"
+    text = PdfReader(io.BytesIO(pdf.content)).pages[0].extract_text()
+    number = pay_client.get(f"/api/payments/requests/{made['id']}", headers=town_headers).json()["receipt_number"]
+    for expected in (number, "¥7,700-", "印鑑登録証明書 交付手数料", "千代田区", "VISA **** 4242"):
+        assert expected in text, (expected, text)
+
+    other = pay_client.post(
+        "/api/registry/residents",
+        json=BIRTH | {"given_name": "三郎", "given_name_kana": "サブロウ"},
+        headers=town_headers,
+    )
+    log_in(pay_client, resident_id=int(other.json()["id"]))
+    assert pay_client.get(f"/portal/payments/{made['id']}/receipt.pdf").status_code == 404

@@ -21,7 +21,7 @@ from openmyna.core.web import UnitOfWorkRoute, check_csrf, render, render_error
 from openmyna.orgs import service as orgs
 from openmyna.portal.auth.dependencies import LOGIN_PAGE, CurrentUser
 from openmyna.portal.auth.service import PortalUser, ReauthenticationRequired
-from openmyna.portal.payments import service
+from openmyna.portal.payments import receipt_pdf, service
 from openmyna.portal.payments.provider import Card, PaymentProvider, ProviderUnavailable
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
@@ -262,28 +262,57 @@ def _pay_or_error(request: Request, user: PortalUser, request_id: int, error: Do
         return render_error(request, exc)
 
 
+def _receipt(request: Request, user: PortalUser, request_id: int) -> dict[str, Any]:
+    """What a receipt shows, for the page and the PDF (someone else's or an unpaid request is not found)."""
+    with unit_of_work(request.app.state.read_session_factory) as session:
+        row = service.for_person(session, subject=user.subject, request_id=request_id)
+        if row.receipt_number is None:
+            raise service.PaymentRequestNotFound(f"payment request {request_id} has not been paid")
+        item = _view(row, _payee_names(session, {row.payee_org}))
+        attempt = service.captured_attempt(session, request_id)
+        refunds = [
+            {"amount": r.amount, "reason": r.reason, "at": _jst(r.created_at)}
+            for r in service.refunds_of(session, request_id)
+            if r.status == "succeeded"
+        ]
+    card = ""
+    if attempt is not None:
+        card = "payeasy" if attempt.method == "payeasy" else f"{attempt.card_brand.upper()} **** {attempt.card_last4}"
+    return {"item": item, "card": card, "refunds": refunds}
+
+
 @router.get("/portal/payments/{request_id}/receipt", response_class=HTMLResponse)
 def receipt(request: Request, request_id: IdParam, user: CurrentUser) -> Response:
     """The receipt (領収書) of a paid request: number, payee, amount, when, by which card, refunds."""
     try:
-        with unit_of_work(request.app.state.read_session_factory) as session:
-            row = service.for_person(session, subject=user.subject, request_id=request_id)
-            if row.receipt_number is None:
-                raise service.PaymentRequestNotFound(f"payment request {request_id} has not been paid")
-            item = _view(row, _payee_names(session, {row.payee_org}))
-            attempt = service.captured_attempt(session, request_id)
-            refunds = [
-                {"amount": r.amount, "reason": r.reason, "at": _jst(r.created_at)}
-                for r in service.refunds_of(session, request_id)
-                if r.status == "succeeded"
-            ]
-            card = ""
-            if attempt is not None:
-                card = (
-                    "payeasy"
-                    if attempt.method == "payeasy"
-                    else f"{attempt.card_brand.upper()} **** {attempt.card_last4}"
-                )
+        context = _receipt(request, user, request_id)
     except DomainError as exc:
         return render_error(request, exc)
-    return render(request, "portal/payments/receipt.html", {"item": item, "card": card, "refunds": refunds})
+    return render(request, "portal/payments/receipt.html", context)
+
+
+@router.get("/portal/payments/{request_id}/receipt.pdf")
+def receipt_as_pdf(request: Request, request_id: IdParam, user: CurrentUser) -> Response:
+    """The same receipt as a one-page PDF to keep or print."""
+    try:
+        context = _receipt(request, user, request_id)
+    except DomainError as exc:
+        return render_error(request, exc)
+    item = context["item"]
+    card = context["card"]
+    facts = receipt_pdf.ReceiptFacts(
+        receipt_number=item["receipt_number"],
+        payee=item["payee"],
+        purpose=item["purpose"],
+        amount=item["amount"],
+        paid_at=item["paid_at"],
+        method="ペイジー（Pay-easy）" if card == "payeasy" else f"クレジットカード {card}",
+        status=i18n.translate(f"payments.status.{item['status']}", "ja"),
+        refunds=tuple((r["at"], r["amount"], r["reason"]) for r in context["refunds"]),
+    )
+    filename = f"receipt-{item['receipt_number']}.pdf"
+    return Response(
+        receipt_pdf.render(facts),
+        media_type="application/pdf",
+        headers={"Content-Disposition": f'inline; filename="{filename}"', "Cache-Control": "no-store"},
+    )
