@@ -539,10 +539,9 @@ def lookup_by_subject(session: Session, *, subject: str, caller: Caller, purpose
     digits = subject.removeprefix("person:")
     if not subject.startswith("person:") or len(digits) != 32 or any(c not in "0123456789abcdef" for c in digits):
         raise ResidentNotFound("a pseudonym is person: followed by 32 lower-case hexadecimal digits", field="subject")
-    prefix = bytes.fromhex(digits)
     query = (
         select(Resident)
-        .where(Resident.my_number_lookup.between(prefix, prefix + b"\xff" * 16))
+        .where(Resident.pseudonym == subject)
         .order_by((Resident.status == RESIDENT).desc(), Resident.id.desc())
         .limit(1)
     )
