@@ -51,14 +51,11 @@ wrk:
 	  else echo "no wrk and not root: the wrk-driven benchmarks will stop"; fi; \
 	fi
 
-# axe-core from npm for the browser tests' accessibility checks, in a local node_modules (idempotent).
-NODE_TOOLS := .node-tools
+# npm packages the browser tests use (axe-core, injected to check accessibility), into ./node_modules; idempotent.
 node-tools:
-	@if [ ! -f $(NODE_TOOLS)/node_modules/axe-core/axe.min.js ]; then \
-	  if command -v npm >/dev/null; then \
-	    npm install --silent --no-audit --no-fund --prefix $(NODE_TOOLS) axe-core@4 >/dev/null \
-	      || echo "axe-core could not be installed; the accessibility checks will be skipped"; \
-	  else echo "no npm: the accessibility checks will be skipped"; fi; \
+	@if [ ! -f node_modules/axe-core/axe.min.js ]; then \
+	  npm install --no-save --no-audit --no-fund --no-package-lock axe-core@4 >/dev/null \
+	    || echo "axe-core could not be installed; the accessibility checks will be skipped"; \
 	fi
 
 run: $(STAMP)

@@ -41,6 +41,7 @@ from openmyna.portal.notices import queue as portal_notices_queue
 from openmyna.portal.notices import staff_views as portal_notices_staff
 from openmyna.portal.notices import views as portal_notices_views
 from openmyna.portal.settings import views as portal_settings_views
+from openmyna.portal.payments import setup as portal_payments
 from openmyna.registry import api as registry_api
 from openmyna.registry import views as registry_views
 
@@ -119,4 +120,5 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         portal_inquiries_views.router,
     ):
         app.include_router(router)
+    portal_payments.install(app)
     return app

@@ -16,6 +16,7 @@ from openmyna.network import demo as network_demo
 from openmyna.network.table import load_table
 from openmyna.orgs import demo as orgs_demo
 from openmyna.portal.notices import demo as notices_demo
+from openmyna.portal.payments import demo as payments_demo
 from openmyna.registry import demo as registry_demo
 from openmyna.registry.models import Resident
 
@@ -81,4 +82,5 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
         )
         corporate_demo.seed_corporations(session.connection(), seed=seed)
         notices_demo.seed_notices(session, keys=context.keys, municipality_code=municipality, persona_ids=persona_ids)
+        payments_demo.seed_requests(session, municipality_code=municipality, persona_ids=persona_ids)
     return SeedReport(True, residents, logins, personas, cards)

@@ -31,6 +31,7 @@ from openmyna.numbers import cli as numbers_cli
 from openmyna.orgs import cli as orgs_cli
 from openmyna.portal.auth import app_login as portal_app_login
 from openmyna.portal.notices import cli as notices_cli
+from openmyna.portal.payments import cli as payments_cli
 from openmyna.registry import cli as registry_cli
 
 app = typer.Typer(help="openmyna: Japan's My Number platform, runnable.", no_args_is_help=True)
@@ -50,6 +51,7 @@ def _schema_first() -> None:
 app.add_typer(corporate_cli.app, name="corporate", callback=_schema_first)
 app.add_typer(network_cli.app, name="network")
 app.add_typer(notices_cli.app, name="notices")
+app.add_typer(payments_cli.app, name="payments")
 console = Console()
 
 
