@@ -30,6 +30,9 @@ from openmyna.numbers import api as numbers_api
 from openmyna.orgs import api as orgs_api
 from openmyna.orgs import views as orgs_views
 from openmyna.portal.auth import dependencies as portal_auth
+from openmyna.portal.oidc import api as oidc_api
+from openmyna.portal.oidc import demo_rp
+from openmyna.portal.oidc import views as oidc_views
 from openmyna.registry import api as registry_api
 from openmyna.registry import views as registry_views
 
@@ -94,6 +97,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         corporate_nta_api.router,
         corporate_views.router,
         corporate_views.api_router,
+        oidc_api.router,
+        oidc_views.router,
+        demo_rp.router,
     ):
         app.include_router(router)
     return app

@@ -20,6 +20,7 @@ from openmyna.network import models as _network_models  # noqa: F401
 from openmyna.numbers import models as _numbers_models  # noqa: F401
 from openmyna.orgs import models as _orgs_models  # noqa: F401
 from openmyna.pension import models as _pension_models  # noqa: F401
+from openmyna.portal.oidc import models as _portal_oidc_models  # noqa: F401
 from openmyna.registry import models as _registry_models  # noqa: F401
 
 metadata = Base.metadata

@@ -15,6 +15,8 @@ from openmyna.jpki.authority import CaConfig
 from openmyna.network import demo as network_demo
 from openmyna.network.table import load_table
 from openmyna.orgs import demo as orgs_demo
+from openmyna.portal.oidc import demo_rp
+from openmyna.portal.oidc import service as oidc
 from openmyna.registry import demo as registry_demo
 from openmyna.registry.models import Resident
 
@@ -79,4 +81,7 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
             seed=seed,
         )
         corporate_demo.seed_corporations(session.connection(), seed=seed)
+        for site in demo_rp.SITES.values():
+            registration = demo_rp.registration(context.settings, context.keys, site)
+            oidc.register_relying_party(session, keys=context.keys, **registration)
     return SeedReport(True, residents, logins, personas, cards)

@@ -29,12 +29,14 @@ from openmyna.corporate import cli as corporate_cli
 from openmyna.network import cli as network_cli
 from openmyna.numbers import cli as numbers_cli
 from openmyna.orgs import cli as orgs_cli
+from openmyna.portal import cli as portal_cli
 
 app = typer.Typer(help="openmyna: Japan's My Number platform, runnable.", no_args_is_help=True)
 app.add_typer(numbers_cli.app, name="number")
 app.add_typer(orgs_cli.app, name="org")
 app.add_typer(orgs_cli.staff_app, name="staff")
 app.add_typer(card_cli.app, name="card")
+app.add_typer(portal_cli.app, name="portal")
 
 
 def _schema_first() -> None:
