@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 export OPENMYNA_DATABASE_URL ?= sqlite:///var/openmyna.db
 
-.PHONY: run test lint bench soak install browser softhsm wrk clean
+.PHONY: run test lint bench soak install browser softhsm wrk node-tools clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -43,12 +43,20 @@ wrk:
 	  else echo "no wrk and not root: the wrk-driven benchmarks will stop"; fi; \
 	fi
 
+# JavaScript tools the tests run (panva's openid-client, axe-core), from package-lock.json into ./node_modules.
+node-tools: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --no-audit --no-fund --silent && touch $@; \
+	else echo "no npm: the openid-client and axe-core tests will be skipped"; fi
+
 run: $(STAMP)
 	$(BIN)/openmyna init
 	$(BIN)/openmyna seed --residents $${RESIDENTS:-5000} --seed 42
 	$(BIN)/openmyna serve --host 127.0.0.1 --port 8000
 
-test: $(STAMP) browser softhsm
+test: $(STAMP) browser softhsm node-tools
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
@@ -70,4 +78,4 @@ soak: $(STAMP)
 	exit $$status
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache node_modules

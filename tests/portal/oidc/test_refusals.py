@@ -61,7 +61,12 @@ def test_an_unknown_client_or_odd_characters_are_an_error_page(client: TestClien
     ],
 )
 def test_missing_pkce_or_nonce_goes_back_to_the_site_as_an_error(
-    client: TestClient, rp: service.NewRelyingParty, logged_in: int, overrides: dict[str, str | None], error: str, db: Session
+    client: TestClient,
+    rp: service.NewRelyingParty,
+    logged_in: int,
+    overrides: dict[str, str | None],
+    error: str,
+    db: Session,
 ) -> None:
     request = AuthRequest(rp.client_id)
     response = authorize(client, request, **overrides)

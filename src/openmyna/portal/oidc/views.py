@@ -141,12 +141,16 @@ def authorize(
         if needs_reauthentication(user):
             return _to_login(request)
         return _consent_page(request, grant, scope)
-    if dict(form).get("decision") != "allow":
-        return provider.create_authorization_response(oauth_request, grant_user=None, grant=grant)
     if needs_reauthentication(user):
         return _to_login(request)
-    service.grant_consent(session, user=end_user, client_id=client_id, scope=scope)  # type: ignore[arg-type]
-    return provider.create_authorization_response(oauth_request, grant_user=end_user, grant=grant)
+    allowed = dict(form).get("decision") == "allow"
+    if allowed:
+        service.grant_consent(session, user=end_user, client_id=client_id, scope=scope)  # type: ignore[arg-type]
+    granted = end_user if allowed else None
+    answer = provider.create_authorization_response(oauth_request, grant_user=granted, grant=grant)
+    if answer.status_code == 302:
+        answer.status_code = 303  # the browser follows a form's answer with a GET
+    return answer
 
 
 @router.get("/portal/linked-sites", response_class=HTMLResponse)
