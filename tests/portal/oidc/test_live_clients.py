@@ -12,8 +12,11 @@ import json
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import httpx
 import pytest
@@ -184,3 +187,37 @@ def test_openid_client_v6_through_the_whole_flow(live: Live) -> None:
     assert result["logout"] == {"status": 303, "location": site.post_logout_redirect_uri + "?state=bye"}
     assert result["after_logout"]["status"] == 303
     assert result["after_logout"]["location"].startswith("/portal/login?next=")
+
+
+def test_parallel_redemptions_of_one_code_give_exactly_one_token(live: Live) -> None:
+    """Eight copies of the token request at once: one wins, the others are refused and revoke what it got."""
+    site = add_site(live.context.settings, "並行", "http://127.0.0.1:9/par/cb", "http://127.0.0.1:9/par/")
+    verifier, nonce = generate_token(48), generate_token(20)
+    rp = OAuth2Client(
+        site.client_id,
+        site.client_secret,
+        scope="openid",
+        redirect_uri=site.redirect_uri,
+        trust_env=False,
+        code_challenge_method="S256",
+    )
+    url, _ = rp.create_authorization_url(live.base_url + "/oidc/authorize", code_verifier=verifier, nonce=nonce)
+    with browser(live.base_url, portal_cookie(live.context, live.resident_id)) as resident:
+        code = parse_qs(urlsplit(_consent(resident, url)).query)["code"][0]
+    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": site.redirect_uri}
+    form["code_verifier"] = verifier
+    start = threading.Barrier(8)
+
+    def redeem(_: int) -> httpx.Response:
+        with httpx.Client(trust_env=False, timeout=30) as http:
+            start.wait()
+            return http.post(live.base_url + "/oidc/token", data=form, auth=(site.client_id, site.client_secret))
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(redeem, range(8)))
+    assert sorted(a.status_code for a in answers) == [200] + [400] * 7
+    assert {a.json()["error"] for a in answers if a.status_code == 400} == {"invalid_grant"}
+    winner = next(a for a in answers if a.status_code == 200).json()["access_token"]
+    with httpx.Client(trust_env=False, timeout=30) as http:
+        revoked = http.get(live.base_url + "/oidc/userinfo", headers={"Authorization": f"Bearer {winner}"})
+    assert revoked.status_code == 401

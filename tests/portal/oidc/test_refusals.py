@@ -210,3 +210,14 @@ def test_registration_refuses_unusable_metadata(db: Session, keys: KeyRing) -> N
             service.register_relying_party(db, keys=keys, name="x", redirect_uris=uris)
     with pytest.raises(service.InvalidClientMetadata):
         service.register_relying_party(db, keys=keys, name="\x00", redirect_uris=["https://a.example/cb"])
+
+
+def test_expired_codes_and_tokens_are_purged_a_day_later(
+    client: TestClient, rp: service.NewRelyingParty, logged_in: int, db: Session
+) -> None:
+    request = AuthRequest(rp.client_id)
+    redeem(client, request, code_for(client, request), rp.client_secret).raise_for_status()
+    assert service.purge_expired(db) == 0
+    with clock.frozen_at(clock.now() + dt.timedelta(days=1, minutes=10)):
+        assert service.purge_expired(db) == 2
+    assert _codes(db) == 0

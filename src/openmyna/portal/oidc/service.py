@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from openmyna.core import audit, clock
@@ -242,6 +242,17 @@ def nonce_used(session: Session, *, client_id: str, nonce: str) -> bool:
         select(AuthorizationCode.id).where(AuthorizationCode.client_id == client_id, AuthorizationCode.nonce == nonce)
     )
     return found is not None
+
+
+def purge_expired(session: Session, *, grace: dt.timedelta = dt.timedelta(days=1)) -> int:
+    """Delete codes and access tokens that expired more than ``grace`` ago; how many rows went.
+
+    A spent code is kept past its token's lifetime, so a replay still finds it and revokes what it issued.
+    """
+    cutoff = _now() - grace
+    codes = session.execute(delete(AuthorizationCode).where(AuthorizationCode.expires_at < cutoff)).rowcount
+    tokens = session.execute(delete(AccessToken).where(AccessToken.expires_at < cutoff)).rowcount
+    return int(codes or 0) + int(tokens or 0)
 
 
 # Tokens -----------------------------------------------------------------------------------------------
