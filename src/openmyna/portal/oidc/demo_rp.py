@@ -19,11 +19,13 @@ from urllib.parse import urlsplit, urlunsplit
 from authlib.integrations.starlette_client import OAuth, OAuthError
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from sqlalchemy.orm import Session
 
 from openmyna.core.config import Settings
 from openmyna.core.crypto import KeyRing
 from openmyna.core.headers import PAGE_POLICY
 from openmyna.core.web import UnitOfWorkRoute, render
+from openmyna.portal.oidc import service
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
@@ -80,6 +82,20 @@ def registration(settings: Settings, keys: KeyRing, site: DemoSite) -> dict[str,
         "client_id": client_id(site),
         "client_secret": client_secret(keys, site),
     }
+
+
+def seed(session: Session, *, settings: Settings, keys: KeyRing) -> list[str]:
+    """Register the demo sites for this base URL (again after a change of host or port); their client ids."""
+    for site in SITES.values():
+        wanted = registration(settings, keys, site)
+        existing = service.find_relying_party(session, wanted["client_id"])
+        if existing is None:
+            service.register_relying_party(session, keys=keys, **wanted)
+        elif existing.redirect_uris != wanted["redirect_uris"]:
+            existing.redirect_uris = wanted["redirect_uris"]
+            existing.post_logout_redirect_uris = wanted["post_logout_redirect_uris"]
+            existing.sector = urlsplit(wanted["redirect_uris"][0]).hostname or ""
+    return [client_id(site) for site in SITES.values()]
 
 
 def _oauth(request: Request) -> OAuth:
