@@ -57,6 +57,20 @@ def needs_reauthentication(user: PortalUser) -> bool:
     return not user.authenticated_within(CONSENT_REAUTHENTICATION_WINDOW)
 
 
+PROMPT_LOGIN_WINDOW = dt.timedelta(minutes=2)
+
+
+def _login_too_old(user: PortalUser, data: dict[str, str]) -> bool:
+    """``prompt=login`` or ``max_age`` (Core §3.1.2.1) ask for a card authentication fresher than the session's."""
+    windows = []
+    if "login" in data.get("prompt", "").split():
+        windows.append(PROMPT_LOGIN_WINDOW)
+    max_age = data.get("max_age", "")
+    if max_age.isdigit() and len(max_age) <= 9:
+        windows.append(dt.timedelta(seconds=int(max_age)))
+    return any(not user.authenticated_within(window) for window in windows)
+
+
 def _here(request: Request) -> str:
     return request.url.path + (f"?{request.url.query}" if request.url.query else "")
 
@@ -125,7 +139,7 @@ def authorize(
             check_csrf(request, fields.get("csrf"))
         except Forbidden as exc:
             return render_error(request, exc)
-    if user is None:
+    if user is None or _login_too_old(user, oauth_request.payload.data):
         return _to_login(request)
     end_user = _end_user(user)
     scope = oauth_request.scope
