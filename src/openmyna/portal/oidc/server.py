@@ -8,6 +8,7 @@ is built per request around that request's session.
 
 from __future__ import annotations
 
+import functools
 import secrets
 from collections import defaultdict
 from collections.abc import Iterable
@@ -45,6 +46,7 @@ PATHS = {
 }
 
 
+@functools.lru_cache(maxsize=4)  # one key ring per application; the key never changes under it
 def signing_jwk(keys: KeyRing) -> ECKey:
     """The provider's id_token key as a JWK, with its RFC 7638 thumbprint as ``kid`` (same in every process)."""
     key = ECKey.import_key(keys.oidc_signing_key)
