@@ -237,3 +237,30 @@ def test_an_old_card_authentication_is_asked_again_for_consent_prompt_login_and_
             assert again.status_code == 303 and again.headers["location"].startswith("/portal/login?next=")
         fresh_enough = authorize(client, AuthRequest(rp.client_id, scope="openid"), max_age="3600")
         assert fresh_enough.status_code == 302
+
+
+@pytest.mark.parametrize("nonce", ["a\x00b", "n" * 256, "\x7f"])
+def test_a_nonce_no_column_could_hold_goes_back_as_invalid_request(
+    client: TestClient, rp: service.NewRelyingParty, logged_in: int, nonce: str, db: Session
+) -> None:
+    response = authorize(client, AuthRequest(rp.client_id), nonce=nonce)
+    assert response.status_code == 302 and query_of(response)["error"] == "invalid_request"
+    assert _codes(db) == 0
+    assert authorize(client, AuthRequest(rp.client_id), nonce="n" * 255).status_code == 200
+
+
+def test_malformed_ids_and_oversized_values_are_4xx(
+    client: TestClient, rp: service.NewRelyingParty, logged_in: int
+) -> None:
+    page = client.get("/portal/linked-sites")
+    csrf = page.text.split('name="csrf" value="')[1].split('"')[0] if 'name="csrf"' in page.text else ""
+    for client_id in ("%00", "x" * 200, "rp-%C0"):
+        response = client.post(f"/portal/linked-sites/{client_id}/revoke", data={"csrf": csrf})
+        assert 400 <= response.status_code < 500
+    for form in ({"grant_type": "authorization_code", "code": "\x00" * 5000}, {"grant_type": "x" * 10000}, {}):
+        token = client.post("/oidc/token", data=form, auth=(rp.client_id, rp.client_secret))
+        assert 400 <= token.status_code < 500, token.text
+    hint = client.get("/oidc/logout", params={"id_token_hint": "a.b.c\x00", "post_logout_redirect_uri": "x"})
+    assert 400 <= hint.status_code < 500
+    oversized = client.get("/oidc/authorize", params={"client_id": rp.client_id, "state": "s" * 10_000})
+    assert 400 <= oversized.status_code < 500

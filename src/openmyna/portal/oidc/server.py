@@ -30,12 +30,14 @@ from openmyna.core import clock
 from openmyna.core.config import Settings
 from openmyna.core.crypto import KeyRing
 from openmyna.core.timefmt import as_utc
+from openmyna.core.validation import unsafe_character
 from openmyna.portal.oidc import service
 from openmyna.portal.oidc.claims import CLAIMS_SUPPORTED, SCOPES, scope_list
 from openmyna.portal.oidc.models import AuthorizationCode, RelyingParty
 
 ID_TOKEN_ALG = "ES256"
 ID_TOKEN_LIFETIME_SECONDS = 600
+MAX_NONCE_LENGTH = 255
 AUTH_METHODS = ("client_secret_basic", "client_secret_post")
 PATHS = {
     "authorization_endpoint": "/oidc/authorize",
@@ -243,6 +245,13 @@ class OpenIDExtension(OpenIDCode):
     def __init__(self, provider: Provider) -> None:
         super().__init__(require_nonce=True)
         self.provider = provider
+
+    def validate_openid_authorization_request(self, grant: Any, redirect_uri: str) -> None:
+        """A nonce is stored with its code: it must fit the column and be text every database keeps."""
+        nonce = grant.request.payload.data.get("nonce") or ""
+        if len(nonce) > MAX_NONCE_LENGTH or unsafe_character(nonce):
+            raise InvalidRequestError(f"the nonce must be at most {MAX_NONCE_LENGTH} printable characters")
+        super().validate_openid_authorization_request(grant, redirect_uri)
 
     def exists_nonce(self, nonce: str, request: OAuth2Request) -> bool:
         return service.nonce_used(self.provider.session, client_id=request.payload.client_id, nonce=nonce)

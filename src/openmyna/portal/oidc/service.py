@@ -361,7 +361,8 @@ def grant_consent(session: Session, *, user: EndUser, client_id: str, scope: str
 
 def revoke_consent(session: Session, *, resident_id: int, subject: str, client_id: str) -> None:
     """Withdraw consent from a linked site: its tokens stop working at once and the next login asks again."""
-    consent = _consent(session, resident_id=resident_id, client_id=client_id)
+    known = find_relying_party(session, client_id)  # also refuses ids no column could hold
+    consent = _consent(session, resident_id=resident_id, client_id=client_id) if known else None
     if consent is None or consent.revoked_at is not None:
         raise LinkedSiteNotFound(f"you have no consent to revoke for {client_id}")
     now = _now()
