@@ -31,6 +31,7 @@ AXE_RUN = """async () => {
 }"""
 OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 PHONE = {"width": 375, "height": 740}
+SCREENSHOTS = Path("/tmp")  # consent and linked-sites pages, for docs and the README
 
 
 def resident_context(browser: Browser, server: LiveServer, persona: str, **options: Any) -> BrowserContext:
@@ -74,6 +75,7 @@ def test_demo_sites_consent_linked_sites_revoke_and_logout(browser: Browser, liv
     expect(page.locator("#demo-birthdate")).to_have_count(0)  # e-Tax did not ask for it
 
     bank_sub = sign_in_at(page, live_server, "bank")
+    page.screenshot(path=str(SCREENSHOTS / "openmyna-oidc-demo-bank.png"), full_page=True)
     assert urlsplit(page.url).hostname == "localhost"  # the bank is its own sector
     expect(page.locator("#demo-birthdate")).to_have_text(persona.birth_date.isoformat())
     assert bank_sub != etax_sub
@@ -81,6 +83,7 @@ def test_demo_sites_consent_linked_sites_revoke_and_logout(browser: Browser, liv
     page.goto(live_server.url("/portal/linked-sites"))
     rows = page.locator("#linked-sites tbody tr")
     expect(rows).to_have_count(2)
+    page.screenshot(path=str(SCREENSHOTS / "openmyna-oidc-linked-sites.png"), full_page=True)
     no_serious_violations(page)
     page.locator('tr[data-client-id="demo-bank"] button.revoke').click()
     expect(page.locator("#revoked-message")).to_be_visible()
@@ -103,6 +106,7 @@ def test_pages_at_phone_width_and_in_english(browser: Browser, live_server: Live
     page.goto(live_server.url("/demo-rp/bank"))
     page.locator("#demo-login").click()
     expect(page.locator("#consent-allow")).to_be_visible()
+    page.screenshot(path=str(SCREENSHOTS / "openmyna-oidc-consent-375.png"), full_page=True)
     assert page.evaluate(OVERFLOW) <= 0
     no_serious_violations(page)
     items = page.locator("#consent-claims li")
