@@ -82,6 +82,7 @@ def code_for(client: TestClient, request: AuthRequest) -> str:
     assert response.headers["location"].startswith(request.redirect_uri + "?")
     query = query_of(response)
     assert query["state"] == request.state
+    assert query["iss"] == "http://testserver"  # RFC 9207: the answer names its issuer
     return query["code"]
 
 

@@ -73,7 +73,7 @@ def test_missing_pkce_or_nonce_goes_back_to_the_site_as_an_error(
     assert response.status_code == 302, response.text
     assert response.headers["location"].startswith("https://rp.example/cb?")
     query = query_of(response)
-    assert query["error"] == error and query["state"] == request.state
+    assert query["error"] == error and query["state"] == request.state and query["iss"] == "http://testserver"
     assert _codes(db) == 0
 
 

@@ -14,6 +14,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from typing import Any, ClassVar
 
+from authlib.common.urls import add_params_to_uri
 from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, OAuth2Payload, OAuth2Request
 from authlib.oauth2.rfc6749.errors import InvalidRequestError
 from authlib.oauth2.rfc6749.grants import AuthorizationCodeGrant
@@ -89,6 +90,7 @@ def discovery(settings: Settings) -> dict[str, Any]:
         "request_uri_parameter_supported": False,
         "require_request_uri_registration": False,
         "prompt_values_supported": ["none", "login", "consent"],
+        "authorization_response_iss_parameter_supported": True,
     }
 
 
@@ -331,6 +333,12 @@ class Provider(AuthorizationServer):
         return request  # the views build :class:`StarletteRequest` themselves (the form is read asynchronously)
 
     def handle_response(self, status: int, body: Any, headers: list[tuple[str, str]]) -> Response:
+        """authlib's answer as a Starlette response; a redirect to the linked site names this issuer (RFC 9207)."""
+        if status == 302:
+            headers = [
+                (name, add_params_to_uri(value, {"iss": issuer(self.settings)}) if name == "Location" else value)
+                for name, value in headers
+            ]
         if isinstance(body, dict):
             return JSONResponse(body, status_code=status, headers=dict(headers))
         return Response(body or b"", status_code=status, headers=dict(headers))
