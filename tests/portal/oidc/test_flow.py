@@ -61,6 +61,10 @@ def test_code_flow_gives_a_signed_id_token_and_exactly_the_consented_claims(
     assert data["address"]["postal_code"] == "1020072" and data["address"]["country"] == "JP"
     assert "birthdate" not in data and "gender" not in data
 
+    page = client.get("/portal/linked-sites")
+    assert 'data-action="token"' in page.text and 'data-action="userinfo"' in page.text  # the resident sees both
+    assert "テスト銀行" in page.text and "住所" in page.text
+
     actions = [(e.action, e.actor_org, e.purpose) for e in events_for(db, person)]
     assert ("oidc.token", rp.client_id, "openid profile address") in actions
     assert ("registry.read", rp.client_id, "oidc.userinfo: openid profile address") in actions

@@ -32,7 +32,7 @@ from openmyna.core.config import Settings
 from openmyna.core.crypto import KeyRing
 from openmyna.core.timefmt import as_utc
 from openmyna.core.validation import unsafe_character
-from openmyna.portal.oidc import service
+from openmyna.portal.oidc import consent, service
 from openmyna.portal.oidc.claims import CLAIMS_SUPPORTED, SCOPES, scope_list
 from openmyna.portal.oidc.models import AuthorizationCode, RelyingParty
 
@@ -234,7 +234,7 @@ class CodeGrant(AuthorizationCodeGrant):
 
     def authenticate_user(self, authorization_code: Code) -> service.EndUser | None:
         row = authorization_code.row
-        if not service.consent_active_since(
+        if not consent.consent_active_since(
             self.server.session, resident_id=row.resident_id, client_id=row.client_id, instant=row.created_at
         ):
             return None  # consent revoked after the code was issued: invalid_grant

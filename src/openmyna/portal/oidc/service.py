@@ -24,7 +24,7 @@ from openmyna.core.errors import InvalidInput, NotFound
 from openmyna.core.timefmt import as_utc
 from openmyna.core.validation import unsafe_character
 from openmyna.orgs import service as orgs
-from openmyna.portal.oidc.claims import pairwise_subject, released_claims, scope_list
+from openmyna.portal.oidc.claims import pairwise_subject, released_claims
 from openmyna.portal.oidc.models import AccessToken, AuthorizationCode, Consent, RelyingParty
 from openmyna.registry import service as registry
 
@@ -63,18 +63,7 @@ class NewRelyingParty:
     client_secret: str
 
 
-@dataclass(frozen=True)
-class LinkedSite:
-    """One row of the resident's linked-sites page."""
-
-    client_id: str
-    name: str
-    scopes: list[str]
-    granted_at: dt.datetime
-    last_used_at: dt.datetime | None
-
-
-def _now() -> dt.datetime:
+def utc_now() -> dt.datetime:
     return clock.now().astimezone(dt.UTC)  # one zone on both databases: SQLite keeps no offset
 
 
@@ -131,7 +120,7 @@ def register_relying_party(
             redirect_uris=uris,
             post_logout_redirect_uris=logout,
             sector=hosts.pop() or "",
-            created_at=_now(),
+            created_at=utc_now(),
         )
     )
     session.flush()
@@ -172,7 +161,7 @@ def save_code(
     code_challenge: str,
     code_challenge_method: str,
 ) -> None:
-    now = _now()
+    now = utc_now()
     session.add(
         AuthorizationCode(
             code_hash=digest(code),
@@ -197,7 +186,7 @@ def claim_code(session: Session, *, code: str, client_id: str) -> AuthorizationC
 
     Expired, unknown or another client's codes give None, as does a second use.
     """
-    now = _now()
+    now = utc_now()
     spent = session.scalar(
         update(AuthorizationCode)
         .where(
@@ -249,7 +238,7 @@ def purge_expired(session: Session, *, grace: dt.timedelta = dt.timedelta(days=1
 
     A spent code is kept past its token's lifetime, so a replay still finds it and revokes what it issued.
     """
-    cutoff = _now() - grace
+    cutoff = utc_now() - grace
     codes = session.execute(delete(AuthorizationCode).where(AuthorizationCode.expires_at < cutoff)).rowcount
     tokens = session.execute(delete(AccessToken).where(AccessToken.expires_at < cutoff)).rowcount
     return int(codes or 0) + int(tokens or 0)
@@ -260,7 +249,7 @@ def purge_expired(session: Session, *, grace: dt.timedelta = dt.timedelta(days=1
 
 def issue_token(session: Session, *, access_token: str, code: AuthorizationCode, expires_in: int) -> None:
     """Store an access token issued from ``code``; the issuance is an access event of the person."""
-    now = _now()
+    now = utc_now()
     session.add(
         AccessToken(
             token_hash=digest(access_token),
@@ -294,7 +283,7 @@ def token_owner(session: Session, *, access_token: str) -> AccessToken | None:
         select(AccessToken).where(
             AccessToken.token_hash == digest(access_token),
             AccessToken.revoked_at.is_(None),
-            AccessToken.expires_at > _now(),
+            AccessToken.expires_at > utc_now(),
         )
     )
 
@@ -310,92 +299,3 @@ def userinfo(session: Session, *, keys: KeyRing, token: AccessToken) -> dict[str
     )
     sub = subject_for(keys, relying_party, token.subject)
     return released_claims(resident, sub=sub, scope=token.scope)
-
-
-# Consent ----------------------------------------------------------------------------------------------
-
-
-def _consent(session: Session, *, resident_id: int, client_id: str) -> Consent | None:
-    return session.scalar(select(Consent).where(Consent.resident_id == resident_id, Consent.client_id == client_id))
-
-
-def consent_covers(session: Session, *, resident_id: int, client_id: str, scope: str) -> bool:
-    """Whether the resident's remembered (unrevoked) consent already includes every scope asked for."""
-    consent = _consent(session, resident_id=resident_id, client_id=client_id)
-    if consent is None or consent.revoked_at is not None:
-        return False
-    return set(scope_list(scope)) <= set(consent.scope.split())
-
-
-def consent_active_since(session: Session, *, resident_id: int, client_id: str, instant: dt.datetime) -> bool:
-    """Whether consent was given at or before ``instant`` and not revoked since (a code from before a revocation)."""
-    consent = _consent(session, resident_id=resident_id, client_id=client_id)
-    return consent is not None and consent.revoked_at is None and as_utc(consent.granted_at) <= as_utc(instant)
-
-
-def grant_consent(session: Session, *, user: EndUser, client_id: str, scope: str) -> None:
-    """Remember the resident's consent to these scopes (added to what was consented before, unless revoked)."""
-    now = _now()
-    asked = scope_list(scope)
-    consent = _consent(session, resident_id=user.resident_id, client_id=client_id)
-    if consent is None:
-        session.add(
-            Consent(
-                resident_id=user.resident_id,
-                subject=user.subject,
-                client_id=client_id,
-                scope=" ".join(asked),
-                granted_at=now,
-            )
-        )
-    else:
-        kept = [] if consent.revoked_at is not None else consent.scope.split()
-        consent.scope = " ".join(scope_list(" ".join(kept + asked)))
-        consent.granted_at = now
-        consent.revoked_at = None
-    session.flush()
-    audit.record_access(
-        session, subject=user.subject, actor_org="portal", actor=user.subject, action="oidc.consent", purpose=client_id
-    )
-
-
-def revoke_consent(session: Session, *, resident_id: int, subject: str, client_id: str) -> None:
-    """Withdraw consent from a linked site: its tokens stop working at once and the next login asks again."""
-    known = find_relying_party(session, client_id)  # also refuses ids no column could hold
-    consent = _consent(session, resident_id=resident_id, client_id=client_id) if known else None
-    if consent is None or consent.revoked_at is not None:
-        raise LinkedSiteNotFound(f"you have no consent to revoke for {client_id}")
-    now = _now()
-    consent.revoked_at = now
-    session.execute(
-        update(AccessToken)
-        .where(
-            AccessToken.resident_id == resident_id,
-            AccessToken.client_id == client_id,
-            AccessToken.revoked_at.is_(None),
-        )
-        .values(revoked_at=now)
-    )
-    audit.record_access(
-        session, subject=subject, actor_org="portal", actor=subject, action="oidc.consent_revoked", purpose=client_id
-    )
-
-
-def linked_sites(session: Session, *, resident_id: int) -> list[LinkedSite]:
-    """The linked sites the resident consented to and has not revoked, most recently granted first."""
-    rows = session.execute(
-        select(Consent, RelyingParty.name)
-        .join(RelyingParty, RelyingParty.client_id == Consent.client_id)
-        .where(Consent.resident_id == resident_id, Consent.revoked_at.is_(None))
-        .order_by(Consent.granted_at.desc(), Consent.id.desc())
-    ).all()
-    return [
-        LinkedSite(
-            client_id=consent.client_id,
-            name=name,
-            scopes=consent.scope.split(),
-            granted_at=as_utc(consent.granted_at),
-            last_used_at=as_utc(consent.last_used_at) if consent.last_used_at else None,
-        )
-        for consent, name in rows
-    ]

@@ -32,7 +32,7 @@ from openmyna.core.web import (
 from openmyna.portal.auth import service as portal_auth
 from openmyna.portal.auth.dependencies import LOGIN_PAGE, CurrentUser, OptionalUser
 from openmyna.portal.auth.service import PortalUser
-from openmyna.portal.oidc import server, service
+from openmyna.portal.oidc import consent, server, service
 from openmyna.portal.oidc.api import FormPairs
 from openmyna.portal.oidc.claims import SCOPES, scope_list
 from openmyna.portal.oidc.server import Provider
@@ -145,7 +145,7 @@ def authorize(
     scope = oauth_request.scope
     client_id = grant.request.client.get_client_id()
     prompts = set(oauth_request.payload.data.get("prompt", "").split())
-    remembered = service.consent_covers(session, resident_id=user.resident_id, client_id=client_id, scope=scope)
+    remembered = consent.consent_covers(session, resident_id=user.resident_id, client_id=client_id, scope=scope)
     if request.method == "GET":
         if remembered and "consent" not in prompts:
             return provider.create_authorization_response(oauth_request, grant_user=end_user, grant=grant)
@@ -159,7 +159,7 @@ def authorize(
         return _to_login(request)
     allowed = dict(form).get("decision") == "allow"
     if allowed:
-        service.grant_consent(session, user=end_user, client_id=client_id, scope=scope)  # type: ignore[arg-type]
+        consent.grant_consent(session, user=end_user, client_id=client_id, scope=scope)  # type: ignore[arg-type]
     granted = end_user if allowed else None
     answer = provider.create_authorization_response(oauth_request, grant_user=granted, grant=grant)
     if answer.status_code == 302:
@@ -170,8 +170,10 @@ def authorize(
 @router.get("/portal/linked-sites", response_class=HTMLResponse)
 def linked_sites(request: Request, session: ReadSession, user: CurrentUser) -> Response:
     """The linked sites this resident let in, what each may read, and a way to take it back."""
-    sites = service.linked_sites(session, resident_id=user.resident_id)
-    return render(request, "oidc/linked_sites.html", {"sites": sites, "scopes": SCOPES, "jst": clock.JST})
+    sites = consent.linked_sites(session, resident_id=user.resident_id)
+    accesses = consent.site_accesses(session, subject=user.subject)
+    context = {"sites": sites, "accesses": accesses, "scopes": SCOPES, "jst": clock.JST}
+    return render(request, "oidc/linked_sites.html", context)
 
 
 @router.post("/portal/linked-sites/{client_id}/revoke", response_class=HTMLResponse)
@@ -179,7 +181,7 @@ def revoke(request: Request, client_id: str, form: FormPairs, session: DbSession
     """Withdraw consent: the site's tokens stop working and its next login asks again."""
     try:
         check_csrf(request, dict(form).get("csrf"))
-        service.revoke_consent(session, resident_id=user.resident_id, subject=user.subject, client_id=client_id)
+        consent.revoke_consent(session, resident_id=user.resident_id, subject=user.subject, client_id=client_id)
     except (Forbidden, service.LinkedSiteNotFound) as exc:
         return render_error(request, exc)
     return RedirectResponse("/portal/linked-sites?revoked=1", status_code=303)
