@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 import subprocess
+import sys
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -35,7 +36,7 @@ from openmyna.orgs import service as orgs
 from tests.conftest import PG_URL, TEST_MASTER_KEY, _worker_database, drop_database
 from tests.live import free_port, running
 from tests.portal.oidc.conftest import BIRTH
-from tests.portal.oidc.live import Site, add_site, browser, portal_cookie
+from tests.portal.oidc.live import Site, add_site, browser, environment, portal_cookie
 
 ROOT = Path(__file__).resolve().parents[3]
 NODE_SCRIPT = Path(__file__).with_name("openid_client_flow.mjs")
@@ -221,3 +222,17 @@ def test_parallel_redemptions_of_one_code_give_exactly_one_token(live: Live) -> 
     with httpx.Client(trust_env=False, timeout=30) as http:
         revoked = http.get(live.base_url + "/oidc/userinfo", headers={"Authorization": f"Bearer {winner}"})
     assert revoked.status_code == 401
+
+
+def test_rp_add_refuses_an_unusable_redirect_uri_with_exit_1_and_nothing_on_stdout(live: Live) -> None:
+    command = [
+        str(Path(sys.executable).parent / "openmyna"),
+        "portal",
+        "rp",
+        "add",
+        "x",
+        "--redirect-uri",
+        "ftp://x/cb",
+    ]
+    done = subprocess.run(command, env=environment(live.context.settings), capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and done.stdout == "" and "redirect_uri" in done.stderr
