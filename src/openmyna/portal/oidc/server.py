@@ -238,7 +238,7 @@ class CodeGrant(AuthorizationCodeGrant):
             self.server.session, resident_id=row.resident_id, client_id=row.client_id, instant=row.created_at
         ):
             return None  # consent revoked after the code was issued: invalid_grant
-        return service.EndUser(row.resident_id, row.subject, as_utc(row.auth_time), "card")
+        return service.EndUser(row.resident_id, row.subject, as_utc(row.auth_time), "card" if row.amr else "")
 
 
 class OpenIDExtension(OpenIDCode):

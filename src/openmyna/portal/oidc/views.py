@@ -155,9 +155,9 @@ def authorize(
         if needs_reauthentication(user):
             return _to_login(request)
         return _consent_page(request, grant, scope)
-    if needs_reauthentication(user):
-        return _to_login(request)
     allowed = dict(form).get("decision") == "allow"
+    if allowed and needs_reauthentication(user):
+        return _to_login(request)
     if allowed:
         consent.grant_consent(session, user=end_user, client_id=client_id, scope=scope)  # type: ignore[arg-type]
     granted = end_user if allowed else None
