@@ -50,7 +50,7 @@ def upgrade() -> None:
         *_timestamps("granted_at"),
         *_timestamps("last_used_at", "revoked_at", nullable=True),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_oidc_consents")),
-        sa.UniqueConstraint("resident_id", "client_id", name=op.f("uq_oidc_consents_resident_id")),
+        sa.UniqueConstraint("resident_id", "client_id", name=op.f("uq_oidc_consents_resident_id_client_id")),
     )
     op.create_index(op.f("ix_oidc_consents_subject"), "oidc_consents", ["subject"], unique=False)
     op.create_table(
