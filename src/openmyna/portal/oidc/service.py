@@ -196,10 +196,10 @@ def claim_code(session: Session, *, code: str, client_id: str) -> AuthorizationC
             AuthorizationCode.expires_at > now,
         )
         .values(used_at=now)
-        .returning(AuthorizationCode.id)
+        .returning(AuthorizationCode)
     )
     if spent is not None:
-        return session.get(AuthorizationCode, spent)
+        return spent
     replayed = session.scalar(
         select(AuthorizationCode).where(
             AuthorizationCode.code_hash == digest(code),
