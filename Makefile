@@ -20,18 +20,10 @@ install: $(STAMP)
 browser:
 	@if [ ! -x $(CHROMIUM) ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipaexfont >/dev/null) \
 	      || echo "chromium could not be installed; browser tests will be skipped"; \
 	  else echo "no $(CHROMIUM) and not root: browser tests will be skipped"; fi; \
 	fi
-
-# axe-core (npm) for the browser tests' accessibility checks, into a local node_modules (not committed).
-AXE := node_modules/axe-core/axe.min.js
-axe: $(AXE)
-$(AXE):
-	@if command -v npm >/dev/null; then npm install --no-save --no-package-lock --silent axe-core@4 \
-	  || echo "axe-core could not be installed; the accessibility checks will be skipped"; \
-	else echo "no npm: the accessibility checks will be skipped"; fi
 
 # Debian's SoftHSM2 for the PKCS#11 CA-key tests; installed when root can.
 softhsm:
@@ -51,12 +43,13 @@ wrk:
 	  else echo "no wrk and not root: the wrk-driven benchmarks will stop"; fi; \
 	fi
 
-# npm packages the browser tests use (axe-core, injected to check accessibility), into ./node_modules; idempotent.
-node-tools:
-	@if [ ! -f node_modules/axe-core/axe.min.js ]; then \
-	  npm install --no-save --no-audit --no-fund --no-package-lock axe-core@4 >/dev/null \
-	    || echo "axe-core could not be installed; the accessibility checks will be skipped"; \
-	fi
+# JavaScript tools the tests run (panva's openid-client, axe-core), from package-lock.json into ./node_modules.
+node-tools: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --no-audit --no-fund --silent && touch $@; \
+	else echo "no npm: the openid-client and axe-core tests will be skipped"; fi
 
 run: $(STAMP)
 	$(BIN)/openmyna init
@@ -85,4 +78,4 @@ soak: $(STAMP)
 	exit $$status
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache node_modules

@@ -40,8 +40,11 @@ from openmyna.portal.notices import api as portal_notices_api
 from openmyna.portal.notices import queue as portal_notices_queue
 from openmyna.portal.notices import staff_views as portal_notices_staff
 from openmyna.portal.notices import views as portal_notices_views
-from openmyna.portal.settings import views as portal_settings_views
+from openmyna.portal.oidc import api as oidc_api
+from openmyna.portal.oidc import demo_rp
+from openmyna.portal.oidc import views as oidc_views
 from openmyna.portal.payments import setup as portal_payments
+from openmyna.portal.settings import views as portal_settings_views
 from openmyna.registry import api as registry_api
 from openmyna.registry import views as registry_views
 
@@ -118,6 +121,9 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         portal_notices_staff.router,
         portal_settings_views.router,
         portal_inquiries_views.router,
+        oidc_api.router,
+        oidc_views.router,
+        demo_rp.router,
     ):
         app.include_router(router)
     portal_payments.install(app)
