@@ -16,11 +16,12 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian's chromium for the browser tests (never a downloaded browser); installed when root can.
+# Debian's chromium for the browser tests (never a downloaded browser) and the IPAex fonts for Japanese in
+# screenshots and PDFs; installed when root can.
 browser:
-	@if [ ! -x $(CHROMIUM) ]; then \
+	@if [ ! -x $(CHROMIUM) ] || [ ! -e /usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipaexfont >/dev/null) \
 	      || echo "chromium could not be installed; browser tests will be skipped"; \
 	  else echo "no $(CHROMIUM) and not root: browser tests will be skipped"; fi; \
 	fi
@@ -43,15 +44,13 @@ wrk:
 	  else echo "no wrk and not root: the wrk-driven benchmarks will stop"; fi; \
 	fi
 
-# axe-core from npm for the browser tests' accessibility checks, in a local node_modules (idempotent).
-NODE_TOOLS := .node-tools
-node-tools:
-	@if [ ! -f $(NODE_TOOLS)/node_modules/axe-core/axe.min.js ]; then \
-	  if command -v npm >/dev/null; then \
-	    npm install --silent --no-audit --no-fund --prefix $(NODE_TOOLS) axe-core@4 >/dev/null \
-	      || echo "axe-core could not be installed; the accessibility checks will be skipped"; \
-	  else echo "no npm: the accessibility checks will be skipped"; fi; \
-	fi
+# JavaScript tools the tests run (panva's openid-client, axe-core), from package-lock.json into ./node_modules.
+node-tools: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --no-audit --no-fund --silent && touch $@; \
+	else echo "no npm: the openid-client and axe-core tests will be skipped"; fi
 
 run: $(STAMP)
 	$(BIN)/openmyna init
@@ -80,4 +79,4 @@ soak: $(STAMP)
 	exit $$status
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache node_modules

@@ -39,24 +39,32 @@ def _redis_or_none() -> str | None:
     return REDIS_URL
 
 
+def _pseudonym(link: bytes) -> str:
+    """A resident's pseudonym as ``numbers.protection`` names a person by the hub's link."""
+    from openmyna.numbers import protection
+
+    return protection.pseudonym_of_link(link)
+
+
 def _load_residents(session, count: int) -> None:  # type: ignore[no-untyped-def]
     """``count`` current residents of 131016 with random number lookups, and addresses for 1 % (untimed)."""
     from openmyna.core.db import bulk_insert
     from openmyna.portal.settings.models import AccountSettings
-    from openmyna.registry import service as registry
     from openmyna.registry.models import Resident
 
     born, since = dt.date(1980, 1, 1), dt.date(2020, 4, 1)
     lookups = [os.urandom(32) for _ in range(count)]
     columns = (
-        "resident_code", "my_number_lookup", "my_number_sealed", "relationship_code", "family_name", "given_name",
+        "resident_code", "my_number_lookup", "my_number_sealed", "pseudonym", "relationship_code", "family_name",
+        "given_name",
         "family_name_kana", "given_name_kana", "full_name", "full_kana", "former_family_name",
         "former_family_name_kana", "birth_date", "sex", "municipality_code", "prefecture", "city", "postal_code",
         "address_town", "address_block", "address_building", "status", "became_resident_on", "address_since",
         "previous_address", "destination_address", "destination_country", "version",
     )  # fmt: skip
     rows = (
-        (f"{i:011d}", lookup, b"\0" * 44, "head", "山田", "太郎", "ヤマダ", "タロウ", "山田太郎", "ヤマダタロウ",
+        (f"{i:011d}", lookup, b"\0" * 44, _pseudonym(lookup), "head", "山田", "太郎", "ヤマダ", "タロウ", "山田太郎",
+         "ヤマダタロウ",
          "", "", born, "male", "131016", "東京都", "千代田区", "1020072", "飯田橋三丁目", "5番1号", "",
          "resident", since, since, "", "", "", 1)
         for i, lookup in enumerate(lookups, start=1)
@@ -68,7 +76,7 @@ def _load_residents(session, count: int) -> None:  # type: ignore[no-untyped-def
         AccountSettings.__table__,
         ("subject", "nickname", "email", "email_verified_at", "mail_kinds", "updated_at"),
         (
-            (registry.subject_for_lookup(lookup), "", f"r{i}@example.jp", now, "general decision", now)
+            (_pseudonym(lookup), "", f"r{i}@example.jp", now, "general decision", now)
             for i, lookup in enumerate(lookups[::MAIL_SHARE])
         ),
     )
@@ -142,12 +150,9 @@ def main() -> None:
                                           created_at=dt.datetime.now(dt.UTC))  # fmt: skip
             session.add(floor_message)
             session.flush()
-            from openmyna.registry import service as registry
             from openmyna.registry.models import Resident
 
-            subjects = [
-                registry.subject_for_lookup(lookup) for lookup in session.scalars(select(Resident.my_number_lookup))
-            ]
+            subjects = list(session.scalars(select(Resident.pseudonym)))
             now = dt.datetime.now(dt.UTC)
             floor_started = time.perf_counter()
             bulk_insert(

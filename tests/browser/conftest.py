@@ -62,6 +62,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
         var_dir=root / "var",
         data_key=base64.b64encode(LIVE_MASTER_KEY).decode(),
         base_url=f"http://127.0.0.1:{port}",
+        portal_card_reader_url=f"http://127.0.0.1:{free_port()}",  # the portal's local card reader (test_portal)
     )
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)

@@ -1,13 +1,15 @@
 """The fuzz harness's world: every role's credentials and a little data, built through the public API.
 
 Organisations, the agencies' tax and pension ledgers, the corporate registry and its API token have no
-HTTP interface (an operator makes them with the CLI), so they come from the services the CLI calls;
+HTTP interface (an operator makes them with the CLI), so they come from the services the CLI calls (no
+demo seeder's bulk inserts: the town enrols its residents on the network when they are registered);
 residents, their household, a card in use, agency codes, exchanges and an activity record are made
 through HTTP, as a municipality and an agency would.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import random
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,13 +17,16 @@ from pathlib import Path
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from openmyna.core import clock
 from openmyna.core.crypto import KeyRing
 from openmyna.corporate import importer
 from openmyna.corporate import service as corporate
-from openmyna.network import demo, log
+from openmyna.localtax import service as localtax
+from openmyna.network import enrolment, log
 from openmyna.numbers.service import random_my_number
 from openmyna.orgs import demo as orgs_demo
 from openmyna.orgs import service as orgs
+from openmyna.pension import service as pension
 from openmyna.registry import service as registry
 from tests.conftest import bearer_for
 from tests.corporate.factories import number, row, write
@@ -50,6 +55,22 @@ def _post(client: TestClient, path: str, body: object, headers: dict[str, str], 
     response = client.post(path, json=body, headers=headers)
     assert response.status_code == status, f"{path}: {response.status_code} {response.text}"
     return response.json()
+
+
+def _ledgers(db: Session, keys: KeyRing, *, residents: list[int], numbers: list[str]) -> None:
+    """The town's tax ledger and the pension office's rolls, through their services (no HTTP interface),
+    and the pension office's codes through the network's enrolment; the town enrolled its residents when
+    they were registered."""
+    year = clock.today().year
+    for index, (resident_id, my_number) in enumerate(zip(residents, numbers, strict=True)):
+        for fiscal_year in (year - 1, year):
+            assessment = localtax.assess(fiscal_year=fiscal_year, income=3_800_000 - 1_000_000 * index, dependants=0)
+            localtax.record_assessment(db, resident_id=resident_id, assessment=assessment)
+        member = pension.add_member(
+            db, member_number=f"{index + 1:010d}", category="category_1", enrolled_on=dt.date(2005, 4, 1)
+        )
+        enrolment.issue_code(db, keys=keys, agency=AGENCY, my_number=my_number, local_ref=member.id)
+    db.commit()
 
 
 def build(client: TestClient, db: Session, keys: KeyRing, tmp_path: Path) -> World:
@@ -81,8 +102,7 @@ def build(client: TestClient, db: Session, keys: KeyRing, tmp_path: Path) -> Wor
         {"auth_pin": "1234", "sign_pin": "ABC123", "identity_checked": True},
         town,
     )
-    demo.seed_ledgers(db, keys=keys, municipality=TOWN, seed=1)
-    db.commit()
+    _ledgers(db, keys, residents=[parent["id"], elder["id"]], numbers=[numbers[0], numbers[2]])
     agency = bearer_for(client, AGENCY, pems[AGENCY])
     code = _post(client, "/api/network/codes", {"my_number": numbers[0]}, agency)["code"]
     query = {"business": "national_pension_premium", "provider": TOWN, "item": "local_tax", "subject_code": code}

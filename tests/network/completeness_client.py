@@ -75,9 +75,17 @@ def check(
         count = proof["segment_start"] + len(proof["segment"])
         terminal = proof["map_terminal"]
         if count == 0:
-            end = bytes(32) if terminal is None else _d(terminal["digest"])
-            if terminal is not None and _d(terminal["key"]) == key:
-                raise NotComplete("absence proven with the person's own leaf")
+            end = bytes(32)
+            if terminal is not None:
+                other = _d(terminal["key"])
+                if other == key:
+                    raise NotComplete("absence proven with the person's own leaf")
+                depth = len(proof["map_siblings"])
+                if int.from_bytes(other, "big") >> (256 - depth) != int.from_bytes(key, "big") >> (256 - depth):
+                    raise NotComplete("the leaf ending the walk is not on the person's path")
+                # the leaf's digest is computed from its preimage, never taken as given
+                chain_head = _d(terminal["chain_head"])
+                end = _h(b"\x00" + other + terminal["count"].to_bytes(8, "big") + chain_head)
         else:
             end = _h(b"\x00" + key + count.to_bytes(8, "big") + value)
             if terminal is None or _d(terminal["key"]) != key or _d(terminal["digest"]) != end:

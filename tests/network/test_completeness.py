@@ -4,8 +4,12 @@ checker. Omitting, hiding, reordering and serving a stale head are each tried.""
 
 from __future__ import annotations
 
+import base64
 import copy
+import hashlib
+import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -13,8 +17,9 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
 from fastapi.testclient import TestClient
 from sqlalchemy import text
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from openmyna.core.config import Settings
 from openmyna.core.crypto import KeyRing
 from openmyna.network import log, person_check
 from openmyna.network import verify as verifier
@@ -22,6 +27,7 @@ from openmyna.orgs import service as orgs
 from openmyna.registry import service as registry
 from tests.network import completeness_client
 from tests.network.conftest import World, obtain_code
+from tests.network.test_verify_tampering import _cli
 
 Pages = list[dict[str, Any]]
 
@@ -165,28 +171,95 @@ _NEWEST_REQUEST = (
     "(SELECT max(id) FROM network_exchange_records "
     "WHERE citizen = :c AND leaf_index IS NOT NULL AND side = 'requester')"
 )
+_PERSONS_MAP_LEAF = "(SELECT path FROM network_map_nodes WHERE leaf_key = :key)"
+HIDING = {  # how an insider with SQL hides a record from the person it concerns
+    "citizen-column-changed": (
+        f"UPDATE network_exchange_records SET citizen = 'person:0' WHERE id = {_OLDEST_OF_PERSON}"
+    ),
+    "moved-to-another-citizen": (
+        f"UPDATE network_exchange_records SET citizen = :elder WHERE id = {_OLDEST_OF_PERSON}"
+    ),
+    "record-deleted": f"DELETE FROM network_exchange_records WHERE id = {_NEWEST_REQUEST}",
+    "side-column-changed": f"UPDATE network_exchange_records SET side = 'provider' WHERE id = {_OLDEST_OF_PERSON}",
+    "dropped-from-the-chain": f"UPDATE network_exchange_records SET leaf_index = NULL WHERE id = {_OLDEST_OF_PERSON}",
+    "map-leaf-rewritten": f"UPDATE network_map_nodes SET digest = :zero WHERE path = {_PERSONS_MAP_LEAF}",
+}
 
 
-@pytest.mark.parametrize(
-    "change",
-    [
-        f"UPDATE network_exchange_records SET citizen = 'person:0' WHERE id = {_OLDEST_OF_PERSON}",
-        f"DELETE FROM network_exchange_records WHERE id = {_NEWEST_REQUEST}",
-        f"UPDATE network_exchange_records SET side = 'provider' WHERE id = {_OLDEST_OF_PERSON}",
-    ],
-    ids=["citizen-column-changed", "record-deleted", "side-column-changed"],
-)
+@pytest.fixture
+def verify_person(
+    settings: Settings, session_factory: sessionmaker[Session], keys: KeyRing, monkeypatch: pytest.MonkeyPatch
+) -> Callable[..., tuple[int, str]]:
+    """``openmyna network verify-person …`` on the test's database."""
+    return lambda *args: _cli(monkeypatch, settings, session_factory, keys, "verify-person", *args)
+
+
+@pytest.mark.parametrize("change", sorted(HIDING))
 def test_a_record_hidden_in_the_database_is_caught_by_the_person(
-    client: TestClient, db: Session, keys: KeyRing, history: tuple[str, Pages], change: str
+    client: TestClient,
+    db: Session,
+    keys: KeyRing,
+    world: World,
+    history: tuple[str, Pages],
+    change: str,
+    verify_person: Callable[..., tuple[int, str]],
 ) -> None:
-    """An insider edits the store behind the API: the pages the API then serves fail the person's check."""
+    """An insider edits the store behind the API: the pages the API then serves fail the person's check, in
+    the independent client and in ``openmyna network verify-person``; ``openmyna network verify`` fails too."""
     pseudonym, _pages_before = history
-    db.execute(text(change), {"c": pseudonym})
+    assert verify_person(str(world.residents["parent"]))[0] == 0
+    elder = _pseudonym(db, world, "elder")
+    key = hashlib.sha256(pseudonym.encode()).digest()
+    db.execute(text(HIDING[change]), {"c": pseudonym, "elder": elder, "key": key, "zero": bytes(32)})
     db.expire_all()
     pages = _pages(client, keys, pseudonym)
     latest = client.get("/api/network/sth").json()
     assert _both(pages, pseudonym, _public(client), latest) == (False, False)
+    for person in (str(world.residents["parent"]), pseudonym):
+        code, output = verify_person(person)
+        assert code == 1 and "INCOMPLETE:" in output, output
     assert not verifier.verify(db, keys=keys).ok
+
+
+def test_the_cli_proves_a_whole_history_and_an_empty_one(
+    world: World, db: Session, history: tuple[str, Pages], verify_person: Callable[..., tuple[int, str]]
+) -> None:
+    code, output = verify_person(str(world.residents["parent"]))
+    assert code == 0 and "ok: 10 records, complete as of the head of size" in output, output
+    code, output = verify_person(str(world.residents["child"]))
+    assert code == 0 and "ok: 0 records" in output, output
+    assert verify_person("999999")[0] == 1  # no such resident: a message, no traceback
+
+
+def test_an_older_head_served_again_is_caught_by_a_client_that_saw_the_newer(
+    client: TestClient,
+    db: Session,
+    keys: KeyRing,
+    world: World,
+    history: tuple[str, Pages],
+    tmp_path: Path,
+    verify_person: Callable[..., tuple[int, str]],
+) -> None:
+    """The operator drops the newest head, to serve the history as of an older one: a client remembering the
+    newer head refuses it as stale. (Here the map kept moving on, so even a client without memory refuses;
+    an operator who also rolled the map back would need a client that remembers, or gossip: see the docs.)"""
+    pseudonym, _pages_before = history
+    seen = client.get("/api/network/sth").json()
+    remembered = tmp_path / "head.json"
+    remembered.write_text(json.dumps(seen), encoding="utf-8")
+    db.execute(text("DELETE FROM network_tree_heads WHERE tree_size = :size"), {"size": seen["tree_size"]})
+    db.expire_all()
+    pages = _pages(client, keys, pseudonym)
+    assert pages[0]["tree_head"]["tree_size"] < seen["tree_size"]
+    assert _both(pages, pseudonym, _public(client), seen) == (False, False)
+    code, output = verify_person(str(world.residents["parent"]), "--known", str(remembered))
+    assert code == 1 and "stale head" in output, output
+    code, output = verify_person(str(world.residents["parent"]))
+    assert code == 1 and "INCOMPLETE: the chain served does not end at the person's head in the map" in output, output
+    assert not verifier.verify(db, keys=keys).ok  # the records beyond the remaining head are named
+    remembered.write_text("{}", encoding="utf-8")
+    code, output = verify_person(str(world.residents["parent"]), "--known", str(remembered))
+    assert code == 2 and "not a signed tree head" in output, output
 
 
 def test_a_stale_head_is_caught(
@@ -210,3 +283,21 @@ def test_a_forged_map_root_is_caught(client: TestClient, history: tuple[str, Pag
     for page in forged:
         page["completeness"]["map_siblings"][0] = page["completeness"]["map_terminal"]["digest"]
     assert _both(forged, pseudonym, _public(client), latest) == (False, False)
+
+
+def _as_if_empty(pages: Pages, pseudonym: str) -> Pages:
+    """The operator's forged absence: no records, and the person's own map leaf passed off as someone else's
+    (a neighbour's key, sharing the walk's prefix) so that the siblings still fold to the signed map root."""
+    proof = copy.deepcopy(pages[0]["completeness"])
+    key = int.from_bytes(base64.b64decode(proof["map_key"]), "big")
+    proof.update(chain_length=0, segment_start=0, segment=[], chain_before=base64.b64encode(bytes(32)).decode())
+    proof["map_terminal"]["key"] = base64.b64encode((key ^ 1).to_bytes(32, "big")).decode()
+    return [{**pages[0], "total": 0, "items": [], "completeness": proof}]
+
+
+def test_a_forged_proof_of_absence_is_caught(client: TestClient, history: tuple[str, Pages]) -> None:
+    """A person with records cannot be shown an empty history: an absence proof must end at an empty subtree
+    or at a leaf the client hashes itself from another person's key, count and chain head."""
+    pseudonym, pages = history
+    latest = client.get("/api/network/sth").json()
+    assert _both(_as_if_empty(pages, pseudonym), pseudonym, _public(client), latest) == (False, False)

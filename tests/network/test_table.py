@@ -51,7 +51,7 @@ def test_the_shipped_table_has_the_seed_examples() -> None:
                 "provider: pension_service\n    items: [pension_benefit]",
                 "provider: pension\n    items: [pension_benefit]",
             ),
-            "line 73: unknown provider role 'pension'",
+            "line 80: unknown provider role 'pension'",
         ),
         (
             (

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from stdnum.jp import cn, in_
 
 from openmyna.core.crypto import KeyRing
-from openmyna.numbers import service
+from openmyna.numbers import protection, service
 from openmyna.numbers.models import IssuedNumber
 
 
@@ -54,7 +54,7 @@ def test_registering_a_known_number_reports_it(db: Session, keys: KeyRing) -> No
 
 def test_issued_register_holds_no_plaintext(db: Session, keys: KeyRing) -> None:
     number = service.issue_my_numbers(db, keys=keys, count=1)[0]
-    stored = db.scalar(select(IssuedNumber.lookup).where(IssuedNumber.lookup == service.my_number_lookup(keys, number)))
+    stored = db.scalar(select(IssuedNumber.lookup).where(IssuedNumber.lookup == protection.person_link(keys, number)))
     assert stored is not None
     assert number.encode() not in stored
 

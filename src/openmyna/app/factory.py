@@ -29,12 +29,21 @@ from openmyna.network.table import load_table
 from openmyna.numbers import api as numbers_api
 from openmyna.orgs import api as orgs_api
 from openmyna.orgs import views as orgs_views
+from openmyna.portal import views as portal_views
+from openmyna.portal.auth import api as portal_auth_api
 from openmyna.portal.auth import dependencies as portal_auth
+from openmyna.portal.auth import views as portal_auth_views
+from openmyna.portal.history import views as portal_history_views
 from openmyna.portal.inquiries import views as portal_inquiries_views
+from openmyna.portal.mydata import views as portal_mydata_views
 from openmyna.portal.notices import api as portal_notices_api
 from openmyna.portal.notices import queue as portal_notices_queue
 from openmyna.portal.notices import staff_views as portal_notices_staff
 from openmyna.portal.notices import views as portal_notices_views
+from openmyna.portal.oidc import api as oidc_api
+from openmyna.portal.oidc import demo_rp
+from openmyna.portal.oidc import views as oidc_views
+from openmyna.portal.payments import setup as portal_payments
 from openmyna.portal.settings import views as portal_settings_views
 from openmyna.registry import api as registry_api
 from openmyna.registry import views as registry_views
@@ -85,6 +94,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.add_middleware(jpki_api.OcspFastPath)  # outermost: pre-signed OCSP answers skip the stack
     wire(context.settings, context.keys)
     app.mount("/static", StaticFiles(packages=[("openmyna.core", "static")]), name="static")
+    app.mount("/portal/static", StaticFiles(packages=[("openmyna.portal", "static")]), name="portal-static")
     for router in (
         network_api.router,  # first: the exchange query is the busiest route, and routes are matched in order
         views.router,
@@ -101,11 +111,20 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         corporate_nta_api.router,
         corporate_views.router,
         corporate_views.api_router,
+        portal_views.router,
+        portal_auth_views.router,
+        portal_auth_api.router,
+        portal_history_views.router,
+        portal_mydata_views.router,
         portal_notices_api.router,
         portal_notices_views.router,
         portal_notices_staff.router,
         portal_settings_views.router,
         portal_inquiries_views.router,
+        oidc_api.router,
+        oidc_views.router,
+        demo_rp.router,
     ):
         app.include_router(router)
+    portal_payments.install(app)
     return app

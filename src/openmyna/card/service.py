@@ -21,6 +21,7 @@ from openmyna.core import audit, clock
 from openmyna.core.crypto import KeyRing
 from openmyna.core.errors import Conflict, Forbidden, InvalidInput, NotFound
 from openmyna.jpki import service as jpki
+from openmyna.jpki.profiles import facts_in
 from openmyna.orgs.service import Caller
 from openmyna.registry import service as registry
 
@@ -339,15 +340,23 @@ def _replace(
     resident = registry.get_resident(session, resident_id=card.resident_id, caller=caller, purpose="certificate issue")
     chip = open_chip(config.keys, card)
     old = getattr(card, f"{kind}_serial")
-    if old and reason and jpki.certificate(session, serial=old).status != "revoked":
-        jpki.revoke(session, config=config, serial=old, reason=reason)
     new = _issue_onto(session, config=config, card=card, chip=chip, kind=kind, resident=resident)
+    if old and reason and (previous := jpki.certificate(session, serial=old)).status != "revoked":
+        if reason == "affiliation_changed" and _facts(previous.der) == _facts(
+            jpki.certificate(session, serial=new).der
+        ):
+            reason = "superseded"  # nothing about the holder changed: RFC 5280's reason for a plain replacement
+        jpki.revoke(session, config=config, serial=old, reason=reason)
     if old:
         jpki.link_replacement(session, old_serial=old, new_serial=new)
     if kind == "sign":
         number = chip.state["face"].get("my_number") or registry.my_number_of(config.keys, resident)
         write_face(chip, my_number=number, resident=resident)
     store_chip(config.keys, card, chip)
+
+
+def _facts(der: bytes) -> dict[str, str]:
+    return facts_in(x509.load_der_x509_certificate(der))
 
 
 def renew(session: Session, *, config: jpki.CaConfig, card_id: int, caller: Caller) -> Card:

@@ -29,13 +29,20 @@ from openmyna.corporate import cli as corporate_cli
 from openmyna.network import cli as network_cli
 from openmyna.numbers import cli as numbers_cli
 from openmyna.orgs import cli as orgs_cli
+from openmyna.portal import cli as portal_cli
+from openmyna.portal.auth import app_login as portal_app_login
 from openmyna.portal.notices import cli as notices_cli
+from openmyna.portal.payments import cli as payments_cli
+from openmyna.registry import cli as registry_cli
 
 app = typer.Typer(help="openmyna: Japan's My Number platform, runnable.", no_args_is_help=True)
 app.add_typer(numbers_cli.app, name="number")
 app.add_typer(orgs_cli.app, name="org")
 app.add_typer(orgs_cli.staff_app, name="staff")
+card_cli.app.command("app-login")(portal_app_login.command)  # the phone app's QR login, on the card's commands
 app.add_typer(card_cli.app, name="card")
+app.add_typer(registry_cli.keys_app, name="keys")
+app.add_typer(portal_cli.app, name="portal")
 
 
 def _schema_first() -> None:
@@ -46,6 +53,7 @@ def _schema_first() -> None:
 app.add_typer(corporate_cli.app, name="corporate", callback=_schema_first)
 app.add_typer(network_cli.app, name="network")
 app.add_typer(notices_cli.app, name="notices")
+app.add_typer(payments_cli.app, name="payments")
 console = Console()
 
 
@@ -93,6 +101,11 @@ def print_report(report: SeedReport, base_url: str) -> None:
         for card in report.cards:
             demo_cards.add_row(card.persona, str(card.card_id), card.state, card.auth_pin, card.sign_pin or "—")
         console.print(demo_cards)
+        console.print(
+            f"Mynaportal: {base_url}/portal — with the card on this computer: run "
+            "`openmyna card reader-serve --card ID` and type the auth PIN on the login page; with the QR code: "
+            "`openmyna card app-login URL --card ID --pin PIN` (URL: the page's ログイン用URL)"
+        )
 
 
 @app.command()

@@ -29,6 +29,12 @@ class Settings(BaseSettings):
     session_absolute_timeout_seconds: int = Field(
         default=8 * 3600, ge=60, description="A back-office session ends this long after login, however busy"
     )
+    portal_reauth_seconds: int = Field(
+        default=600, ge=0, description="Sensitive portal menus ask for the card again after this long"
+    )
+    portal_card_reader_url: str = Field(
+        default="http://127.0.0.1:8765", description="The local card reader the portal's login page talks to"
+    )
     login_account_failures: int = Field(
         default=5, ge=1, description="Failed logins to one account within the window that lock the account"
     )

@@ -21,6 +21,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from openmyna.core.config import Settings
 
 _NONCE_BYTES = 12
+FIELD_ENCRYPTION = "field-encryption/v1"
 _P256_ORDER = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
@@ -53,22 +54,28 @@ def _derive(master: bytes, purpose: str) -> bytes:
 
 @dataclass(frozen=True)
 class KeyRing:
-    """Purpose-bound keys derived from one master key."""
+    """Purpose-bound keys derived from one master key.
+
+    Callers name a purpose (``"my-number/lookup/g2"``) and get a MAC or a sealed value; the derived key
+    bytes never leave the ring. Each purpose string is the HKDF ``info`` after ``openmyna/``, so a new
+    purpose (a rotated generation) is a new, independent key, and an existing one never changes.
+    """
 
     master: bytes = field(repr=False)
+    _macs: dict[str, bytes] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _aeads: dict[str, AESGCM] = field(default_factory=dict, init=False, repr=False, compare=False)
 
-    @cached_property
-    def _aead(self) -> AESGCM:
-        return AESGCM(_derive(self.master, "openmyna/field-encryption/v1"))
+    def _mac_key(self, purpose: str) -> bytes:
+        key = self._macs.get(purpose)
+        if key is None:
+            key = self._macs[purpose] = _derive(self.master, f"openmyna/{purpose}")
+        return key
 
-    @cached_property
-    def _lookup_key(self) -> bytes:
-        return _derive(self.master, "openmyna/lookup-hmac/v1")
-
-    @cached_property
-    def pseudonym_key(self) -> bytes:
-        """Secret of the numbering authority for agency-specific codes."""
-        return _derive(self.master, "openmyna/agency-pseudonym/v1")
+    def _aead(self, purpose: str) -> AESGCM:
+        aead = self._aeads.get(purpose)
+        if aead is None:
+            aead = self._aeads[purpose] = AESGCM(_derive(self.master, f"openmyna/{purpose}"))
+        return aead
 
     @cached_property
     def jpki_key_passphrase(self) -> bytes:
@@ -86,24 +93,40 @@ class KeyRing:
         return ec.derive_private_key(scalar, ec.SECP256R1())
 
     @cached_property
+    def oidc_signing_key(self) -> ec.EllipticCurvePrivateKey:
+        """The OpenID provider's ES256 key for id_tokens (its own purpose, so rotating one never moves the other)."""
+        seed = _derive(self.master, "openmyna/oidc-id-token-signing/v1")
+        scalar = int.from_bytes(seed, "big") % (_P256_ORDER - 1) + 1
+        return ec.derive_private_key(scalar, ec.SECP256R1())
+
+    @cached_property
+    def oidc_pairwise_key(self) -> bytes:
+        """HMAC key of the OpenID provider's pairwise subject identifiers (one per person and linked site)."""
+        return _derive(self.master, "openmyna/oidc-pairwise-subject/v1")
+
+    @cached_property
     def log_signing_key(self) -> ed25519.Ed25519PrivateKey:
         """Signs the exchange log's tree heads and purge statements."""
         return ed25519.Ed25519PrivateKey.from_private_bytes(_derive(self.master, "openmyna/log-signing/v1"))
 
-    def seal(self, plaintext: bytes, *, context: bytes) -> bytes:
-        """AES-GCM encrypt; ``context`` binds the ciphertext to its column and row kind."""
+    def mac(self, purpose: str, message: bytes) -> bytes:
+        """HMAC-SHA-256 of ``message`` under the key of ``purpose``."""
+        return hmac.digest(self._mac_key(purpose), message, hashlib.sha256)
+
+    def seal_for(self, purpose: str, plaintext: bytes, *, context: bytes) -> bytes:
+        """AES-GCM encrypt under the key of ``purpose``; ``context`` (authenticated, not stored) binds the row."""
         nonce = os.urandom(_NONCE_BYTES)
-        return nonce + self._aead.encrypt(nonce, plaintext, context)
+        return nonce + self._aead(purpose).encrypt(nonce, plaintext, context)
+
+    def open_for(self, purpose: str, sealed: bytes, *, context: bytes) -> bytes:
+        return self._aead(purpose).decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], context)
+
+    def seal(self, plaintext: bytes, *, context: bytes) -> bytes:
+        """Field encryption of secrets other than the My Number (custodial keys, chip state)."""
+        return self.seal_for(FIELD_ENCRYPTION, plaintext, context=context)
 
     def open(self, sealed: bytes, *, context: bytes) -> bytes:
-        return self._aead.decrypt(sealed[:_NONCE_BYTES], sealed[_NONCE_BYTES:], context)
-
-    def lookup_hash(self, value: str, *, purpose: str) -> bytes:
-        """Keyed HMAC-SHA-256 used as an index instead of the plaintext value."""
-        return hmac.digest(self._lookup_key, f"{purpose}:{value}".encode(), hashlib.sha256)
-
-    def keyed_digest(self, key: bytes, message: bytes) -> bytes:
-        return hmac.digest(key, message, hashlib.sha256)
+        return self.open_for(FIELD_ENCRYPTION, sealed, context=context)
 
 
 def private_key_pem(key: ec.EllipticCurvePrivateKey) -> bytes:

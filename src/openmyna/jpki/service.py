@@ -352,7 +352,10 @@ def check_validity(
         status = "expired"
     else:
         status = "good"
-    replaced = _row(session, row.replaced_by_serial) if row.replaced_by_serial else None
+    replaced, seen = None, {row.serial}
+    while (serial := (replaced or row).replaced_by_serial) and serial not in seen:  # the newest of the chain:
+        seen.add(serial)  # what a verifier wants is the holder's facts now, not one step on
+        replaced = _row(session, serial)
     audit.record_access(
         session,
         subject=row.subject,

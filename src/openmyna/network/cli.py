@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
@@ -84,9 +85,22 @@ def verify() -> None:
 
 
 @app.command("verify-person")
-def verify_person(person: str = typer.Argument(..., help="A resident id, or the pseudonym of the history")) -> None:
+def verify_person(
+    person: str = typer.Argument(..., help="A resident id, or the pseudonym of the history"),
+    known: Path | None = typer.Option(
+        None, help="A signed head seen before (JSON as GET /api/network/sth gives it): a history older fails"
+    ),
+) -> None:
     """Check one person's history as their device would: every page against the signed head, the person
     map and the published key; exit 1 naming what is missing or out of place."""
+    remembered = None
+    if known is not None:
+        try:
+            remembered = json.loads(known.read_text(encoding="utf-8"))
+            int(remembered["tree_size"]), str(remembered["sha256_root_hash"])
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            console.print(f"[red]{known}: not a signed tree head ({exc})[/red]")
+            raise typer.Exit(2) from exc
     context = open_context()
     with context.session_factory() as session:
         citizen = person
@@ -111,7 +125,11 @@ def verify_person(person: str = typer.Argument(..., help="A resident id, or the 
         pages,
         citizen=citizen,
         public=context.keys.log_signing_key.public_key(),
-        known=log.head_json(published) if published else None,
+        known=max(
+            (h for h in (remembered, log.head_json(published) if published else None) if h),
+            key=lambda h: int(h["tree_size"]),
+            default=None,
+        ),
     )
     if report.ok:
         console.print(

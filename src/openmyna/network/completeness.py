@@ -13,7 +13,7 @@ import struct
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,7 @@ from openmyna.network.models import ExchangeRecord, MapNode, PersonChain, TreeNo
 
 MAP_STATEMENT = b"openmyna person map v1\x00"
 _CHUNK = 5000
+PROOF_LEVELS = 32  # a person's walk ends about log2(persons) levels down: one round trip for the map proof
 
 
 def map_head_message(tree_size: int, timestamp_ms: int, log_root: bytes, map_root: bytes) -> bytes:
@@ -42,10 +43,39 @@ def _in_chunks(session: Session, column: Any, values: Iterable[Any], *columns: A
     return rows
 
 
-def load_nodes(session: Session) -> smt.Load:
+_NODES = select(MapNode.path, MapNode.digest, MapNode.leaf_key, MapNode.leaf_value).where(
+    MapNode.path.in_(bindparam("paths", expanding=True))
+)
+
+
+def leaf_value(count: int, chain_head: bytes) -> bytes:
+    """What a map leaf stores beside its key: the rest of its preimage (see :func:`smt.leaf_digest`)."""
+    return count.to_bytes(8, "big") + chain_head
+
+
+def load_nodes(session: Session, values: dict[int, bytes] | None = None) -> smt.Load:
+    """Read map nodes by path; the leaves' values (key → :func:`leaf_value`) are kept in ``values``."""
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
+
     def load(paths: set[bytes]) -> dict[bytes, smt.Node]:
-        rows = _in_chunks(session, MapNode.path, paths, MapNode.path, MapNode.digest, MapNode.leaf_key)
-        return {bytes(p): (bytes(d), None if k is None else int.from_bytes(bytes(k), "big")) for p, d, k in rows}
+        wanted = list(paths)
+        rows: list[Any] = []
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            if postgres:  # one array parameter: no statement with a thousand binds
+                rows += connection.exec_driver_sql(
+                    "SELECT path, digest, leaf_key, leaf_value FROM network_map_nodes WHERE path = ANY(%s)", (chunk,)
+                ).all()
+            else:
+                rows += connection.execute(_NODES, {"paths": chunk}).all()
+        found: dict[bytes, smt.Node] = {}
+        for p, d, k, v in rows:
+            key = None if k is None else int.from_bytes(bytes(k), "big")
+            found[bytes(p)] = (bytes(d), key)
+            if values is not None and key is not None and v is not None:
+                values[key] = bytes(v)
+        return found
 
     return load
 
@@ -91,27 +121,38 @@ def fold(session: Session, records: list[tuple[str, int, bytes]]) -> bytes:
         [{"citizen": c, "count": chains[c][0], "head": chains[c][1]} for c in sorted(citizens)],
     )
     leaves = {smt.map_key(c): smt.leaf_digest(smt.map_key(c), *chains[c]) for c in citizens}
-    root, writes = smt.update(smt.fetch(load_nodes(session), leaves), leaves)
+    values: dict[int, bytes] = {}  # a leaf the update moves deeper keeps the value it was loaded with
+    nodes = smt.fetch(load_nodes(session, values), leaves)
+    values.update({smt.map_key(c): leaf_value(*chains[c]) for c in citizens})
+    root, writes = smt.update(nodes, leaves)
     _upsert(
         session,
         MapNode.__table__,
         ["path"],
         [
-            {"path": p, "digest": d, "leaf_key": None if k is None else k.to_bytes(32, "big")}
+            {
+                "path": p,
+                "digest": d,
+                "leaf_key": None if k is None else k.to_bytes(32, "big"),
+                "leaf_value": None if k is None else values.get(k),
+            }
             for p, (d, k) in sorted(writes.items())
         ],
     )
     return root
 
 
+_CHAIN = (
+    select(ExchangeRecord.leaf_index, TreeNode.digest)
+    .join(TreeNode, TreeNode.key == ExchangeRecord.leaf_index * 64, isouter=True)
+    .where(ExchangeRecord.citizen == bindparam("citizen"), ExchangeRecord.leaf_index < bindparam("size"))
+    .order_by(ExchangeRecord.leaf_index)
+)
+
+
 def chain_records(session: Session, citizen: str, tree_size: int) -> list[tuple[int, bytes]]:
     """The person's records in the tree of ``tree_size``, as (leaf index, stored leaf hash), in leaf order."""
-    rows = session.execute(
-        select(ExchangeRecord.leaf_index, TreeNode.digest)
-        .join(TreeNode, TreeNode.key == ExchangeRecord.leaf_index * 64, isouter=True)
-        .where(ExchangeRecord.citizen == citizen, ExchangeRecord.leaf_index < tree_size)
-        .order_by(ExchangeRecord.leaf_index)
-    ).all()
+    rows = session.connection().execute(_CHAIN, {"citizen": citizen, "size": tree_size}).all()
     return [(leaf, bytes(digest) if digest is not None else b"") for leaf, digest in rows]
 
 
@@ -132,11 +173,18 @@ def page_proof(session: Session, citizen: str, tree_size: int, shown: Iterable[i
     for leaf, leaf_hash in chain[:start]:
         before = smt.chain_step(before, leaf, leaf_hash)
     key = smt.map_key(citizen)
-    proof = smt.prove(smt.fetch(load_nodes(session), [key]), key)
+    values: dict[int, bytes] = {}
+    proof = smt.prove(smt.fetch(load_nodes(session, values), [key], levels=PROOF_LEVELS), key)
     terminal = None
-    if proof.terminal is not None:
+    if proof.terminal is not None:  # a leaf: its whole preimage, so the client can hash it itself
         digest, leaf_key = proof.terminal
-        terminal = {"key": _b64((leaf_key or 0).to_bytes(32, "big")), "digest": _b64(digest)}
+        value = values.get(leaf_key or 0, b"")
+        terminal = {
+            "key": _b64((leaf_key or 0).to_bytes(32, "big")),
+            "digest": _b64(digest),
+            "count": int.from_bytes(value[:8], "big") if len(value) == 40 else None,
+            "chain_head": _b64(value[8:]) if len(value) == 40 else None,
+        }
     return {
         "chain_length": len(chain),
         "segment_start": start,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -17,6 +18,7 @@ from openmyna.localtax.models import TaxAssessment
 from openmyna.network import enrolment, log, service
 from openmyna.network.models import CodeLink
 from openmyna.network.table import ExchangeTable
+from openmyna.numbers import protection
 from openmyna.pension.models import PensionEntitlement, PensionMember
 from openmyna.registry.models import RESIDENT, Resident
 
@@ -59,7 +61,8 @@ def seed_ledgers(session: Session, *, keys: KeyRing, municipality: str, seed: in
             Resident.birth_date,
             Resident.household_id,
             Resident.relationship_code,
-            Resident.my_number_lookup,
+            Resident.my_number_sealed,
+            Resident.my_number_generation,
         )
         .where(Resident.status == RESIDENT)
         .order_by(Resident.id)
@@ -73,7 +76,7 @@ def seed_ledgers(session: Session, *, keys: KeyRing, municipality: str, seed: in
         insurer: list[enrolment.Enrolee] = []
         for person in people:
             age = _age(person.birth_date, today)
-            link = bytes(person.my_number_lookup)
+            link = _link(keys, person)
             town.append(enrolment.Enrolee(link, person.id))
             if age >= 16:
                 dependants = children.get(person.household_id, 0) if person.relationship_code == "head" else 0
@@ -145,8 +148,17 @@ def _years_after(born: dt.date, years: int) -> dt.date:
         return born.replace(year=born.year + years, day=28)
 
 
-def _code(session: Session, agency: str, resident_id: int) -> str | None:
-    link = session.scalar(select(Resident.my_number_lookup).where(Resident.id == resident_id))
+def _link(keys: KeyRing, person: Any) -> bytes:
+    """The hub's link to a resident row (its sealed number and key generation), as J-LIS would make it."""
+    number = protection.reveal(keys, bytes(person.my_number_sealed), generation=person.my_number_generation)
+    return protection.person_link(keys, number)
+
+
+def _code(session: Session, keys: KeyRing, agency: str, resident_id: int) -> str | None:
+    person = session.execute(
+        select(Resident.my_number_sealed, Resident.my_number_generation).where(Resident.id == resident_id)
+    ).one()
+    link = _link(keys, person)
     return session.scalar(select(CodeLink.code).where(CodeLink.agency == agency, CodeLink.person_link == link))
 
 
@@ -182,7 +194,7 @@ def seed_exchanges(
             if persona == "employee" and round_number % 8 == 0:
                 attempts.append((INSURER, "health_insurance_benefit", municipality, "local_tax"))  # no such row
             for requester, business, provider, item in attempts:
-                code = _code(session, requester, resident_id)
+                code = _code(session, keys, requester, resident_id)
                 if code is None:
                     continue
                 with clock.frozen_at(when):

@@ -19,8 +19,7 @@ from openmyna.core import audit, clock
 from openmyna.core.crypto import KeyRing
 from openmyna.network.models import CodeLink, LocalId
 from openmyna.network.service import citizen_of, code_for
-from openmyna.numbers import formats
-from openmyna.numbers import service as numbers
+from openmyna.numbers import formats, protection
 
 CODE_ISSUED = "network.code_issued"
 
@@ -34,7 +33,7 @@ class Enrolee(NamedTuple):
 
 def person_link(keys: KeyRing, my_number: str) -> bytes:
     """The hub's keyed link to the person holding ``my_number`` (never the number itself)."""
-    return numbers.my_number_lookup(keys, my_number)
+    return protection.person_link(keys, my_number)
 
 
 def _insert(connection: Connection) -> Callable[..., Any]:

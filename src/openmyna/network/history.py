@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Engine, func, select
+from sqlalchemy import ColumnElement, Engine, func, select
 from sqlalchemy.orm import Session
 
 from openmyna.network import completeness, log
@@ -35,10 +36,19 @@ def _names(session: Session, codes: set[str]) -> dict[str, tuple[str, str]]:
 
 
 def history(
-    session: Session, *, table: ExchangeTable, citizen: str, lang: str = "ja", limit: int = 20, offset: int = 0
+    session: Session,
+    *,
+    table: ExchangeTable,
+    citizen: str,
+    lang: str = "ja",
+    limit: int = 20,
+    offset: int = 0,
+    where: Sequence[ColumnElement[bool]] = (),
 ) -> HistoryPage:
     """The citizen's exchanges, newest first; each record comes with its leaf index and audit path, and the
-    page with the proof that nothing newer or in between was left out (:func:`completeness.page_proof`)."""
+    page with the proof that nothing newer or in between was left out (:func:`completeness.page_proof`).
+
+    ``where`` narrows the requester-side records listed (the portal's period and agency filters)."""
     if isinstance(session.bind, Engine) and session.bind.dialect.name == "postgresql":
         # The head, the records and the map from one snapshot. (A session bound to a connection, as in the
         # tests, keeps that connection's transaction.)
@@ -47,14 +57,16 @@ def history(
         session.scalar(
             select(func.count())
             .select_from(ExchangeRecord)
-            .where(ExchangeRecord.citizen == citizen, ExchangeRecord.side == REQUESTER)
+            .where(ExchangeRecord.citizen == citizen, ExchangeRecord.side == REQUESTER, *where)
         )
         or 0
     )
     requests = session.execute(
         select(ExchangeRecord.exchange_id, ExchangeRecord.leaf_index, ExchangeRecord.entry)
-        .where(ExchangeRecord.citizen == citizen, ExchangeRecord.side == REQUESTER)
-        .order_by(ExchangeRecord.id.desc())
+        .where(ExchangeRecord.citizen == citizen, ExchangeRecord.side == REQUESTER, *where)
+        # Newest first by place in the log (records still pending first); the row id is only a handle, not
+        # under any signature, so nothing shown may depend on it.
+        .order_by(ExchangeRecord.leaf_index.desc().nulls_first(), ExchangeRecord.id.desc())
         .limit(limit)
         .offset(offset)
     ).all()

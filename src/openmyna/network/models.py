@@ -113,6 +113,9 @@ class MapNode(Base):
     path: Mapped[bytes] = mapped_column(LargeBinary(34), primary_key=True)
     digest: Mapped[bytes] = mapped_column(LargeBinary(32))
     leaf_key: Mapped[bytes | None] = mapped_column(LargeBinary(32), nullable=True)
+    # For a leaf: u64be(count) ‖ chain head, the rest of the leaf's preimage, so that a proof of someone
+    # else's absence can show this is a leaf (the client hashes it) and not an inner node passed off as one.
+    leaf_value: Mapped[bytes | None] = mapped_column(LargeBinary(40), nullable=True)
 
 
 class PurgeStatement(Base):

@@ -112,7 +112,10 @@ def check_page(page: dict[str, Any], citizen: str) -> tuple[list[int], set[int]]
         other, depth = int.from_bytes(_b(terminal["key"]), "big"), len(proof["map_siblings"])
         if other == key or (depth and other >> (smt.BITS - depth) != key >> (smt.BITS - depth)):
             raise Incomplete("the map's proof of absence is not on this person's path")
-        end = _b(terminal["digest"])
+        if not isinstance(terminal.get("count"), int) or not terminal.get("chain_head"):
+            raise Incomplete("the map's proof of absence does not show the leaf it ends at")
+        # hashed here, never taken from the page: an inner node passed off as a leaf would hide a whole subtree
+        end = smt.leaf_digest(other, terminal["count"], _b(terminal["chain_head"]))
     if smt.root_from_proof(key, end, [_b(s) for s in proof["map_siblings"]]) != map_root:
         raise Incomplete("the person's map proof does not give the signed map root")
     in_segment = dict(segment)

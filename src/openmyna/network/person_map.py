@@ -105,7 +105,7 @@ def check(session: Session, head: TreeHead, *, url: str, workers: int | None = N
     except _BadRecord as bad:
         return str(bad)
     stored = {
-        c: (n, bytes(h))
+        c: (n, None if h is None else bytes(h))
         for c, n, h in session.execute(select(PersonChain.citizen, PersonChain.count, PersonChain.head))
     }
     for citizen in sorted(chains.keys() ^ stored.keys()) or sorted(c for c in chains if chains[c] != stored[c]):
@@ -115,11 +115,15 @@ def check(session: Session, head: TreeHead, *, url: str, workers: int | None = N
     root = smt.build([k for k, _d in keyed], [d for _k, d in keyed], nodes)
     if root != head.map_root:
         return f"the person map root signed at size {head.tree_size} does not match the records"
+    values = {smt.map_key(c): n.to_bytes(8, "big") + h for c, (n, h) in chains.items()}
     count = 0
-    for path, digest, leaf_key in session.execute(select(MapNode.path, MapNode.digest, MapNode.leaf_key)):
+    stored_nodes = select(MapNode.path, MapNode.digest, MapNode.leaf_key, MapNode.leaf_value)
+    for path, digest, leaf_key, value in session.execute(stored_nodes):
         count += 1
         key = None if leaf_key is None else int.from_bytes(bytes(leaf_key), "big")
-        if nodes.get(bytes(path)) != (bytes(digest), key):
+        if nodes.get(bytes(path)) != (None if digest is None else bytes(digest), key) or (
+            (None if value is None else bytes(value)) != (None if key is None else values.get(key))
+        ):
             return f"the stored person map node {bytes(path).hex()} does not match the records"
     if count != len(nodes):
         return "the stored person map is missing nodes"

@@ -24,6 +24,7 @@ from openmyna.core.errors import DomainError, Forbidden, InvalidInput, NotFound
 from openmyna.network.models import CodeLink, Endpoint, ExchangeRecord
 from openmyna.network.providers import HttpProvider, InProcessProvider, Provider, hub_private_key
 from openmyna.network.table import ExchangeTable
+from openmyna.numbers import protection
 from openmyna.numbers import service as numbers
 from openmyna.orgs import service as orgs
 
@@ -114,7 +115,7 @@ class Answer:
 
 def citizen_of(person_link: bytes) -> str:
     """The person's pseudonym in records: the same key the registry's access events use."""
-    return "person:" + person_link.hex()[:32]
+    return protection.pseudonym_of_link(person_link)
 
 
 def code_for(keys: KeyRing, *, agency: str, link: bytes) -> str:

@@ -20,7 +20,7 @@ from sqlalchemy.exc import DataError
 from sqlalchemy.orm import Session
 
 from openmyna.core.crypto import KeyRing
-from openmyna.network import merkle, person_map
+from openmyna.network import merkle, person_map, tree_check
 from openmyna.network.completeness import map_head_message
 from openmyna.network.log import tree_head_message
 from openmyna.network.models import ExchangeRecord, PurgeStatement, TreeHead
@@ -196,7 +196,7 @@ def _leaves_by_block(
     level = block.bit_length() - 1
     keys = [merkle.node_key(level, first >> level) for first in range(start, end, block)]
     stored = {
-        key: bytes(digest)
+        key: bytes(digest) if digest is not None else b""
         for key, digest in connection.exec_driver_sql(
             "SELECT key, digest FROM network_tree_nodes WHERE key = ANY(%s)", (keys,)
         )
@@ -341,9 +341,13 @@ def verify(
             False,
             size,
             len(heads),
-            f"the log holds {size} records but a head was signed for {heads[-1].tree_size}",
+            f"record at leaf {size} is missing (deleted?): the log holds {size} records "
+            f"but a head was signed for {heads[-1].tree_size}",
             leaf_index=size,
         )
+    problem, leaf = tree_check.check(session.connection(), size)
+    if problem:
+        return VerifyReport(False, size, len(heads), problem, leaf_index=leaf)
     if heads and (problem := person_map.check(session, heads[-1], url=url, workers=workers)):
         return VerifyReport(False, size, len(heads), problem)
     return VerifyReport(True, size, len(heads))

@@ -3,6 +3,7 @@
 Numbers are drawn uniformly at random among valid numbers (a random 11- or 12-digit body plus its
 check digit), recorded as keyed hashes in :class:`IssuedNumber` whose unique constraint is the
 arbiter between concurrent issuers: a candidate that loses the race is replaced and tried again.
+A My Number is recorded by its person link (``numbers.protection``), which no key rotation changes.
 """
 
 from __future__ import annotations
@@ -20,11 +21,13 @@ from stdnum.jp import cn, in_
 from openmyna.core import clock
 from openmyna.core.crypto import KeyRing
 from openmyna.core.errors import Conflict
+from openmyna.numbers import protection
 from openmyna.numbers.models import IssuedNumber
 
 INDIVIDUAL = "individual"
 CORPORATE = "corporate"
 _MAX_ROUNDS = 20
+AGENCY_CODE_KEY = "agency-pseudonym/v1"  # the numbering authority's secret for agency-specific codes
 
 
 class IssuanceExhausted(Conflict):
@@ -33,13 +36,9 @@ class IssuanceExhausted(Conflict):
     title_en = "No number could be issued"
 
 
-def my_number_lookup(keys: KeyRing, number: str) -> bytes:
-    """The keyed hash that indexes a My Number everywhere it is stored."""
-    return keys.lookup_hash(number, purpose="my-number")
-
-
 def corporate_number_lookup(keys: KeyRing, number: str) -> bytes:
-    return keys.lookup_hash(number, purpose="corporate-number")
+    """The issued-numbers ledger's key for a corporate number (public, hashed only to share one table)."""
+    return keys.mac(protection.IDENTITY, b"corporate-number:" + number.encode())
 
 
 def random_my_number(rng: random.Random | None = None) -> str:
@@ -92,7 +91,7 @@ def issue_my_numbers(
         count=count,
         kind=INDIVIDUAL,
         draw=lambda: random_my_number(generator),
-        lookup=lambda n: my_number_lookup(keys, n),
+        lookup=lambda n: protection.person_link(keys, n),
     )
 
 
@@ -112,7 +111,7 @@ def issue_corporate_numbers(
 def register_existing_my_number(bind: Session | Connection, *, keys: KeyRing, number: str) -> bool:
     """Record a My Number issued elsewhere (a resident moving in); False if it was already on record."""
     connection = bind.connection() if isinstance(bind, Session) else bind
-    lookup = my_number_lookup(keys, number)
+    lookup = protection.person_link(keys, number)
     return bool(
         _insert_ignoring_duplicates(connection, [{"kind": INDIVIDUAL, "lookup": lookup, "issued_at": clock.now()}])
     )
@@ -124,5 +123,5 @@ def agency_code(keys: KeyRing, *, agency: str, person: str) -> str:
     A keyed derivation inside the numbering authority: two agencies' codes for one person look
     unrelated, and only a holder of the authority's secret can link or recompute them.
     """
-    digest = keys.keyed_digest(keys.pseudonym_key, f"{agency}\x00{person}".encode())
+    digest = keys.mac(AGENCY_CODE_KEY, f"{agency}\x00{person}".encode())
     return base64.b32encode(digest[:20]).decode().rstrip("=")

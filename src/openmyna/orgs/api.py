@@ -25,7 +25,8 @@ def token(
     grant_type: Annotated[str, Form()],
     client_assertion_type: Annotated[str | None, Form()] = None,
     client_assertion: Annotated[str | None, Form()] = None,
-    client_id: Annotated[SafeText | None, Form()] = None,
+    # Checked by the service, so a client id no client has is RFC 6749's invalid_client (401), not a 422.
+    client_id: Annotated[str | None, Form()] = None,
     scope: Annotated[str | None, Form()] = None,
 ) -> JSONResponse:
     """Exchange a signed client assertion (RFC 7523) for a short-lived access token."""

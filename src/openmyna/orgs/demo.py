@@ -37,6 +37,7 @@ def seed_organisations(session: Session, *, keys: KeyRing, municipality_code: st
         ("nenkin", "日本年金機構", "pension_office"),
         ("kyoukaikenpo", "全国健康保険協会", "insurer"),
         ("jlis", "地方公共団体情報システム機構", "platform_operator"),
+        ("mynaportal", "マイナポータル", "platform_operator"),  # asks for a person's own data (menu B)
     ]
     for code, name, kind in orgs:
         service.add_organisation(session, keys=keys, code=code, name=name, kind=kind, custodial=True)

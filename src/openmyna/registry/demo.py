@@ -17,12 +17,12 @@ from sqlalchemy.orm import Session
 from openmyna.core import clock
 from openmyna.core.crypto import KeyRing
 from openmyna.core.db import bulk_insert, reset_sequence
-from openmyna.numbers import formats
+from openmyna.numbers import formats, protection
 from openmyna.numbers import service as numbers
 from openmyna.registry import addresses
 from openmyna.registry.demo_people import DemoHousehold, households, personas, random_address
 from openmyna.registry.models import RESIDENT, Household, Resident, ResidentVersion
-from openmyna.registry.service import MY_NUMBER_CONTEXT, my_number_of
+from openmyna.registry.service import my_number_of
 
 BATCH = 10_000
 
@@ -90,6 +90,7 @@ def seed_town(
     resident_id = connection.scalar(select(func.max(Resident.id))) or 0
     version_id = connection.scalar(select(func.max(ResidentVersion.id))) or 0
     used_codes: set[str] = set()
+    generation = protection.generations(connection).current
     seeded: list[SeededPersona] = []
     batch: list[DemoHousehold] = []
 
@@ -125,13 +126,15 @@ def seed_town(
                         used_codes.add(code)
                         break
                 since = max(formed, person.birth_date)
-                lookup = numbers.my_number_lookup(keys, number)
+                protected = protection.protect(keys, number, generation=generation)
                 resident_rows.append(
                     (
                         resident_id,
                         code,
-                        lookup,
-                        keys.seal(number.encode(), context=MY_NUMBER_CONTEXT),
+                        protected.lookup,
+                        protected.sealed,
+                        protected.generation,
+                        protection.pseudonym(keys, number),
                         household_id,
                         person.relationship,
                         person.family[0],
@@ -229,6 +232,8 @@ _RESIDENT_COLUMNS = (
     "resident_code",
     "my_number_lookup",
     "my_number_sealed",
+    "my_number_generation",
+    "pseudonym",
     "household_id",
     "relationship_code",
     "family_name",

@@ -52,6 +52,8 @@ class Resident(Base):
     resident_code: Mapped[str] = mapped_column(String(11), unique=True)
     my_number_lookup: Mapped[bytes] = mapped_column(LargeBinary(32), index=True)
     my_number_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    my_number_generation: Mapped[int] = mapped_column(Integer, server_default="0")  # keys of lookup and sealed
+    pseudonym: Mapped[str] = mapped_column(String(40), index=True)  # numbers.protection.pseudonym: never rotated
     household_id: Mapped[int | None] = mapped_column(ForeignKey("registry_households.id"), nullable=True, index=True)
     relationship_code: Mapped[str] = mapped_column(String(24))
     family_name: Mapped[str] = mapped_column(String(50))

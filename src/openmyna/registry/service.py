@@ -18,7 +18,7 @@ from openmyna.core import audit, clock, events
 from openmyna.core.crypto import KeyRing
 from openmyna.core.db import prefix_match
 from openmyna.core.errors import Conflict, InvalidInput, NotFound
-from openmyna.numbers import formats
+from openmyna.numbers import formats, protection
 from openmyna.numbers import service as numbers
 from openmyna.orgs.service import Caller
 from openmyna.registry import addresses
@@ -34,7 +34,6 @@ from openmyna.registry.schemas import (
     ResidentCreate,
 )
 
-MY_NUMBER_CONTEXT = b"registry.resident.my_number"
 _KANA_EXTRA = set("ー・　 ヽヾ")
 
 
@@ -78,16 +77,22 @@ def normalise_kana(value: str, *, field: str) -> str:
 
 def subject_of(resident: Resident) -> str:
     """The person's key for access events: the same for every record the person ever had."""
-    return subject_for_lookup(resident.my_number_lookup)
-
-
-def subject_for_lookup(my_number_lookup: bytes) -> str:
-    """:func:`subject_of` from the record's lookup column alone (bulk work that reads no whole records)."""
-    return "person:" + my_number_lookup.hex()[:32]
+    return resident.pseudonym
 
 
 def my_number_of(keys: KeyRing, resident: Resident) -> str:
-    return keys.open(resident.my_number_sealed, context=MY_NUMBER_CONTEXT).decode()
+    return protection.reveal(keys, resident.my_number_sealed, generation=resident.my_number_generation)
+
+
+def _protected_columns(keys: KeyRing, number: str, *, generation: int) -> dict[str, Any]:
+    """The stored form of a resident's number (``numbers.protection``), as column values."""
+    protected = protection.protect(keys, number, generation=generation)
+    return {
+        "my_number_lookup": protected.lookup,
+        "my_number_sealed": protected.sealed,
+        "my_number_generation": protected.generation,
+        "pseudonym": protection.pseudonym(keys, number),
+    }
 
 
 def snapshot(resident: Resident) -> dict[str, Any]:
@@ -243,28 +248,24 @@ def create_resident(
     if data.kind == "birth" and data.my_number:
         raise InvalidInput("a newborn gets a new My Number; do not send one", field="my_number")
     earlier: int | None = None  # the removed record of someone moving back in
+    generations = protection.generations(session, for_write=True)
     if data.my_number:
         number = formats.require(formats.check_my_number(data.my_number), field="my_number")
-        lookup = numbers.my_number_lookup(keys, number)
-        holders = set(session.scalars(select(Resident.status).where(Resident.my_number_lookup == lookup)))
+        stored_as = Resident.my_number_lookup.in_(protection.lookups(keys, number, generations=generations))
+        holders = set(session.scalars(select(Resident.status).where(stored_as)))
         if RESIDENT in holders:
             raise DuplicateMyNumber("this My Number already belongs to a current resident", field="my_number")
         if DECEASED in holders:
             raise DuplicateMyNumber("this My Number belonged to a resident who has died", field="my_number")
         numbers.register_existing_my_number(session, keys=keys, number=number)
         earlier = session.scalar(
-            select(Resident.id)
-            .where(Resident.my_number_lookup == lookup, Resident.status == MOVED_OUT)
-            .order_by(Resident.id.desc())
-            .limit(1)
+            select(Resident.id).where(stored_as, Resident.status == MOVED_OUT).order_by(Resident.id.desc()).limit(1)
         )
     else:
         number = numbers.issue_my_numbers(session, keys=keys, count=1)[0]
-        lookup = numbers.my_number_lookup(keys, number)
     resident = Resident(
         resident_code=new_resident_code(session),
-        my_number_lookup=lookup,
-        my_number_sealed=keys.seal(number.encode(), context=MY_NUMBER_CONTEXT),
+        **_protected_columns(keys, number, generation=generations.current),
         family_name=data.family_name,
         given_name=data.given_name,
         family_name_kana=normalise_kana(data.family_name_kana, field="family_name_kana"),
@@ -516,10 +517,10 @@ def get_resident(session: Session, *, resident_id: int, caller: Caller, purpose:
 def lookup_by_my_number(session: Session, *, keys: KeyRing, number: str, caller: Caller) -> Resident:
     """The person's current record, or their latest removed one, found through the keyed hash."""
     compact = formats.require(formats.check_my_number(number), field="my_number")
-    lookup = numbers.my_number_lookup(keys, compact)
+    candidates = protection.lookups(keys, compact, generations=protection.generations(session))
     query = (
         select(Resident)
-        .where(Resident.my_number_lookup == lookup)
+        .where(Resident.my_number_lookup.in_(candidates))
         .order_by((Resident.status == RESIDENT).desc(), Resident.id.desc())
         .limit(1)
     )
@@ -527,6 +528,27 @@ def lookup_by_my_number(session: Session, *, keys: KeyRing, number: str, caller:
     if resident is None:
         raise ResidentNotFound("no resident record carries this My Number")
     _touch(session, resident, caller, "lookup_by_my_number")
+    return resident
+
+
+def lookup_by_subject(session: Session, *, subject: str, caller: Caller, purpose: str = "") -> Resident:
+    """The person's current record (or latest removed one) by the pseudonym :func:`subject_of` gives them.
+
+    Lets an agency address a person without their My Number (a payment request, a notice).
+    """
+    digits = subject.removeprefix("person:")
+    if not subject.startswith("person:") or len(digits) != 32 or any(c not in "0123456789abcdef" for c in digits):
+        raise ResidentNotFound("a pseudonym is person: followed by 32 lower-case hexadecimal digits", field="subject")
+    query = (
+        select(Resident)
+        .where(Resident.pseudonym == subject)
+        .order_by((Resident.status == RESIDENT).desc(), Resident.id.desc())
+        .limit(1)
+    )
+    resident = session.scalar(query)
+    if resident is None:
+        raise ResidentNotFound("no resident record has this pseudonym", field="subject")
+    _touch(session, resident, caller, "lookup_by_subject", purpose)
     return resident
 
 

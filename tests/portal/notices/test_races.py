@@ -56,6 +56,8 @@ def factory(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[sessionm
                 "resident_code": f"{i:011d}",
                 "my_number_lookup": i.to_bytes(32, "little"),
                 "my_number_sealed": b"x",
+                "my_number_generation": 1,
+                "pseudonym": f"person:{i:032x}",
             }
             values |= {"sex": "male", "postal_code": "1020072"}
             for date_column in ("birth_date", "became_resident_on", "address_since"):

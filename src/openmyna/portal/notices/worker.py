@@ -45,7 +45,6 @@ from openmyna.portal.notices.queue import Received, Task, TaskQueue
 from openmyna.portal.notices.service import enqueue_after_commit, now_utc
 from openmyna.portal.settings import mail as mailing
 from openmyna.portal.settings.models import AccountSettings
-from openmyna.registry import service as registry
 from openmyna.registry.models import RESIDENT, Resident
 
 logger = logging.getLogger("openmyna.notices.worker")
@@ -171,8 +170,7 @@ class Worker:
                 return False
             seen: set[str] = set()
             subjects = []
-            for _resident_id, lookup in rows:
-                subject = registry.subject_for_lookup(lookup)
+            for _resident_id, subject in rows:
                 if subject not in seen:
                     seen.add(subject)
                     subjects.append(subject)
@@ -251,8 +249,8 @@ def _not_yet_sent(session: Session, message_id: int, subjects: list[str]) -> lis
 
 
 def _recipients(selection: dict[str, object], *, after: int, limit: int) -> Select[tuple[int, bytes]]:
-    """``(resident id, my_number_lookup)`` of the next ``limit`` recipients after record id ``after``."""
-    query = select(Resident.id, Resident.my_number_lookup).where(Resident.id > after).order_by(Resident.id).limit(limit)
+    """``(resident id, pseudonym)`` of the next ``limit`` recipients after record id ``after``."""
+    query = select(Resident.id, Resident.pseudonym).where(Resident.id > after).order_by(Resident.id).limit(limit)
     kind = selection["kind"]
     if kind not in ("residents", "town", "households_with_child"):
         raise ValueError(f"unknown selection kind {kind!r}")

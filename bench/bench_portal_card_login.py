@@ -1,0 +1,172 @@
+"""Portal card logins end to end against ``openmyna serve``, and the same server's trivial endpoint.
+
+One login, as the login page's script does it once the page is shown: ask for a challenge, have the
+card sign it (the virtual chip in the database checks the PIN and signs with the authentication key),
+post certificate and signature (chain, dates, kind, policy and status checked, the card's holder found,
+the session written, the login recorded). Each client thread plays browsers with its own card; the login
+pages (with their QR codes) are loaded in a phase of their own before, and their rate is reported beside.
+The same threads then call ``/healthz`` for as long; the ratio of the two rates is the headline.
+Target (issue): at least 300 logins/s on 2 cores.
+
+    .venv/bin/python bench/bench_portal_card_login.py [--database sqlite|postgresql] [--seconds 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import re
+import threading
+import time
+from collections.abc import Callable
+
+import httpx
+
+from _common import (
+    add_database_argument,
+    code_version,
+    cpu_busy_cores_since,
+    cpu_mark,
+    emit,
+    fresh_database,
+    latency_summary,
+    log,
+    machine,
+    settings_for,
+)
+from _serve import free_port, server
+
+WORKLOAD = "portal_card_login"
+TARGET = 300
+CSRF = re.compile(r'name="csrf" value="([^"]+)"')
+
+
+def _run(
+    threads: int, seconds: float, work: Callable[[int], None], more: Callable[[int], bool] = lambda _i: True
+) -> tuple[int, float, list[float]]:
+    """``work(thread)`` repeated by each thread until the deadline (or while ``more(thread)``): count, elapsed
+    seconds, latencies."""
+    samples: list[list[float]] = [[] for _ in range(threads)]
+    errors: list[BaseException] = []
+    deadline = time.perf_counter() + seconds
+
+    def loop(index: int) -> None:
+        try:
+            while time.perf_counter() < deadline and more(index):
+                started = time.perf_counter()
+                work(index)
+                samples[index].append(time.perf_counter() - started)
+        except BaseException as exc:  # reported below: a failed login fails the benchmark
+            errors.append(exc)
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    if errors:
+        raise errors[0]
+    flat = [s for per in samples for s in per]
+    return len(flat), time.perf_counter() - started, flat
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    add_database_argument(parser)
+    parser.add_argument("--seconds", type=float, default=10.0, help="timed seconds per phase (default 10)")
+    parser.add_argument("--threads", type=int, default=4, help="client threads, one persona card each (default 4)")
+    parser.add_argument("--workers", type=int, default=1, help="server worker processes (default 1)")
+    args = parser.parse_args()
+
+    from openmyna.app import migrate
+    from openmyna.app.seed import seed_world
+    from openmyna.card.reader import VirtualReader
+    from openmyna.core.context import open_context
+
+    with fresh_database(args.database, WORKLOAD) as (url, var_dir):
+        context = open_context(settings_for(url, var_dir))
+        migrate.upgrade(context.engine)
+        report = seed_world(context, residents=60, seed=7, progress=lambda _n: None)
+        cards = [c for c in report.cards if c.state == "active"][: args.threads]
+        if len(cards) < args.threads:
+            raise SystemExit(f"only {len(cards)} cards in use in the seed; use --threads {len(cards)}")
+        readers = [VirtualReader(context.session_factory, context.keys, c.card_id) for c in cards]
+        certificates = [base64.b64encode(r.certificate("auth")).decode() for r in readers]
+        log(f"{len(cards)} cards in use; serving with {args.workers} worker(s)")
+        with server(url, var_dir, free_port(), workers=args.workers, access_log=False) as base_url:
+
+            def open_page(_index: int) -> tuple[httpx.Client, dict[str, str]]:
+                """A browser that has loaded the login page (its cookie and the page's CSRF token)."""
+                browser = httpx.Client(base_url=base_url, timeout=30)
+                page = browser.get("/portal/login", headers={"accept": "text/html"})
+                found = CSRF.search(page.text)
+                assert page.status_code == 200 and found, page.status_code
+                return browser, {"X-CSRF-Token": found.group(1)}
+
+            ready: list[list[tuple[httpx.Client, dict[str, str]]]] = [[] for _ in range(args.threads)]
+
+            def prepare(index: int) -> None:
+                ready[index].append(open_page(index))
+
+            def login(index: int) -> None:
+                browser, headers = ready[index].pop()
+                with browser:
+                    issued = browser.post("/api/portal/login/card/challenge", headers=headers)
+                    assert issued.status_code == 200, issued.text
+                    challenge = issued.json()["challenge"]
+                    signature = readers[index].sign("auth", cards[index].auth_pin, data=base64.b64decode(challenge))
+                    body = {
+                        "challenge": challenge,
+                        "certificate": certificates[index],
+                        "signature": base64.b64encode(signature).decode(),
+                        "next": "/portal",
+                    }
+                    done = browser.post("/api/portal/login/card", json=body, headers=headers)
+                    assert done.status_code == 200, done.text
+
+            clients = [httpx.Client(base_url=base_url, timeout=30) for _ in range(args.threads)]
+
+            def trivial(index: int) -> None:
+                assert clients[index].get("/healthz").status_code == 200
+
+            pages, pages_s, _ = _run(args.threads, args.seconds, prepare)  # login pages, loaded beforehand
+            login(0)  # warm: authorities loaded, status entries read
+            mark = cpu_mark()
+            logins, login_s, login_samples = _run(args.threads, 600, login, lambda i: bool(ready[i]))
+            login_cores = cpu_busy_cores_since(mark)
+            mark = cpu_mark()
+            calls, trivial_s, trivial_samples = _run(args.threads, args.seconds, trivial)
+            trivial_cores = cpu_busy_cores_since(mark)
+            for client in clients:
+                client.close()
+        context.engine.dispose()
+    login_rate, trivial_rate = logins / login_s, calls / trivial_s
+    page_rate = pages / pages_s
+    log(f"{logins} logins in {login_s:.1f} s ({login_rate:.0f}/s); /healthz {trivial_rate:.0f}/s")
+    emit(
+        {
+            "workload": WORKLOAD,
+            "database": args.database,
+            "headline_ratio_login_to_trivial": round(login_rate / trivial_rate, 3),
+            "logins_per_s": round(login_rate, 1),
+            "trivial_per_s": round(trivial_rate, 1),
+            "login_pages_per_s": round(page_rate, 1),
+            "target_logins_per_s": TARGET,
+            "ok": login_rate >= TARGET,
+            "logins": logins,
+            "login_latency": latency_summary(login_samples),
+            "trivial_latency": latency_summary(trivial_samples),
+            "busy_cores_logins": login_cores,
+            "busy_cores_trivial": trivial_cores,
+            "threads": args.threads,
+            "server_workers": args.workers,
+            "note": "client threads (incl. the virtual chip's RSA signatures) share the machine with the server",
+            "machine": machine(),
+            "code": code_version(),
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()

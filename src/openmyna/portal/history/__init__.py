@@ -1,0 +1,1 @@
+"""Menu A: the exchange history (やりとり履歴) with proofs the browser checks."""
