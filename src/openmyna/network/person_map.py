@@ -64,9 +64,10 @@ def _fold(connection: Connection, size: int, part: int, parts: int) -> Chains:
 
 
 def _fold_in_process(url: str, size: int, part: int, parts: int) -> Chains | str:
-    from openmyna.core.db import make_engine
+    from openmyna.core.db import make_engine, make_read_engine
 
-    engine = make_engine(url)
+    writer = make_engine(url)
+    engine = make_read_engine(writer)
     try:
         with engine.connect() as connection:
             return _fold(connection, size, part, parts)
@@ -74,6 +75,7 @@ def _fold_in_process(url: str, size: int, part: int, parts: int) -> Chains | str
         return str(bad)
     finally:
         engine.dispose()
+        writer.dispose()
 
 
 def _recompute(session: Session, size: int, url: str, workers: int | None) -> Chains:
