@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from json.encoder import encode_basestring as encode_json_string  # type: ignore[attr-defined]
 
@@ -247,8 +248,17 @@ def verify(
     """Recompute the tree from the stored entries; compare with the stored leaves and every signed head.
 
     Aligned chunks of 2^18 leaves are checked in parallel processes (a chunk never needs its left
-    neighbour), then their frontiers are joined in order to check each signed root.
+    neighbour), then their frontiers are joined in order to check each signed root; the person map is
+    checked in the same processes (:mod:`openmyna.network.person_map`).
     """
+    with ExitStack() as cleanup:  # the worker processes, if a large log needs them, end with the check
+        return _verify(session, keys=keys, progress=progress, workers=workers, cleanup=cleanup)
+
+
+def _verify(
+    session: Session, *, keys: KeyRing, progress: Callable[[int], None], workers: int | None, cleanup: ExitStack
+) -> VerifyReport:
+    """:func:`verify`, with ``cleanup`` ending the worker processes when the check is over."""
     import os
     from concurrent.futures import ProcessPoolExecutor
 
@@ -291,19 +301,24 @@ def verify(
     step = 1 << CHUNK_LEVEL
     ranges = [(start, min(start + step, total)) for start in range(0, total, step)]
     sizes = sorted(targets)
+    started = None
     if len(ranges) <= 1:  # small logs: in this session, so uncommitted work is seen too
         chunks = [_verify_range(session.connection(), start, end, sizes, purges) for start, end in ranges]
     else:
         import multiprocessing
 
-        with ProcessPoolExecutor(
-            max_workers=workers or os.cpu_count() or 1, mp_context=multiprocessing.get_context("spawn")
-        ) as pool:
-            futures = [pool.submit(_verify_chunk, url, start, end, sizes, purges) for start, end in ranges]
-            chunks = []
-            for future in futures:
-                chunks.append(future.result())
-                progress(chunks[-1].count)
+        processes = workers or os.cpu_count() or 1
+        pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
+        cleanup.callback(pool.shutdown, wait=True, cancel_futures=True)
+        # The person map's first round first (the longest tasks), then the chunks: the same processes run both.
+        started = person_map.start(pool, heads[-1], url=url, processes=processes) if heads else None
+        futures = [pool.submit(_verify_chunk, url, start, end, sizes, purges) for start, end in ranges]
+        chunks = []
+        for future in futures:
+            chunks.append(future.result())
+            progress(chunks[-1].count)
+            if chunks[-1].problem:  # the first bad chunk is reported whatever the map holds
+                break
     frontier: list[tuple[merkle.NodeKey, bytes]] = []
     size = 0
     for chunk in chunks:
@@ -340,7 +355,7 @@ def verify(
         return VerifyReport(False, size, len(heads), bad.problem, leaf_index=bad.leaf)
     if problem := tree_check.check_count(session.connection(), size):
         return VerifyReport(False, size, len(heads), problem)
-    if heads and (problem := person_map.check(session, heads[-1], url=url, workers=workers)):
+    if heads and (problem := person_map.check(session, heads[-1], url=url, workers=workers, started=started)):
         return VerifyReport(False, size, len(heads), problem)
     return VerifyReport(True, size, len(heads))
 
