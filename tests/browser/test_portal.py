@@ -6,18 +6,25 @@ Screenshots for docs/portal.md are written to docs/img/.
 
 from __future__ import annotations
 
+import base64
+import hashlib
+import json
 import os
+import re
+import secrets
 import subprocess
 import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
+from urllib.parse import parse_qs, urlencode, urlsplit
 
+import httpx
 import pytest
 import uvicorn
 from playwright.sync_api import expect
+from tests.portal.oidc.live import add_site
 
 from openmyna.card.reader import VirtualReader
 from openmyna.card.reader_http import create_reader_app
@@ -197,4 +204,51 @@ def test_keyboard_only(browser: Browser, live_server: LiveServer, card_reader: i
             break
     page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_have_text("ログアウトしました。")
+    page.context.close()
+
+
+def test_a_linked_site_sends_a_stranger_through_the_qr_login_and_consent(
+    browser: Browser, live_server: LiveServer, card_reader: int
+) -> None:
+    """The acceptance path: authorize without a session → the login page's #login-url → `openmyna card
+    app-login` → consent (#consent-allow) → the site's redirect URI with a code that the token endpoint
+    exchanges (PKCE, client_secret_basic) for an id_token carrying the nonce."""
+    site = add_site(live_server.settings, "QR の店", "http://127.0.0.1:9/qr/cb", "http://127.0.0.1:9/qr/")
+    verifier = secrets.token_urlsafe(48)
+    challenge = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest()).rstrip(b"=").decode()
+    query = {
+        "response_type": "code",
+        "client_id": site.client_id,
+        "redirect_uri": site.redirect_uri,
+        "scope": "openid profile",
+        "state": "s-1",
+        "nonce": "n-1",
+        "code_challenge": challenge,
+        "code_challenge_method": "S256",
+    }
+    page = _fresh(browser, DESKTOP)
+    page.route("http://127.0.0.1:9/**", lambda route: route.fulfill(status=200, body="the site"))
+    page.goto(live_server.url("/oidc/authorize?" + urlencode(query)))
+    assert urlsplit(page.url).path == "/portal/login"
+    done = _app_login(live_server, page.locator("#login-url").inner_text(), card_reader, "1234")
+    assert done.returncode == 0, done.stderr
+    expect(page.locator("#consent-allow")).to_be_visible(timeout=5000)
+    page.locator("#consent-allow").click()
+    expect(page).to_have_url(re.compile(r"^http://127\.0\.0\.1:9/qr/cb\?"))
+    answer = parse_qs(urlsplit(page.url).query)
+    assert answer["state"] == ["s-1"]
+    token = httpx.post(
+        live_server.url("/oidc/token"),
+        data={
+            "grant_type": "authorization_code",
+            "code": answer["code"][0],
+            "redirect_uri": site.redirect_uri,
+            "code_verifier": verifier,
+        },
+        auth=(site.client_id, site.client_secret),
+        trust_env=False,
+    )
+    assert token.status_code == 200, token.text
+    claims = json.loads(base64.urlsafe_b64decode(token.json()["id_token"].split(".")[1] + "=="))
+    assert claims["nonce"] == "n-1" and claims["aud"] in (site.client_id, [site.client_id])
     page.context.close()
