@@ -128,20 +128,21 @@ def build_log(url: str, var_dir: object, records: int, *, citizens: int = 1_000_
 def _store_person_map(connection: object, chains: dict[str, tuple[int, bytes]]) -> bytes:
     """Each person's chain head and the whole person map, as the sequencer would have left them; the root."""
     from openmyna.core.db import bulk_insert
-    from openmyna.network import smt
+    from openmyna.network import completeness, smt
     from openmyna.network.models import MapNode, PersonChain
 
     bulk_insert(
         connection, PersonChain.__table__, ("citizen", "count", "head"), ((c, n, h) for c, (n, h) in chains.items())
     )  # type: ignore[arg-type]
     keyed = sorted((smt.map_key(c), smt.leaf_digest(smt.map_key(c), n, h)) for c, (n, h) in chains.items())
+    values = {smt.map_key(c): completeness.leaf_value(n, h) for c, (n, h) in chains.items()}
     nodes: dict[bytes, smt.Node] = {}
     root = smt.build([k for k, _d in keyed], [d for _k, d in keyed], nodes)
     bulk_insert(
         connection,  # type: ignore[arg-type]
         MapNode.__table__,
-        ("path", "digest", "leaf_key"),
-        ((p, d, None if k is None else k.to_bytes(32, "big")) for p, (d, k) in nodes.items()),
+        ("path", "digest", "leaf_key", "leaf_value"),
+        ((p, d, None, None) if k is None else (p, d, k.to_bytes(32, "big"), values[k]) for p, (d, k) in nodes.items()),
     )
     log(f"person map: {len(chains):,} persons, {len(nodes):,} nodes")
     return root
@@ -163,7 +164,7 @@ def report_progress(label: str) -> Callable[[int], None]:
 def cached_log(backend: str, records: int, var_dir: object) -> str:
     """A database holding a log of ``records`` records, built once and kept for later runs.
 
-    SQLite: ``var/bench/netlog-map-sqlite-N.db``; PostgreSQL: database ``openmyna_bench_netlog_map_N``. A build goes
+    SQLite: ``var/bench/netlog-map2-sqlite-N.db``; PostgreSQL: database ``openmyna_bench_netlog_map2_N``. A build goes
     to a partial name first, so an interrupted build is never mistaken for a finished one.
     """
     from pathlib import Path
@@ -171,7 +172,7 @@ def cached_log(backend: str, records: int, var_dir: object) -> str:
     from _common import ROOT, _pg_admin, _pg_url_for
 
     if backend == "sqlite":
-        path = ROOT / "var" / "bench" / f"netlog-map-sqlite-{records}.db"
+        path = ROOT / "var" / "bench" / f"netlog-map2-sqlite-{records}.db"
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             partial = path.with_name(path.name + ".partial")
@@ -182,7 +183,7 @@ def cached_log(backend: str, records: int, var_dir: object) -> str:
         else:
             log(f"reusing {path}")
         return f"sqlite:///{path}"
-    name = f"openmyna_bench_netlog_map_{records}"  # with the person map (an older log lacks it)
+    name = f"openmyna_bench_netlog_map2_{records}"  # with the map's leaf values (an older log lacks them)
     import psycopg
 
     from _common import pg_admin_url
