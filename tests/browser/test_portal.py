@@ -6,7 +6,9 @@ Screenshots for docs/portal.md are written to docs/img/.
 
 from __future__ import annotations
 
+import base64
 import os
+import re
 import subprocess
 import sys
 import threading
@@ -18,7 +20,10 @@ from urllib.parse import urlsplit
 import pytest
 import uvicorn
 from playwright.sync_api import expect
+from sqlalchemy import select
 
+from openmyna.card.demo import AUTH_PIN
+from openmyna.card.models import Card
 from openmyna.card.reader import VirtualReader
 from openmyna.card.reader_http import create_reader_app
 
@@ -197,4 +202,37 @@ def test_keyboard_only(browser: Browser, live_server: LiveServer, card_reader: i
             break
     page.keyboard.press("Enter")
     expect(page.get_by_role("status")).to_have_text("ログアウトしました。")
+    page.context.close()
+
+
+def test_an_empty_history_is_proven_empty_in_the_browser(browser: Browser, live_server: LiveServer) -> None:
+    """A card holder with no exchanges: the page's check verifies the map's proof of absence itself."""
+    personas = {p.resident_id for p in live_server.report.personas}
+    with live_server.context.session_factory() as session:
+        found = session.scalars(
+            select(Card).where(Card.state == "active", Card.resident_id.not_in(personas)).order_by(Card.id)
+        ).first()
+    if found is None:
+        pytest.skip("the seed has no card in use outside the personas")
+    reader = VirtualReader(live_server.context.session_factory, live_server.context.keys, found.id)
+    page = _fresh(browser, DESKTOP)
+    page.goto(live_server.url("/portal/login"))
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.content())
+    assert csrf
+    headers = {"X-CSRF-Token": csrf.group(1)}  # the page's script, through the API (docs/portal.md)
+    issued = page.request.post(live_server.url("/api/portal/login/card/challenge"), headers=headers).json()
+    body = {
+        "challenge": issued["challenge"],
+        "certificate": base64.b64encode(reader.certificate("auth")).decode(),
+        "signature": base64.b64encode(
+            reader.sign("auth", AUTH_PIN, data=base64.b64decode(issued["challenge"]))
+        ).decode(),
+    }
+    assert page.request.post(live_server.url("/api/portal/login/card"), data=body, headers=headers).ok
+    page.goto(live_server.url("/portal/history"))
+    assert page.locator("#history-total").inner_text() == "0", f"resident {found.resident_id} has exchanges"
+    page.get_by_role("button", name="このページの完全性を確認").click()
+    expect(page.locator("#page-result")).to_contain_text("完全性を確認しました")
+    expect(page.locator("#page-result")).to_contain_text("記録数：0")
+    accessible(page)
     page.context.close()
