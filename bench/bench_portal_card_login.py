@@ -111,7 +111,7 @@ def main() -> None:
 
             def login(index: int) -> None:
                 browser, headers = ready[index].pop()
-                with browser:
+                try:
                     issued = browser.post("/api/portal/login/card/challenge", headers=headers)
                     assert issued.status_code == 200, issued.text
                     challenge = issued.json()["challenge"]
@@ -124,6 +124,8 @@ def main() -> None:
                     }
                     done = browser.post("/api/portal/login/card", json=body, headers=headers)
                     assert done.status_code == 200, done.text
+                finally:
+                    browser.close()
 
             clients = [httpx.Client(base_url=base_url, timeout=30) for _ in range(args.threads)]
 
