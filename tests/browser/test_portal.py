@@ -140,6 +140,26 @@ def test_card_login_my_page_history_verify_and_logout(
     page.context.close()
 
 
+QR_PIXELS = """() => { const img = document.querySelector('img.qr');
+  const canvas = document.createElement('canvas'); canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+  const context = canvas.getContext('2d');
+  context.fillStyle = '#fff'; context.fillRect(0, 0, canvas.width, canvas.height);
+  context.drawImage(img, 0, 0);
+  const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+  const grey = []; for (let i = 0; i < data.length; i += 4) { grey.push(data[i]); }
+  return [canvas.width, canvas.height, grey]; }"""
+
+
+def decoded_qr(page: Page) -> list[str]:
+    """What a reader makes of the QR code as chromium draws it (zxing-cpp)."""
+    import numpy as np
+    import zxingcpp
+
+    width, height, grey = page.evaluate(QR_PIXELS)
+    image = np.array(grey, dtype=np.uint8).reshape(height, width)
+    return [result.text for result in zxingcpp.read_barcodes(image)]
+
+
 def _app_login(live_server: LiveServer, url: str, card: int, pin: str) -> subprocess.CompletedProcess[str]:
     """``openmyna card app-login`` in its own process, on the live server's database."""
     settings = live_server.settings
@@ -161,6 +181,7 @@ def test_qr_login_with_the_phone_app_continues_by_itself(
     page = _fresh(browser, viewport)
     page.goto(live_server.url("/portal/login?next=/portal/history"))
     url = page.locator("#login-url").inner_text()
+    assert decoded_qr(page) == [url]  # the code on the screen holds exactly the URL shown as text
     wrong = _app_login(live_server, url, card_reader, "0000")
     assert wrong.returncode == 1 and "Wrong PIN: 2 tries left" in wrong.stderr
     expect(page.locator("#qr-status")).to_have_text("暗証番号が違います。残り回数：2")
