@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 export OPENMYNA_DATABASE_URL ?= sqlite:///var/openmyna.db
 
-.PHONY: run test lint bench soak install browser softhsm wrk axe clean
+.PHONY: run test lint bench soak install browser softhsm wrk node-tools clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -16,22 +16,15 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Debian's chromium for the browser tests (never a downloaded browser); installed when root can.
+# Debian's chromium for the browser tests (never a downloaded browser) and the IPAex fonts for Japanese in
+# screenshots and PDFs; installed when root can.
 browser:
-	@if [ ! -x $(CHROMIUM) ]; then \
+	@if [ ! -x $(CHROMIUM) ] || [ ! -e /usr/share/fonts/opentype/ipaexfont-gothic/ipaexg.ttf ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-ipaexfont >/dev/null) \
 	      || echo "chromium could not be installed; browser tests will be skipped"; \
 	  else echo "no $(CHROMIUM) and not root: browser tests will be skipped"; fi; \
 	fi
-
-# axe-core (npm) for the browser tests' accessibility checks, into a local node_modules (not committed).
-AXE := node_modules/axe-core/axe.min.js
-axe: $(AXE)
-$(AXE):
-	@if command -v npm >/dev/null; then npm install --no-save --no-package-lock --silent axe-core@4 \
-	  || echo "axe-core could not be installed; the accessibility checks will be skipped"; \
-	else echo "no npm: the accessibility checks will be skipped"; fi
 
 # Debian's SoftHSM2 for the PKCS#11 CA-key tests; installed when root can.
 softhsm:
@@ -51,12 +44,20 @@ wrk:
 	  else echo "no wrk and not root: the wrk-driven benchmarks will stop"; fi; \
 	fi
 
+# JavaScript tools the tests run (panva's openid-client, axe-core), from package-lock.json into ./node_modules.
+node-tools: node_modules/.installed
+
+node_modules/.installed: package.json package-lock.json
+	@if command -v npm >/dev/null; then \
+	  npm ci --no-audit --no-fund --silent && touch $@; \
+	else echo "no npm: the openid-client and axe-core tests will be skipped"; fi
+
 run: $(STAMP)
 	$(BIN)/openmyna init
 	$(BIN)/openmyna seed --residents $${RESIDENTS:-5000} --seed 42
 	$(BIN)/openmyna serve --host 127.0.0.1 --port 8000
 
-test: $(STAMP) browser softhsm axe
+test: $(STAMP) browser softhsm node-tools
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
@@ -78,4 +79,4 @@ soak: $(STAMP)
 	exit $$status
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache node_modules

@@ -100,6 +100,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         data_key=base64.b64encode(TEST_MASTER_KEY).decode(),
         base_url="http://testserver",
         network_publish_seconds=0,
+        notice_worker_threads=0,  # the notice tests run the queue worker themselves, on the test's connection
     )
 
 

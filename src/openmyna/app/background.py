@@ -15,6 +15,8 @@ from starlette.concurrency import run_in_threadpool
 from openmyna.core import clock
 from openmyna.core.db import unit_of_work
 from openmyna.network import log as exchange_log
+from openmyna.portal.notices import worker as notice_worker
+from openmyna.portal.oidc import service as oidc
 
 logger = logging.getLogger("openmyna.background")
 
@@ -31,6 +33,12 @@ def purge_once(app: FastAPI) -> None:
         exchange_log.purge(session, keys=app.state.keys, older_than=cutoff)
 
 
+def purge_oidc_once(app: FastAPI) -> None:
+    """Drop OpenID Connect codes and access tokens a day after they expired."""
+    with unit_of_work(app.state.session_factory) as session:
+        oidc.purge_expired(session)
+
+
 async def _every(interval: float, job: Callable[[FastAPI], None], app: FastAPI) -> None:
     while True:
         await asyncio.sleep(interval)
@@ -45,11 +53,13 @@ async def lifespan(app: FastAPI) -> AsyncIterator[None]:
     """Start the scheduled jobs (the sequencer takes a lock, so one publishes at a time across processes)."""
     settings = app.state.settings
     anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
-    tasks = []
+    tasks = [asyncio.create_task(_every(3600, purge_oidc_once, app))]
     if settings.network_publish_seconds > 0:
         tasks.append(asyncio.create_task(_every(settings.network_publish_seconds, publish_once, app)))
         tasks.append(asyncio.create_task(_every(24 * 3600, purge_once, app)))
+    stop_notice_workers = notice_worker.start_in_app(app)
     yield
+    stop_notice_workers()
     for task in tasks:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):

@@ -34,7 +34,17 @@ from openmyna.portal.auth import api as portal_auth_api
 from openmyna.portal.auth import dependencies as portal_auth
 from openmyna.portal.auth import views as portal_auth_views
 from openmyna.portal.history import views as portal_history_views
+from openmyna.portal.inquiries import views as portal_inquiries_views
 from openmyna.portal.mydata import views as portal_mydata_views
+from openmyna.portal.notices import api as portal_notices_api
+from openmyna.portal.notices import queue as portal_notices_queue
+from openmyna.portal.notices import staff_views as portal_notices_staff
+from openmyna.portal.notices import views as portal_notices_views
+from openmyna.portal.oidc import api as oidc_api
+from openmyna.portal.oidc import demo_rp
+from openmyna.portal.oidc import views as oidc_views
+from openmyna.portal.payments import setup as portal_payments
+from openmyna.portal.settings import views as portal_settings_views
 from openmyna.registry import api as registry_api
 from openmyna.registry import views as registry_views
 
@@ -64,6 +74,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.templates = build_templates()
     app.state.exchange_table = load_table(context.settings.exchange_table_path)
     app.state.network_providers = {}
+    app.state.notice_queue = portal_notices_queue.from_settings(context.settings)
     app.add_middleware(
         SessionMiddleware,
         secret_key=context.keys.session_secret,
@@ -105,6 +116,15 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         portal_auth_api.router,
         portal_history_views.router,
         portal_mydata_views.router,
+        portal_notices_api.router,
+        portal_notices_views.router,
+        portal_notices_staff.router,
+        portal_settings_views.router,
+        portal_inquiries_views.router,
+        oidc_api.router,
+        oidc_views.router,
+        demo_rp.router,
     ):
         app.include_router(router)
+    portal_payments.install(app)
     return app

@@ -21,6 +21,11 @@ from openmyna.numbers import models as _numbers_models  # noqa: F401
 from openmyna.orgs import models as _orgs_models  # noqa: F401
 from openmyna.pension import models as _pension_models  # noqa: F401
 from openmyna.portal.auth import models as _portal_auth_models  # noqa: F401
+from openmyna.portal.inquiries import models as _portal_inquiries_models  # noqa: F401
+from openmyna.portal.notices import models as _portal_notices_models  # noqa: F401
+from openmyna.portal.oidc import models as _portal_oidc_models  # noqa: F401
+from openmyna.portal.payments import models as _payments_models  # noqa: F401
+from openmyna.portal.settings import models as _portal_settings_models  # noqa: F401
 from openmyna.registry import models as _registry_models  # noqa: F401
 
 metadata = Base.metadata

@@ -15,6 +15,9 @@ from openmyna.jpki.authority import CaConfig
 from openmyna.network import demo as network_demo
 from openmyna.network.table import load_table
 from openmyna.orgs import demo as orgs_demo
+from openmyna.portal.notices import demo as notices_demo
+from openmyna.portal.oidc import demo_rp
+from openmyna.portal.payments import demo as payments_demo
 from openmyna.registry import demo as registry_demo
 from openmyna.registry.models import Resident
 
@@ -35,6 +38,7 @@ def already_seeded(session: Session) -> bool:
 def seed_world(context: AppContext, *, residents: int, seed: int, progress: Callable[[int], None]) -> SeedReport:
     """Load the demo world into an empty database; an interrupted run leaves nothing behind."""
     with context.session_factory() as session, session.begin():
+        demo_rp.seed(session, settings=context.settings, keys=context.keys)  # also re-aimed at a new base URL
         if already_seeded(session):
             residents = session.scalar(select(func.count()).select_from(Resident)) or 0
             personas = registry_demo.find_personas(session, keys=context.keys)
@@ -79,4 +83,6 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
             seed=seed,
         )
         corporate_demo.seed_corporations(session.connection(), seed=seed)
+        notices_demo.seed_notices(session, keys=context.keys, municipality_code=municipality, persona_ids=persona_ids)
+        payments_demo.seed_requests(session, municipality_code=municipality, persona_ids=persona_ids)
     return SeedReport(True, residents, logins, personas, cards)

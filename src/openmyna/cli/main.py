@@ -29,7 +29,10 @@ from openmyna.corporate import cli as corporate_cli
 from openmyna.network import cli as network_cli
 from openmyna.numbers import cli as numbers_cli
 from openmyna.orgs import cli as orgs_cli
+from openmyna.portal import cli as portal_cli
 from openmyna.portal.auth import app_login as portal_app_login
+from openmyna.portal.notices import cli as notices_cli
+from openmyna.portal.payments import cli as payments_cli
 from openmyna.registry import cli as registry_cli
 
 app = typer.Typer(help="openmyna: Japan's My Number platform, runnable.", no_args_is_help=True)
@@ -39,6 +42,7 @@ app.add_typer(orgs_cli.staff_app, name="staff")
 card_cli.app.command("app-login")(portal_app_login.command)  # the phone app's QR login, on the card's commands
 app.add_typer(card_cli.app, name="card")
 app.add_typer(registry_cli.keys_app, name="keys")
+app.add_typer(portal_cli.app, name="portal")
 
 
 def _schema_first() -> None:
@@ -48,6 +52,8 @@ def _schema_first() -> None:
 
 app.add_typer(corporate_cli.app, name="corporate", callback=_schema_first)
 app.add_typer(network_cli.app, name="network")
+app.add_typer(notices_cli.app, name="notices")
+app.add_typer(payments_cli.app, name="payments")
 console = Console()
 
 

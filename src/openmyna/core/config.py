@@ -56,6 +56,18 @@ class Settings(BaseSettings):
     corporate_rate_limit_per_second: int = Field(
         default=50, description="Requests a second one API token may make to /hojin and /4 (per process)"
     )
+    queue_url: str | None = Field(
+        default=None, description="redis://… for background work (notice fan-out, e-mail); in-process when unset"
+    )
+    queue_name: str = Field(default="openmyna:notices", description="Redis key prefix of the notice queue")
+    notice_worker_threads: int = Field(default=1, ge=0, description="Queue workers in the web process (0: none)")
+    smtp_host: str | None = Field(default=None, description="SMTP server for notice e-mails (none: not sent)")
+    smtp_port: int = Field(default=25, ge=1, le=65535)
+    smtp_starttls: bool = False
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    mail_from: str = "no-reply@openmyna.example"
+    email_verification_ttl_seconds: int = Field(default=86400, ge=60, description="A verification link's life")
     jpki_pkcs11_module: str | None = Field(default=None, description="PKCS#11 module for new CA keys (else key files)")
     jpki_pkcs11_token: str = "openmyna-jpki"
     jpki_pkcs11_pin: SecretStr | None = None

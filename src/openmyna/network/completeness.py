@@ -13,7 +13,7 @@ import struct
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -22,6 +22,7 @@ from openmyna.network.models import ExchangeRecord, MapNode, PersonChain, TreeNo
 
 MAP_STATEMENT = b"openmyna person map v1\x00"
 _CHUNK = 5000
+PROOF_LEVELS = 32  # a person's walk ends about log2(persons) levels down: one round trip for the map proof
 
 
 def map_head_message(tree_size: int, timestamp_ms: int, log_root: bytes, map_root: bytes) -> bytes:
@@ -42,6 +43,11 @@ def _in_chunks(session: Session, column: Any, values: Iterable[Any], *columns: A
     return rows
 
 
+_NODES = select(MapNode.path, MapNode.digest, MapNode.leaf_key, MapNode.leaf_value).where(
+    MapNode.path.in_(bindparam("paths", expanding=True))
+)
+
+
 def leaf_value(count: int, chain_head: bytes) -> bytes:
     """What a map leaf stores beside its key: the rest of its preimage (see :func:`smt.leaf_digest`)."""
     return count.to_bytes(8, "big") + chain_head
@@ -49,11 +55,20 @@ def leaf_value(count: int, chain_head: bytes) -> bytes:
 
 def load_nodes(session: Session, values: dict[int, bytes] | None = None) -> smt.Load:
     """Read map nodes by path; the leaves' values (key → :func:`leaf_value`) are kept in ``values``."""
+    connection = session.connection()
+    postgres = connection.dialect.name == "postgresql"
 
     def load(paths: set[bytes]) -> dict[bytes, smt.Node]:
-        rows = _in_chunks(
-            session, MapNode.path, paths, MapNode.path, MapNode.digest, MapNode.leaf_key, MapNode.leaf_value
-        )
+        wanted = list(paths)
+        rows: list[Any] = []
+        for start in range(0, len(wanted), _CHUNK):
+            chunk = wanted[start : start + _CHUNK]
+            if postgres:  # one array parameter: no statement with a thousand binds
+                rows += connection.exec_driver_sql(
+                    "SELECT path, digest, leaf_key, leaf_value FROM network_map_nodes WHERE path = ANY(%s)", (chunk,)
+                ).all()
+            else:
+                rows += connection.execute(_NODES, {"paths": chunk}).all()
         found: dict[bytes, smt.Node] = {}
         for p, d, k, v in rows:
             key = None if k is None else int.from_bytes(bytes(k), "big")
@@ -127,14 +142,17 @@ def fold(session: Session, records: list[tuple[str, int, bytes]]) -> bytes:
     return root
 
 
+_CHAIN = (
+    select(ExchangeRecord.leaf_index, TreeNode.digest)
+    .join(TreeNode, TreeNode.key == ExchangeRecord.leaf_index * 64, isouter=True)
+    .where(ExchangeRecord.citizen == bindparam("citizen"), ExchangeRecord.leaf_index < bindparam("size"))
+    .order_by(ExchangeRecord.leaf_index)
+)
+
+
 def chain_records(session: Session, citizen: str, tree_size: int) -> list[tuple[int, bytes]]:
     """The person's records in the tree of ``tree_size``, as (leaf index, stored leaf hash), in leaf order."""
-    rows = session.execute(
-        select(ExchangeRecord.leaf_index, TreeNode.digest)
-        .join(TreeNode, TreeNode.key == ExchangeRecord.leaf_index * 64, isouter=True)
-        .where(ExchangeRecord.citizen == citizen, ExchangeRecord.leaf_index < tree_size)
-        .order_by(ExchangeRecord.leaf_index)
-    ).all()
+    rows = session.connection().execute(_CHAIN, {"citizen": citizen, "size": tree_size}).all()
     return [(leaf, bytes(digest) if digest is not None else b"") for leaf, digest in rows]
 
 
@@ -156,7 +174,7 @@ def page_proof(session: Session, citizen: str, tree_size: int, shown: Iterable[i
         before = smt.chain_step(before, leaf, leaf_hash)
     key = smt.map_key(citizen)
     values: dict[int, bytes] = {}
-    proof = smt.prove(smt.fetch(load_nodes(session, values), [key]), key)
+    proof = smt.prove(smt.fetch(load_nodes(session, values), [key], levels=PROOF_LEVELS), key)
     terminal = None
     if proof.terminal is not None:  # a leaf: its whole preimage, so the client can hash it itself
         digest, leaf_key = proof.terminal

@@ -173,13 +173,19 @@ def publish(session: Session, *, keys: KeyRing, batch: int = SEQUENCE_BATCH) -> 
 
 
 def inclusion_proofs(session: Session, leaves: list[int], tree_size: int) -> dict[int, list[bytes]]:
-    """Audit paths of several leaves against one tree size, with one round trip for the nodes."""
+    """Audit paths of several leaves against one tree size, with one round trip for the nodes.
 
-    def build(lookup: merkle.Lookup) -> dict[int, list[bytes]]:
-        return {leaf: merkle.inclusion_path(lookup, leaf, tree_size) for leaf in leaves}
+    The leaves' paths share most of their upper ranges: each distinct range is hashed once.
+    """
+    ranges = {leaf: merkle.inclusion_ranges(leaf, tree_size) for leaf in leaves}
+    distinct = {r for path in ranges.values() for r in path}
+
+    def build(lookup: merkle.Lookup) -> dict[tuple[int, int], bytes]:
+        return {(start, end): merkle.subtree_hash(lookup, start, end) for start, end in distinct}
 
     nodes = _lookup_nodes(session, merkle.needed_nodes(build))
-    return build(nodes.__getitem__)
+    hashes = build(nodes.__getitem__)
+    return {leaf: [hashes[r] for r in path] for leaf, path in ranges.items()}
 
 
 def consistency_proof(session: Session, old_size: int, new_size: int) -> list[bytes]:

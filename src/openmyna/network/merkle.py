@@ -48,21 +48,27 @@ def subtree_hash(lookup: Lookup, start: int, end: int) -> bytes:
     return node_hash(subtree_hash(lookup, start, start + k), subtree_hash(lookup, start + k, end))
 
 
-def inclusion_path(lookup: Lookup, index: int, size: int) -> list[bytes]:
-    """PATH(m, D[n]) of RFC 6962 §2.1.1, leaf-side first."""
-
-    def path(start: int, end: int) -> list[bytes]:
-        n = end - start
-        if n <= 1:
-            return []
-        k = split_point(n)
-        if index - start < k:
-            return [*path(start, start + k), subtree_hash(lookup, start + k, end)]
-        return [*path(start + k, end), subtree_hash(lookup, start, start + k)]
-
+def inclusion_ranges(index: int, size: int) -> list[tuple[int, int]]:
+    """The leaf ranges ``[start, end)`` whose MTHs make PATH(m, D[n]) of RFC 6962 §2.1.1, leaf-side first."""
     if not 0 <= index < size:
         raise ValueError(f"leaf {index} is not in a tree of {size}")
-    return path(0, size)
+    ranges = []
+    start, end = 0, size
+    while end - start > 1:
+        k = split_point(end - start)
+        if index - start < k:
+            ranges.append((start + k, end))
+            end = start + k
+        else:
+            ranges.append((start, start + k))
+            start += k
+    ranges.reverse()
+    return ranges
+
+
+def inclusion_path(lookup: Lookup, index: int, size: int) -> list[bytes]:
+    """PATH(m, D[n]) of RFC 6962 §2.1.1, leaf-side first."""
+    return [subtree_hash(lookup, start, end) for start, end in inclusion_ranges(index, size)]
 
 
 def consistency_path(lookup: Lookup, old_size: int, new_size: int) -> list[bytes]:

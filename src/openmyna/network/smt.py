@@ -56,18 +56,32 @@ def sibling_path(key: int, depth: int) -> bytes:
 Load = Callable[[set[bytes]], dict[bytes, Node]]
 
 
-def fetch(load: Load, keys: Iterable[int]) -> dict[bytes, Node]:
-    """Every stored node on the keys' paths and beside them, a level per call of ``load``."""
+def fetch(load: Load, keys: Iterable[int], *, levels: int = 1) -> dict[bytes, Node]:
+    """Every stored node on the keys' paths and beside them, ``levels`` levels per call of ``load``.
+
+    A walk ends at an empty subtree or a leaf, about log2(persons) levels down; one person's proof asks
+    for many levels at once (one round trip), a sequencer batch of many persons a level at a time.
+    """
     nodes: dict[bytes, Node] = {}
     active = set(keys)
     depth = 0
     while active:
-        wanted = {path(k, depth) for k in active}
-        if depth:
-            wanted |= {sibling_path(k, depth) for k in active}
+        wanted: set[bytes] = set()
+        for level in range(depth, depth + levels):
+            wanted |= {path(k, level) for k in active}
+            if level:
+                wanted |= {sibling_path(k, level) for k in active}
         nodes.update(load(wanted))
-        active = {k for k in active if (n := nodes.get(path(k, depth))) is not None and n[1] is None}
-        depth += 1
+        still = set()
+        for key in active:
+            level = depth
+            while (node := nodes.get(path(key, level))) is not None and node[1] is None:
+                level += 1
+                if level == depth + levels:
+                    still.add(key)
+                    break
+        active = still
+        depth += levels
     return nodes
 
 

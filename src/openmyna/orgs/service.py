@@ -37,21 +37,32 @@ ORG_KINDS = (
     "linked_site",
     "employer",
     "shop",
+    "delivery",
 )
 KIND_SCOPES: dict[str, tuple[str, ...]] = {
-    "municipality": ("registry:read", "registry:write", "network:query", "card:read", "card:write", "corporate:write"),
-    "ministry": ("network:query", "corporate:write"),
-    "pension_office": ("network:query",),
-    "insurer": ("network:query",),
+    "municipality": (
+        "registry:read",
+        "registry:write",
+        "network:query",
+        "card:read",
+        "card:write",
+        "corporate:write",
+        "notices:send",
+        "payments:request",
+    ),
+    "ministry": ("network:query", "corporate:write", "notices:send", "payments:request"),
+    "pension_office": ("network:query", "notices:send", "payments:request"),
+    "insurer": ("network:query", "payments:request"),
     "medical_institution": (),
     "kiosk_operator": (),
     "platform_operator": ("registry:read", "network:provide", "jpki:verify"),
     "linked_site": ("jpki:verify",),
     "employer": (),
     "shop": (),
+    "delivery": ("notices:deliver",),  # 民間送達: copies of notices the resident agreed to
 }
 STAFF_ROLES: dict[str, tuple[str, ...]] = {
-    "clerk": ("registry:read", "registry:write", "card:read", "card:write"),
+    "clerk": ("registry:read", "registry:write", "card:read", "card:write", "notices:send"),
     "viewer": ("registry:read",),
 }
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"

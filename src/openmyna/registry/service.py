@@ -531,6 +531,27 @@ def lookup_by_my_number(session: Session, *, keys: KeyRing, number: str, caller:
     return resident
 
 
+def lookup_by_subject(session: Session, *, subject: str, caller: Caller, purpose: str = "") -> Resident:
+    """The person's current record (or latest removed one) by the pseudonym :func:`subject_of` gives them.
+
+    Lets an agency address a person without their My Number (a payment request, a notice).
+    """
+    digits = subject.removeprefix("person:")
+    if not subject.startswith("person:") or len(digits) != 32 or any(c not in "0123456789abcdef" for c in digits):
+        raise ResidentNotFound("a pseudonym is person: followed by 32 lower-case hexadecimal digits", field="subject")
+    query = (
+        select(Resident)
+        .where(Resident.pseudonym == subject)
+        .order_by((Resident.status == RESIDENT).desc(), Resident.id.desc())
+        .limit(1)
+    )
+    resident = session.scalar(query)
+    if resident is None:
+        raise ResidentNotFound("no resident record has this pseudonym", field="subject")
+    _touch(session, resident, caller, "lookup_by_subject", purpose)
+    return resident
+
+
 def search(
     session: Session,
     *,

@@ -1,0 +1,1 @@
+"""Portal FAQ and the inquiry form whose submissions reach the staff inbox."""
