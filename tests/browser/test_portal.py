@@ -52,7 +52,7 @@ document.addEventListener('securitypolicyviolation', (e) => window.violations.pu
 def accessible(page: Page) -> None:
     """axe-core, from npm, evaluated in the page (DevTools evaluation: the page's CSP stays as it is)."""
     if not AXE.exists():
-        pytest.skip("axe-core is not installed (make axe)")
+        pytest.skip("axe-core is not installed (make node-tools)")
     page.evaluate(AXE.read_text(encoding="utf-8"))
     assert page.evaluate(AXE_RUN) == [], page.url
     assert page.evaluate(OVERFLOW) <= 0, f"horizontal scrolling on {page.url}"
