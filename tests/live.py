@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
+from typing import Any, TypeVar
 
 import httpx
 import uvicorn
@@ -14,7 +17,15 @@ import uvicorn
 from openmyna.app import create_app
 from openmyna.core.config import Settings
 
+T = TypeVar("T")
+
 STARTUP_TIMEOUT_SECONDS = 15.0
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` in a thread of its own: a worker that ran Playwright's sync API has a loop running already."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()
 
 
 def free_port() -> int:

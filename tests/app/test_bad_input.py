@@ -291,10 +291,12 @@ def test_gbiz_update_dates_at_the_ends_of_the_calendar_are_400(client: TestClien
     assert response.status_code == 400, response.text
 
 
-def test_a_token_request_with_a_nul_client_id_is_422(client: TestClient, town) -> None:
+def test_a_token_request_with_a_nul_client_id_is_invalid_client(client: TestClient, town) -> None:
+    """RFC 6749 §5.2: a client id no client has is invalid_client (401), which OAuth clients understand."""
     form = {"grant_type": "client_credentials", "client_id": "131016\x00", "client_assertion": "x.y.z",
             "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"}  # fmt: skip
-    assert_problem(client.post("/oauth/token", data=form), 422, "validation")
+    assert_problem(client.post("/oauth/token", data=form), 401, "oauth")
+    assert client.post("/oauth/token", data=form).json()["error"] == "invalid_client"
 
 
 # --- unknown fields, and booleans or floats taken as numbers ------------------------------------------------------

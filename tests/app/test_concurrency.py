@@ -25,7 +25,7 @@ import httpx
 import pytest
 
 from tests.conftest import PG_URL, TEST_MASTER_KEY, _worker_database, drop_database
-from tests.live import free_port
+from tests.live import free_port, run_async
 from tests.registry.test_api import newborn
 
 CONNECTIONS = 64
@@ -171,7 +171,7 @@ def test_64_connections_then_sigterm(server: Server) -> None:
         resident_ids.append(created.json()["id"])
 
     started = time.monotonic()
-    tally = asyncio.run(_load(server, resident_ids))
+    tally = run_async(_load(server, resident_ids))
     elapsed = time.monotonic() - started
 
     assert tally.timeouts == 0
@@ -207,7 +207,7 @@ def test_64_connections_then_sigterm(server: Server) -> None:
             await asyncio.sleep(0.05)
         return time.monotonic() - sent
 
-    stop_seconds = asyncio.run(stop_during_burst())
+    stop_seconds = run_async(stop_during_burst())
     print(json.dumps({"sigterm_to_exit_s": round(stop_seconds, 2)}))
     assert server.process.poll() == 0, server.log.read_text()[-3000:]
     assert stop_seconds < GRACE_SECONDS + 3

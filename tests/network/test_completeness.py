@@ -301,3 +301,19 @@ def test_a_forged_proof_of_absence_is_caught(client: TestClient, history: tuple[
     pseudonym, pages = history
     latest = client.get("/api/network/sth").json()
     assert _both(_as_if_empty(pages, pseudonym), pseudonym, _public(client), latest) == (False, False)
+
+
+def test_the_independent_client_uses_nothing_of_the_server() -> None:
+    """The completeness client and its RFC 6962 verifier import no openmyna code: they stand for a phone."""
+    import ast
+    from pathlib import Path
+
+    for name in ("completeness_client.py", "rfc6962.py"):
+        tree = ast.parse((Path(__file__).parent / name).read_text(encoding="utf-8"))
+        imported = {
+            node.module if isinstance(node, ast.ImportFrom) else alias.name
+            for node in ast.walk(tree)
+            if isinstance(node, ast.Import | ast.ImportFrom)
+            for alias in node.names
+        }
+        assert not {m for m in imported if m and m.startswith("openmyna")}, (name, imported)

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def fresh(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
     elif not PG_URL:
         pytest.skip("PostgreSQL tests skipped: set OPENMYNA_TEST_DATABASE_URL to run them")
     else:
-        url = _worker_database(PG_URL, "map_leaf_value")
+        url = _worker_database(PG_URL, os.environ.get("PYTEST_XDIST_WORKER", "main") + "_map_leaf_value")
     engine = make_engine(url)
     yield engine
     engine.dispose()

@@ -4,14 +4,16 @@ named (the record, node, chain or head), exit 1, never a crash. The records' own
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import inspect
+from sqlalchemy import inspect, text
 from sqlalchemy.orm import Session
 
 from openmyna.core.crypto import KeyRing
+from openmyna.network import log
 from openmyna.network import verify as verifier
 from openmyna.network.models import MapNode, PersonChain, TreeHead, TreeNode
 from tests.network.conftest import World
@@ -97,3 +99,41 @@ def test_a_null_anywhere_in_the_log_is_named_not_a_crash(
     _sql(db, f"UPDATE {table} SET {column} = NULL WHERE {where}")
     report = refused()
     assert any(words in report.problem for words in said.split("|")), report.problem
+
+
+PURGES = {  # what an insider does to the retention job's signed statement → what the report must say
+    "statement-null": ("UPDATE network_purge_statements SET statement = NULL", "has a bad signature"),
+    "signature-null": ("UPDATE network_purge_statements SET signature = NULL", "has a bad signature"),
+    "range-widened": (
+        "UPDATE network_purge_statements SET statement = replace(statement, 'last_leaf\"\\:3', 'last_leaf\"\\:9')",
+        "has a bad signature",
+    ),
+    "statement-deleted": (
+        "DELETE FROM network_purge_statements",
+        "is marked purged but no signed purge removed it",
+    ),
+}
+
+
+@pytest.mark.parametrize("change", sorted(PURGES))
+def test_a_purge_statement_tampered_with_is_named(
+    client: TestClient,
+    world: World,
+    db: Session,
+    keys: KeyRing,
+    change: str,
+    refused: Callable[[], verifier.VerifyReport],  # noqa: F811
+) -> None:
+    """The first four records (two exchanges) purged, their entries gone, a signed statement left: the
+    statement is what makes them legitimate, so each change to it is named."""
+    _build(client, world, db, keys)
+    cutoff = db.execute(text("SELECT recorded_at FROM network_exchange_records WHERE leaf_index = 5")).scalar_one()
+    cutoff = dt.datetime.fromisoformat(cutoff) if isinstance(cutoff, str) else cutoff
+    statement = log.purge(db, keys=keys, older_than=cutoff if cutoff.tzinfo else cutoff.replace(tzinfo=dt.UTC))
+    assert statement is not None and (statement.first_leaf, statement.last_leaf) == (0, 3), statement.statement
+    assert verifier.verify(db, keys=keys).ok
+    _loosen(db, "network_purge_statements", "statement")
+    _loosen(db, "network_purge_statements", "signature")
+    sql, said = PURGES[change]
+    _sql(db, sql)
+    assert said in refused().problem

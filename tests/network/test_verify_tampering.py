@@ -409,8 +409,7 @@ NODES = {  # id → (the change, what the report must say)
     "leaf-node": ("UPDATE network_tree_nodes SET digest = :zero WHERE key = 5 * 64", "leaf"),
     "inner-node": (
         "UPDATE network_tree_nodes SET digest = :zero WHERE key = 1 * 64 + 2",
-        "the stored tree node at level 3, index 0 (leaves 0–7) is not the hash of its two children "
-        "(level 2, indexes 0 and 1)",
+        "the stored tree node at level 2, index 1 (leaves 4–7) is not the hash of the records under it",
     ),
     "inner-node-deleted": (
         "DELETE FROM network_tree_nodes WHERE key = 2 * 64 + 1",
@@ -418,7 +417,7 @@ NODES = {  # id → (the change, what the report must say)
     ),
     "node-beyond-the-head": (
         "INSERT INTO network_tree_nodes (key, digest) VALUES (12 * 64, :zero)",
-        "the stored tree node at level 0, index 12 (leaves 12–12) lies beyond the latest signed head (size 12)",
+        "the stored tree has 23 nodes where a tree of 12 leaves has 22: nodes are stored beyond the latest signed head",
     ),
 }
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import base64
 import html
+import os
 import re
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -39,7 +40,7 @@ def live(database_url: str, tmp_path: Path) -> Iterator[tuple[str, AppContext]]:
         url = f"sqlite:///{tmp_path / 'race.db'}"
     else:
         assert PG_URL
-        url = _worker_database(PG_URL, "portal_race")
+        url = _worker_database(PG_URL, os.environ.get("PYTEST_XDIST_WORKER", "main") + "_portal_race")
     port = free_port()
     settings = Settings(
         database_url=url,

@@ -100,11 +100,6 @@ class KeyRing:
         return ec.derive_private_key(scalar, ec.SECP256R1())
 
     @cached_property
-    def oidc_pairwise_key(self) -> bytes:
-        """HMAC key of the OpenID provider's pairwise subject identifiers (one per person and linked site)."""
-        return _derive(self.master, "openmyna/oidc-pairwise-subject/v1")
-
-    @cached_property
     def log_signing_key(self) -> ed25519.Ed25519PrivateKey:
         """Signs the exchange log's tree heads and purge statements."""
         return ed25519.Ed25519PrivateKey.from_private_bytes(_derive(self.master, "openmyna/log-signing/v1"))

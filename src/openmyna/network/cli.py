@@ -66,7 +66,7 @@ def publish() -> None:
 def verify() -> None:
     """Recompute the log from storage; exit 1 naming the first record that does not match."""
     context = open_context()
-    with context.session_factory() as session:
+    with context.read_session_factory() as session:  # a long read: never hold the writer
         total = (
             session.scalar(
                 select(func.count()).select_from(ExchangeRecord).where(ExchangeRecord.leaf_index.is_not(None))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections.abc import Callable, Iterator
+from contextlib import ExitStack
 from dataclasses import dataclass
 from json.encoder import encode_basestring as encode_json_string  # type: ignore[attr-defined]
 
@@ -100,15 +101,18 @@ Purges = list[tuple[int, int]]  # the leaf ranges signed purge statements cover
 
 
 def _verify_chunk(url: str, start: int, end: int, sizes: list[int], purges: Purges) -> _Chunk:
-    """A worker process's share: its own connection to the log."""
-    from openmyna.core.db import make_engine
+    """A worker process's share: its own read-only connection to the log (on SQLite a writer's connection
+    would queue behind the caller's transaction for ever)."""
+    from openmyna.core.db import make_engine, make_read_engine
 
-    engine = make_engine(url)
+    writer = make_engine(url)
+    engine = make_read_engine(writer)
     try:
         with engine.connect() as connection:
             return _verify_range(connection, start, end, sizes, purges)
     finally:
         engine.dispose()
+        writer.dispose()
 
 
 def _same_instant(stored: object, text: str) -> bool:
@@ -139,9 +143,7 @@ def _column_problem(entry: str, citizen: object, exchange_id: object, side: obje
         return "recorded_at"
 
 
-def _leaves_by_row(
-    connection: Connection, start: int, end: int, purges: Purges
-) -> Iterator[tuple[list[bytes], bytes | None]]:
+def _leaves_by_row(connection: Connection, start: int, end: int, purges: Purges) -> Iterator[list[bytes]]:
     """The stored leaves of ``[start, end)``, each entry rehashed here and compared with its stored leaf,
     every other column with the entry; raises at the first mismatch."""
     raw = connection.connection.driver_connection
@@ -176,31 +178,22 @@ def _leaves_by_row(
                     )
                 leaves.append(digest)
                 expected += 1
-            yield leaves, None
+            yield leaves
     finally:
         cursor.close()
     if expected < end:
         raise _Mismatch(f"record at leaf {expected} is missing (deleted?)", leaf_index=expected)
 
 
-def _leaves_by_block(
-    connection: Connection, start: int, end: int, purges: Purges
-) -> Iterator[tuple[list[bytes], bytes | None]]:
-    """PostgreSQL: the leaves recomputed by the database, a block of 4,096 at a time, with the block's root.
+def _leaves_by_block(connection: Connection, start: int, end: int, purges: Purges) -> Iterator[list[bytes]]:
+    """PostgreSQL: the leaves recomputed by the database, a block of 4,096 at a time, as one value each.
 
-    Only 32 bytes a record cross the wire. A full block is checked against its stored perfect subtree
-    (one comparison instead of 4,096); a block that is short, holds purged records or does not match is
-    read again row by row, which names its first bad record.
+    Only 32 bytes a record cross the wire; the same statement checks every column of every record against
+    its entry. A block that is short, holds a purged or disagreeing record or a NULL is read again row by
+    row, which names its first bad record. The leaves are then compared with the stored tree by the node
+    check (:func:`tree_check.compare`), from the leaves up.
     """
     block = BLOCK
-    level = block.bit_length() - 1
-    keys = [merkle.node_key(level, first >> level) for first in range(start, end, block)]
-    stored = {
-        key: bytes(digest) if digest is not None else b""
-        for key, digest in connection.exec_driver_sql(
-            "SELECT key, digest FROM network_tree_nodes WHERE key = ANY(%s)", (keys,)
-        )
-    }
     try:
         with connection.begin_nested():  # an entry whose time does not parse fails the statement: go row by row
             blocks = connection.exec_driver_sql(_BLOCKS_IN_RANGE, {"start": start, "end": end, "block": block}).all()
@@ -209,18 +202,19 @@ def _leaves_by_block(
         return
     for first, count, unusual, joined in blocks:
         last = min(end, first + block) - 1
-        if count != block or unusual or joined is None or len(joined) != 32 * block:
+        if count != last - first + 1 or unusual or joined is None or len(joined) != 32 * count:
             yield from _leaves_by_row(connection, first, last + 1, purges)
             continue
         blob = bytes(joined)
-        leaves = [blob[i : i + 32] for i in range(0, len(blob), 32)]
-        root = merkle.perfect_root(leaves)
-        if root != stored.get(merkle.node_key(level, first >> level)):
-            yield from _leaves_by_row(connection, first, last + 1, purges)
-            raise _Mismatch(
-                f"the stored tree over leaves {first}–{last} does not match their records", leaf_index=first
-            )
-        yield leaves, root
+        yield [blob[i : i + 32] for i in range(0, len(blob), 32)]
+
+
+def _name_the_record(connection: Connection, leaf: int, end: int, purges: Purges) -> None:
+    """PostgreSQL: a stored node that differs may stand for an edited record: read its block row by row
+    (raises :class:`_Mismatch` naming the record when one disagrees with its stored leaf)."""
+    first = leaf - leaf % BLOCK
+    for _leaves in _leaves_by_row(connection, first, min(end, first + BLOCK), purges):
+        pass
 
 
 def _verify_range(connection: Connection, start: int, end: int, sizes: list[int], purges: Purges) -> _Chunk:
@@ -230,29 +224,22 @@ def _verify_range(connection: Connection, start: int, end: int, sizes: list[int]
     if postgres:  # we parallelise ourselves; JIT compiling each chunk's plan costs more than it saves
         connection.exec_driver_sql("SET LOCAL jit = off")
         connection.exec_driver_sql("SET LOCAL max_parallel_workers_per_gather = 0")
-    frontier: list[tuple[merkle.NodeKey, bytes]] = []
-    at_sizes: dict[int, list[tuple[merkle.NodeKey, bytes]]] = {}
-    size = start
-    pending = sorted(s for s in sizes if start < s <= end)
+    every: list[bytes] = []
     try:
-        for leaves, root in (_leaves_by_block if postgres else _leaves_by_row)(connection, start, end, purges):
-            if root is not None and not any(size < s < size + len(leaves) for s in pending):
-                level = len(leaves).bit_length() - 1  # an aligned perfect subtree: push it whole
-                frontier = merkle.join_frontiers(frontier, [((level, size >> level), root)])
-                size += len(leaves)
-                if size in pending:
-                    at_sizes[size] = list(frontier)
-                pending = [s for s in pending if s > size]
-                continue
-            base = size
-            for cut in [*(s for s in pending if s <= base + len(leaves)), base + len(leaves)]:
-                frontier, size = merkle.extend_frontier(frontier, size, leaves[size - base : cut - base])
-                if size in pending:
-                    at_sizes[size] = list(frontier)
-            pending = [s for s in pending if s > size]
+        for leaves in (_leaves_by_block if postgres else _leaves_by_row)(connection, start, end, purges):
+            every.extend(leaves)
+        run = tree_check.levels(every, top=CHUNK_LEVEL)
+        try:  # SQLite's row pass compared every stored leaf already; on PostgreSQL start from the leaves
+            tree_check.compare(connection, run, base=0, index=start, from_level=0 if postgres else 1)
+        except tree_check.NodeMismatch as bad:
+            if postgres and bad.leaf is not None:
+                _name_the_record(connection, bad.leaf, end, purges)
+            return _Chunk(start, 0, [], {}, bad.problem, leaf_index=bad.leaf)
     except _Mismatch as bad:
         return _Chunk(start, 0, [], {}, bad.problem, record_id=bad.record_id, leaf_index=bad.leaf_index)
-    return _Chunk(start, size - start, frontier, at_sizes)
+    size = start + len(every)
+    at_sizes = {s: tree_check.frontier(run, start, s) for s in sizes if start < s <= size}
+    return _Chunk(start, size - start, tree_check.frontier(run, start, size), at_sizes)
 
 
 def verify(
@@ -261,8 +248,17 @@ def verify(
     """Recompute the tree from the stored entries; compare with the stored leaves and every signed head.
 
     Aligned chunks of 2^18 leaves are checked in parallel processes (a chunk never needs its left
-    neighbour), then their frontiers are joined in order to check each signed root.
+    neighbour), then their frontiers are joined in order to check each signed root; the person map is
+    checked in the same processes (:mod:`openmyna.network.person_map`).
     """
+    with ExitStack() as cleanup:  # the worker processes, if a large log needs them, end with the check
+        return _verify(session, keys=keys, progress=progress, workers=workers, cleanup=cleanup)
+
+
+def _verify(
+    session: Session, *, keys: KeyRing, progress: Callable[[int], None], workers: int | None, cleanup: ExitStack
+) -> VerifyReport:
+    """:func:`verify`, with ``cleanup`` ending the worker processes when the check is over."""
     import os
     from concurrent.futures import ProcessPoolExecutor
 
@@ -305,19 +301,24 @@ def verify(
     step = 1 << CHUNK_LEVEL
     ranges = [(start, min(start + step, total)) for start in range(0, total, step)]
     sizes = sorted(targets)
+    started = None
     if len(ranges) <= 1:  # small logs: in this session, so uncommitted work is seen too
         chunks = [_verify_range(session.connection(), start, end, sizes, purges) for start, end in ranges]
     else:
         import multiprocessing
 
-        with ProcessPoolExecutor(
-            max_workers=workers or os.cpu_count() or 1, mp_context=multiprocessing.get_context("spawn")
-        ) as pool:
-            futures = [pool.submit(_verify_chunk, url, start, end, sizes, purges) for start, end in ranges]
-            chunks = []
-            for future in futures:
-                chunks.append(future.result())
-                progress(chunks[-1].count)
+        processes = workers or os.cpu_count() or 1
+        pool = ProcessPoolExecutor(max_workers=processes, mp_context=multiprocessing.get_context("spawn"))
+        cleanup.callback(pool.shutdown, wait=True, cancel_futures=True)
+        # The person map's first round first (the longest tasks), then the chunks: the same processes run both.
+        started = person_map.start(pool, heads[-1], url=url, processes=processes) if heads else None
+        futures = [pool.submit(_verify_chunk, url, start, end, sizes, purges) for start, end in ranges]
+        chunks = []
+        for future in futures:
+            chunks.append(future.result())
+            progress(chunks[-1].count)
+            if chunks[-1].problem:  # the first bad chunk is reported whatever the map holds
+                break
     frontier: list[tuple[merkle.NodeKey, bytes]] = []
     size = 0
     for chunk in chunks:
@@ -345,10 +346,16 @@ def verify(
             f"but a head was signed for {heads[-1].tree_size}",
             leaf_index=size,
         )
-    problem, leaf = tree_check.check(session.connection(), size)
-    if problem:
-        return VerifyReport(False, size, len(heads), problem, leaf_index=leaf)
-    if heads and (problem := person_map.check(session, heads[-1], url=url, workers=workers)):
+    # the stored nodes above the chunks (each full chunk's frontier is its one top node), then the count
+    tops = [chunk.frontier[0][1] for chunk in chunks if chunk.count == step]
+    try:
+        run = tree_check.levels(tops, top=63)
+        tree_check.compare(session.connection(), run, base=CHUNK_LEVEL, index=0, from_level=CHUNK_LEVEL + 1)
+    except tree_check.NodeMismatch as bad:
+        return VerifyReport(False, size, len(heads), bad.problem, leaf_index=bad.leaf)
+    if problem := tree_check.check_count(session.connection(), size):
+        return VerifyReport(False, size, len(heads), problem)
+    if heads and (problem := person_map.check(session, heads[-1], url=url, workers=workers, started=started)):
         return VerifyReport(False, size, len(heads), problem)
     return VerifyReport(True, size, len(heads))
 

@@ -3,6 +3,7 @@ over, failed tasks retried after a delay. Skipped, saying why, only when no Redi
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import time
 import uuid
@@ -15,9 +16,11 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openmyna.core.config import Settings
+from openmyna.core.db import unit_of_work
 from openmyna.portal.notices.models import Notice
 from openmyna.portal.notices.queue import RedisQueue, Task
-from openmyna.portal.notices.worker import Worker
+from openmyna.portal.notices.worker import Worker, requeue_stale
+from tests.live import free_port
 from tests.portal.world import person, send, worker_of
 
 REDIS_URL = os.environ.get("OPENMYNA_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
@@ -97,3 +100,22 @@ def test_a_failed_task_waits_then_retries(client: TestClient, town_headers, queu
     assert [(r.task.kind, r.task.attempt) for r in received] == [("mail", 2)]
     queue.ack(received[0])
     assert queue.depth() == {"waiting": 0, "in_progress": 0, "delayed": 0}
+
+
+def test_a_send_accepted_while_the_queue_is_down_is_queued_again(
+    client: TestClient, town_headers, queue_name: str
+) -> None:
+    resident = person(client, town_headers)
+    app = client.app
+    working = app.state.notice_queue
+    app.state.notice_queue = RedisQueue(f"redis://127.0.0.1:{free_port()}/0", name=queue_name)  # nothing listens
+    accepted = send(client, town_headers, to={"kind": "residents", "resident_ids": [resident["id"]]})
+    assert accepted.status_code == 202 and accepted.json()["status"] == "queued"  # accepted; the task was lost
+    app.state.notice_queue = working
+    assert worker_of(app).drain() == 0
+    with unit_of_work(app.state.session_factory) as session:
+        assert requeue_stale(session, working, older_than=dt.timedelta(minutes=5)) == []
+        assert requeue_stale(session, working, older_than=dt.timedelta(0)) == [accepted.json()["id"]]
+    assert worker_of(app).drain() == 1
+    done = client.get(f"/api/notices/sends/{accepted.json()['id']}", headers=town_headers).json()
+    assert done["status"] == "done" and done["created_count"] == 1

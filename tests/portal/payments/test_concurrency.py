@@ -9,27 +9,31 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 import secrets
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
+import pytest
 from authlib.oauth2.rfc7523 import private_key_jwt_sign
 from itsdangerous import TimestampSigner
 from joserfc.jwk import ECKey
 from sqlalchemy import Engine, func, select
 
+from openmyna.app import migrate
 from openmyna.core import sessions
 from openmyna.core.audit import AccessEvent
 from openmyna.core.config import Settings
 from openmyna.core.crypto import KeyRing
-from openmyna.core.db import session_factory, unit_of_work
+from openmyna.core.db import make_engine, session_factory, unit_of_work
 from openmyna.orgs import service as orgs
 from openmyna.portal.auth import service as portal_auth
 from openmyna.portal.payments.config import PaymentSettings, resolve
-from tests.conftest import TEST_MASTER_KEY
+from tests.conftest import PG_URL, TEST_MASTER_KEY, _worker_database, drop_database
 from tests.live import free_port, running
 from tests.portal.payments.conftest import BIRTH, GOOD_CARD, request_body
 
@@ -107,9 +111,27 @@ def _post_together(url: str, calls: list[tuple[dict[str, object], dict[str, str]
     return answers
 
 
+@pytest.fixture
+def live_database(database_url: str, tmp_path: Path) -> Iterator[tuple[str, Engine]]:
+    """A database of this test's own on the suite's backend: the server commits, and nothing it leaves behind
+    may change another test's counts."""
+    if database_url.startswith("sqlite"):
+        url = f"sqlite:///{tmp_path / 'live.db'}"
+    else:
+        assert PG_URL
+        url = _worker_database(PG_URL, os.environ.get("PYTEST_XDIST_WORKER", "main") + "_payments")
+    engine = make_engine(url)
+    migrate.upgrade(engine)
+    yield url, engine
+    engine.dispose()
+    if not database_url.startswith("sqlite"):
+        drop_database(url)
+
+
 def test_concurrent_and_double_submissions_pay_once_and_the_webhook_settles(
-    engine: Engine, database_url: str, tmp_path: Path, keys: KeyRing
+    live_database: tuple[str, Engine], tmp_path: Path, keys: KeyRing
 ) -> None:
+    database_url, engine = live_database
     port = free_port()
     settings = Settings(
         database_url=database_url,

@@ -84,7 +84,7 @@ def jobs(
 
 @app.command("requeue")
 def requeue(
-    older_than_minutes: int = typer.Option(10, min=1, help="Jobs queued or running for longer than this"),
+    older_than_minutes: int = typer.Option(10, min=1, help="Jobs still queued this long after they were accepted"),
 ) -> None:
     """Queue again the send jobs whose task was lost (e.g. the queue was down when they were accepted)."""
     context = open_context()

@@ -51,7 +51,7 @@ class ServiceChoice:
 
 def recipient_reference(keys: KeyRing, *, org_code: str, subject: str) -> str:
     """The person's reference at one delivery service (pairwise: unlinkable across services)."""
-    return keys.lookup_hash(f"{org_code}|{subject}", purpose="notice-delivery-recipient").hex()[:24]
+    return keys.mac("notice-delivery-recipient/v1", f"{org_code}|{subject}".encode()).hex()[:24]
 
 
 def delivery_services(session: Session) -> list[Organisation]:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -51,6 +52,8 @@ logger = logging.getLogger("openmyna.notices.worker")
 CHUNK = 10_000
 MAIL_BATCH = 100
 MAX_ATTEMPTS = 5
+SWEEP_SECONDS = 60.0
+STALE_AFTER = dt.timedelta(minutes=5)  # a job still "queued" this long after it was accepted lost its task
 
 
 def backoff_seconds(attempt: int) -> float:
@@ -89,10 +92,16 @@ class Worker:
         return handled
 
     def run_forever(self, stop: threading.Event) -> None:
+        """Handle tasks until ``stop``; every ``SWEEP_SECONDS`` queue again the jobs whose task was lost."""
+        next_sweep = 0.0
         while not stop.is_set():
             try:
+                if time.monotonic() >= next_sweep:
+                    next_sweep = time.monotonic() + SWEEP_SECONDS
+                    with unit_of_work(self.session_factory) as session:
+                        requeue_stale(session, self.queue, older_than=STALE_AFTER)
                 self.run_once(wait_seconds=1.0)
-            except Exception:  # the queue went away for a moment: keep the worker, try again
+            except Exception:  # the queue or the database went away for a moment: keep the worker, try again
                 logger.exception("notice worker round failed")
                 stop.wait(1.0)
 
@@ -282,13 +291,11 @@ def _years_before(day: dt.date, years: int) -> dt.date:
 
 
 def requeue_stale(session: Session, queue: TaskQueue, *, older_than: dt.timedelta) -> list[int]:
-    """Queue again the jobs left ``queued`` or ``running`` for longer than ``older_than`` (a lost task)."""
+    """Queue again the jobs still ``queued`` longer than ``older_than`` after they were accepted (a lost task:
+    the queue was down at the time). A job that is ``running`` has a task that some worker holds (with Redis
+    a dead worker's task is taken over); queuing it twice would be harmless, only wasteful."""
     cutoff = now_utc() - older_than
-    jobs = list(
-        session.scalars(
-            select(SendJob.id).where(SendJob.status.in_((JOB_QUEUED, JOB_RUNNING)), SendJob.created_at < cutoff)
-        )
-    )
+    jobs = list(session.scalars(select(SendJob.id).where(SendJob.status == JOB_QUEUED, SendJob.created_at < cutoff)))
     for job_id in jobs:
         queue.enqueue(Task("fanout", {"job_id": job_id}))
     return jobs

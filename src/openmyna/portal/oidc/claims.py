@@ -8,11 +8,10 @@ consents to each separately. Kana readings use the claim language tag ``#ja-Kana
 from __future__ import annotations
 
 import base64
-import hashlib
-import hmac
 from dataclasses import dataclass
 from typing import Any
 
+from openmyna.core.crypto import KeyRing
 from openmyna.registry.models import Resident
 
 KANA = "#ja-Kana-JP"
@@ -68,13 +67,16 @@ def scope_list(scope: str | None) -> list[str]:
     return [name for name in SCOPES if name in asked]
 
 
-def pairwise_subject(key: bytes, *, sector: str, person: str) -> str:
+PAIRWISE_KEY = "oidc-pairwise-subject/v1"  # the key ring's purpose for pairwise subject identifiers
+
+
+def pairwise_subject(keys: KeyRing, *, sector: str, person: str) -> str:
     """The person's ``sub`` for one sector (OpenID Connect Core §8.1): stable there, unlinkable across sectors.
 
     ``person`` is the platform's internal key of the person; it enters only the HMAC, so neither it nor the
     My Number can be read from, or matched across sites by, the ``sub``.
     """
-    digest = hmac.digest(key, f"{sector.lower()}\n{person}".encode(), hashlib.sha256)
+    digest = keys.mac(PAIRWISE_KEY, f"{sector.lower()}\n{person}".encode())
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 

@@ -61,7 +61,7 @@ def client_id(site: DemoSite) -> str:
 
 
 def client_secret(keys: KeyRing, site: DemoSite) -> str:
-    return keys.lookup_hash(client_id(site), purpose="demo-rp-client-secret").hex()
+    return keys.mac("demo-rp/client-secret/v1", client_id(site).encode()).hex()
 
 
 def site_base(settings: Settings, site: DemoSite) -> str:

@@ -143,7 +143,7 @@ def secret_matches(relying_party: RelyingParty, secret: str) -> bool:
 
 def subject_for(keys: KeyRing, relying_party: RelyingParty, person: str) -> str:
     """The ``sub`` this linked site sees for ``person`` (pairwise by its sector)."""
-    return pairwise_subject(keys.oidc_pairwise_key, sector=relying_party.sector, person=person)
+    return pairwise_subject(keys, sector=relying_party.sector, person=person)
 
 
 # Codes ------------------------------------------------------------------------------------------------

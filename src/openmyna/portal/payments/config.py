@@ -11,8 +11,6 @@ import base64
 from dataclasses import dataclass
 from pathlib import Path
 
-from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -36,14 +34,14 @@ class PaymentSettings(BaseSettings):
     api_key: SecretStr | None = Field(default=None, description="Acquirer secret key (default: derived)")
     webhook_secret: SecretStr | None = Field(default=None, description="Webhook signing secret (default: derived)")
     webhook_tolerance_seconds: int = Field(default=300, ge=1, description="Oldest webhook timestamp accepted")
-    reauth_seconds: int = Field(default=300, ge=1, description="Card authentication this recent is needed to pay")
     timeout_seconds: float = Field(default=10.0, gt=0, description="Per call to the acquirer")
     sandbox: bool = Field(default=True, description=f"Mount the sandbox acquirer at {SANDBOX_PATH}")
     sandbox_database: Path | None = Field(default=None, description="Sandbox's own SQLite file (default var/)")
 
 
 def _derive(keys: KeyRing, purpose: str) -> bytes:
-    return HKDF(algorithm=hashes.SHA256(), length=32, salt=None, info=purpose.encode()).derive(keys.master)
+    """A sandbox secret from a purpose key of the key ring (the platform and the mounted sandbox agree on it)."""
+    return keys.mac(purpose, b"openmyna sandbox acquirer")
 
 
 @dataclass(frozen=True)
@@ -55,7 +53,6 @@ class ProviderConfig:
     webhook_secret: str
     webhook_tolerance_seconds: int
     timeout_seconds: float
-    reauth_seconds: int
 
 
 def resolve(payments: PaymentSettings, settings: Settings, keys: KeyRing) -> ProviderConfig:
@@ -64,13 +61,12 @@ def resolve(payments: PaymentSettings, settings: Settings, keys: KeyRing) -> Pro
         acquirer_url=(payments.acquirer_url or settings.base_url.rstrip("/") + SANDBOX_PATH).rstrip("/"),
         api_key=payments.api_key.get_secret_value()
         if payments.api_key
-        else "sk_test_" + _derive(keys, "payments/api").hex(),
+        else "sk_test_" + _derive(keys, "payments/sandbox-api-key/v1").hex(),
         webhook_secret=(
             payments.webhook_secret.get_secret_value()
             if payments.webhook_secret
-            else "whsec_" + base64.b64encode(_derive(keys, "payments/webhook")).decode()
+            else "whsec_" + base64.b64encode(_derive(keys, "payments/sandbox-webhook-secret/v1")).decode()
         ),
         webhook_tolerance_seconds=payments.webhook_tolerance_seconds,
         timeout_seconds=payments.timeout_seconds,
-        reauth_seconds=payments.reauth_seconds,
     )

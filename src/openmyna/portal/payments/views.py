@@ -19,7 +19,7 @@ from openmyna.core.timefmt import as_utc
 from openmyna.core.validation import IdParam
 from openmyna.core.web import UnitOfWorkRoute, check_csrf, render, render_error
 from openmyna.orgs import service as orgs
-from openmyna.portal.auth.dependencies import LOGIN_PAGE, CurrentUser
+from openmyna.portal.auth.dependencies import LOGIN_PAGE, CurrentUser, require_recent_card
 from openmyna.portal.auth.service import PortalUser, ReauthenticationRequired
 from openmyna.portal.payments import receipt_pdf, service
 from openmyna.portal.payments.provider import Card, PaymentProvider, ProviderUnavailable
@@ -28,14 +28,8 @@ router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 _KEY = re.compile(r"^[A-Za-z0-9_-]{16,64}$")
 
 
-def require_recent_card_auth(request: Request, user: PortalUser) -> None:
-    """Paying needs a card authentication within ``reauth_seconds``.
-
-    A stand-in for portal-login's ``RecentCardAuth`` dependency: swap this one function for it.
-    """
-    window = dt.timedelta(seconds=request.app.state.payments_config.reauth_seconds)
-    if not user.authenticated_within(window):
-        raise ReauthenticationRequired("Paying needs a card authentication within the last few minutes.")
+def _reauth_window(request: Request) -> dt.timedelta:
+    return dt.timedelta(seconds=request.app.state.settings.portal_reauth_seconds)
 
 
 def _reauth_url(request: Request) -> str:
@@ -104,7 +98,7 @@ def _pay_page(
             if awaiting is not None and row.status == service.OPEN
             else None
         )
-    window = dt.timedelta(seconds=request.app.state.payments_config.reauth_seconds)
+    window = _reauth_window(request)
     context = {
         "item": item,
         "key": key,
@@ -166,7 +160,7 @@ def pay(
     """Pay by card: re-authentication and CSRF first, then one attempt per form key, then the receipt."""
     try:
         check_csrf(request, csrf)
-        require_recent_card_auth(request, user)
+        require_recent_card(request, user)  # paying is a sensitive menu: the card again, as for consent
         if not _KEY.fullmatch(key):
             raise InvalidInput("the form's payment key is missing or malformed; reload the page")
         card = _card(card_number, exp_month, exp_year, cvc)
@@ -219,7 +213,7 @@ def payeasy(
     """Ask for Pay-easy numbers: the page then shows them until the bank's payment is reported or they expire."""
     try:
         check_csrf(request, csrf)
-        require_recent_card_auth(request, user)
+        require_recent_card(request, user)  # paying is a sensitive menu: the card again, as for consent
         if not _KEY.fullmatch(key):
             raise InvalidInput("the form's payment key is missing or malformed; reload the page")
     except Forbidden as exc:
