@@ -159,4 +159,7 @@ def serve(
         access_log=access_log,
         # In-flight requests get this long to finish; then they are cancelled and the process exits 0.
         timeout_graceful_shutdown=Settings().shutdown_grace_seconds,
+        # uvicorn restarts a worker that misses its health ping for this long (default 5 s); importing the app
+        # takes 3-7 s on a busy 2-core machine, so with the default, workers were killed while starting, forever.
+        timeout_worker_healthcheck=30,
     )

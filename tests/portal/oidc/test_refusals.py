@@ -229,12 +229,12 @@ def test_an_old_card_authentication_is_asked_again_for_consent_prompt_login_and_
     code_for(client, AuthRequest(rp.client_id, scope="openid"))  # consent to openid remembered
     with clock.frozen_at(clock.now() + dt.timedelta(minutes=11)):
         new_claim = authorize(client, AuthRequest(rp.client_id, scope="openid profile"))
-        assert new_claim.status_code == 303 and new_claim.headers["location"].startswith("/portal/login?next=")
+        assert new_claim.status_code == 303 and new_claim.headers["location"].startswith("/portal/reauth?next=")
         remembered = authorize(client, AuthRequest(rp.client_id, scope="openid"))
         assert remembered.status_code == 302 and "code=" in remembered.headers["location"]
         for overrides in ({"prompt": "login"}, {"max_age": "300"}):
             again = authorize(client, AuthRequest(rp.client_id, scope="openid"), **overrides)
-            assert again.status_code == 303 and again.headers["location"].startswith("/portal/login?next=")
+            assert again.status_code == 303 and again.headers["location"].startswith("/portal/reauth?next=")
         fresh_enough = authorize(client, AuthRequest(rp.client_id, scope="openid"), max_age="3600")
         assert fresh_enough.status_code == 302
 

@@ -30,7 +30,7 @@ from openmyna.core.web import (
     render_error,
 )
 from openmyna.portal.auth import service as portal_auth
-from openmyna.portal.auth.dependencies import LOGIN_PAGE, CurrentUser, OptionalUser
+from openmyna.portal.auth.dependencies import LOGIN_PAGE, REAUTH_PAGE, CurrentUser, OptionalUser
 from openmyna.portal.auth.service import PortalUser
 from openmyna.portal.oidc import consent, server, service
 from openmyna.portal.oidc.api import FormPairs
@@ -38,7 +38,6 @@ from openmyna.portal.oidc.claims import SCOPES, scope_list
 from openmyna.portal.oidc.server import Provider
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
-CONSENT_REAUTHENTICATION_WINDOW = dt.timedelta(minutes=10)
 
 
 class AuthorizationRefused(InvalidInput):
@@ -49,12 +48,11 @@ class AuthorizationRefused(InvalidInput):
     title_en = "The linked site's login request cannot be accepted"
 
 
-def needs_reauthentication(user: PortalUser) -> bool:
-    """Giving a linked site consent is a sensitive menu: the card must have been used recently.
-
-    One small function so the lead can swap in ``portal.auth``'s ``RecentCardAuth`` when it is merged.
-    """
-    return not user.authenticated_within(CONSENT_REAUTHENTICATION_WINDOW)
+def needs_reauthentication(request: Request, user: PortalUser) -> bool:
+    """Giving a linked site consent is a sensitive menu: the card must have been used within
+    ``Settings.portal_reauth_seconds``, the window every sensitive menu shares (``portal.auth``)."""
+    window = dt.timedelta(seconds=request.app.state.settings.portal_reauth_seconds)
+    return not user.authenticated_within(window)
 
 
 PROMPT_LOGIN_WINDOW = dt.timedelta(minutes=2)
@@ -77,6 +75,11 @@ def _here(request: Request) -> str:
 
 def _to_login(request: Request) -> Response:
     return RedirectResponse(f"{LOGIN_PAGE}?{urlencode({'next': _here(request)})}", status_code=303)
+
+
+def _to_reauthentication(request: Request) -> Response:
+    """The card again (``portal.auth``'s page), then back to this authorization request."""
+    return RedirectResponse(f"{REAUTH_PAGE}?{urlencode({'next': _here(request)})}", status_code=303)
 
 
 def _end_user(user: PortalUser | None) -> service.EndUser | None:
@@ -139,8 +142,10 @@ def authorize(
             check_csrf(request, fields.get("csrf"))
         except Forbidden as exc:
             return render_error(request, exc)
-    if user is None or _login_too_old(user, oauth_request.payload.data):
+    if user is None:
         return _to_login(request)
+    if _login_too_old(user, oauth_request.payload.data):
+        return _to_reauthentication(request)
     end_user = _end_user(user)
     scope = oauth_request.scope
     client_id = grant.request.client.get_client_id()
@@ -152,12 +157,12 @@ def authorize(
         if "none" in prompts:
             error = ConsentRequiredError(redirect_uri=grant.redirect_uri, state=oauth_request.payload.state)
             return provider.handle_error_response(None, error)
-        if needs_reauthentication(user):
-            return _to_login(request)
+        if needs_reauthentication(request, user):
+            return _to_reauthentication(request)
         return _consent_page(request, grant, scope)
     allowed = dict(form).get("decision") == "allow"
-    if allowed and needs_reauthentication(user):
-        return _to_login(request)
+    if allowed and needs_reauthentication(request, user):
+        return _to_reauthentication(request)
     if allowed:
         consent.grant_consent(session, user=end_user, client_id=client_id, scope=scope)  # type: ignore[arg-type]
     granted = end_user if allowed else None

@@ -19,7 +19,7 @@ from openmyna.core.timefmt import as_utc
 from openmyna.core.validation import IdParam
 from openmyna.core.web import UnitOfWorkRoute, check_csrf, render, render_error
 from openmyna.orgs import service as orgs
-from openmyna.portal.auth.dependencies import LOGIN_PAGE, CurrentUser, require_recent_card
+from openmyna.portal.auth.dependencies import REAUTH_PAGE, CurrentUser, require_recent_card
 from openmyna.portal.auth.service import PortalUser, ReauthenticationRequired
 from openmyna.portal.payments import receipt_pdf, service
 from openmyna.portal.payments.provider import Card, PaymentProvider, ProviderUnavailable
@@ -33,7 +33,8 @@ def _reauth_window(request: Request) -> dt.timedelta:
 
 
 def _reauth_url(request: Request) -> str:
-    return f"{LOGIN_PAGE}?{urlencode({'next': request.url.path, 'reauth': '1'})}"
+    """The card again (portal.auth's re-authentication page), then back to this request."""
+    return f"{REAUTH_PAGE}?{urlencode({'next': request.url.path})}"
 
 
 def _jst(value: dt.datetime | None) -> str:
