@@ -74,7 +74,8 @@ def _run(
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_database_argument(parser)
-    parser.add_argument("--seconds", type=float, default=10.0, help="timed seconds per phase (default 10)")
+    parser.add_argument("--seconds", type=float, default=10.0, help="timed seconds of /healthz (default 10)")
+    parser.add_argument("--logins", type=int, default=800, help="timed logins, over all threads (default 800)")
     parser.add_argument("--threads", type=int, default=4, help="client threads, one persona card each (default 4)")
     parser.add_argument("--workers", type=int, default=1, help="server worker processes (default 1)")
     args = parser.parse_args()
@@ -111,7 +112,7 @@ def main() -> None:
 
             def login(index: int) -> None:
                 browser, headers = ready[index].pop()
-                with browser:
+                try:
                     issued = browser.post("/api/portal/login/card/challenge", headers=headers)
                     assert issued.status_code == 200, issued.text
                     challenge = issued.json()["challenge"]
@@ -124,13 +125,16 @@ def main() -> None:
                     }
                     done = browser.post("/api/portal/login/card", json=body, headers=headers)
                     assert done.status_code == 200, done.text
+                finally:
+                    browser.close()
 
             clients = [httpx.Client(base_url=base_url, timeout=30) for _ in range(args.threads)]
 
             def trivial(index: int) -> None:
                 assert clients[index].get("/healthz").status_code == 200
 
-            pages, pages_s, _ = _run(args.threads, args.seconds, prepare)  # login pages, loaded beforehand
+            quota = args.logins // args.threads + 1  # login pages, loaded beforehand (one is the warm-up's)
+            pages, pages_s, _ = _run(args.threads, 3600, prepare, lambda i: len(ready[i]) < quota)
             login(0)  # warm: authorities loaded, status entries read
             mark = cpu_mark()
             logins, login_s, login_samples = _run(args.threads, 600, login, lambda i: bool(ready[i]))

@@ -24,8 +24,11 @@ import httpx
 import pytest
 import uvicorn
 from playwright.sync_api import expect
+from sqlalchemy import select
 from tests.portal.oidc.live import add_site
 
+from openmyna.card.demo import AUTH_PIN
+from openmyna.card.models import Card
 from openmyna.card.reader import VirtualReader
 from openmyna.card.reader_http import create_reader_app
 
@@ -54,7 +57,7 @@ document.addEventListener('securitypolicyviolation', (e) => window.violations.pu
 def accessible(page: Page) -> None:
     """axe-core, from npm, evaluated in the page (DevTools evaluation: the page's CSP stays as it is)."""
     if not AXE.exists():
-        pytest.skip("axe-core is not installed (make axe)")
+        pytest.skip("axe-core is not installed (make node-tools)")
     page.evaluate(AXE.read_text(encoding="utf-8"))
     assert page.evaluate(AXE_RUN) == [], page.url
     assert page.evaluate(OVERFLOW) <= 0, f"horizontal scrolling on {page.url}"
@@ -142,6 +145,26 @@ def test_card_login_my_page_history_verify_and_logout(
     page.context.close()
 
 
+QR_PIXELS = """() => { const img = document.querySelector('img.qr');
+  const canvas = document.createElement('canvas'); canvas.width = img.naturalWidth; canvas.height = img.naturalHeight;
+  const context = canvas.getContext('2d');
+  context.fillStyle = '#fff'; context.fillRect(0, 0, canvas.width, canvas.height);
+  context.drawImage(img, 0, 0);
+  const data = context.getImageData(0, 0, canvas.width, canvas.height).data;
+  const grey = []; for (let i = 0; i < data.length; i += 4) { grey.push(data[i]); }
+  return [canvas.width, canvas.height, grey]; }"""
+
+
+def decoded_qr(page: Page) -> list[str]:
+    """What a reader makes of the QR code as chromium draws it (zxing-cpp)."""
+    import numpy as np
+    import zxingcpp
+
+    width, height, grey = page.evaluate(QR_PIXELS)
+    image = np.array(grey, dtype=np.uint8).reshape(height, width)
+    return [result.text for result in zxingcpp.read_barcodes(image)]
+
+
 def _app_login(live_server: LiveServer, url: str, card: int, pin: str) -> subprocess.CompletedProcess[str]:
     """``openmyna card app-login`` in its own process, on the live server's database."""
     settings = live_server.settings
@@ -163,6 +186,7 @@ def test_qr_login_with_the_phone_app_continues_by_itself(
     page = _fresh(browser, viewport)
     page.goto(live_server.url("/portal/login?next=/portal/history"))
     url = page.locator("#login-url").inner_text()
+    assert decoded_qr(page) == [url]  # the code on the screen holds exactly the URL shown as text
     wrong = _app_login(live_server, url, card_reader, "0000")
     assert wrong.returncode == 1 and "Wrong PIN: 2 tries left" in wrong.stderr
     expect(page.locator("#qr-status")).to_have_text("暗証番号が違います。残り回数：2")
@@ -251,4 +275,36 @@ def test_a_linked_site_sends_a_stranger_through_the_qr_login_and_consent(
     assert token.status_code == 200, token.text
     claims = json.loads(base64.urlsafe_b64decode(token.json()["id_token"].split(".")[1] + "=="))
     assert claims["nonce"] == "n-1" and claims["aud"] in (site.client_id, [site.client_id])
+
+
+def test_an_empty_history_is_proven_empty_in_the_browser(browser: Browser, live_server: LiveServer) -> None:
+    """A card holder with no exchanges: the page's check verifies the map's proof of absence itself."""
+    personas = {p.resident_id for p in live_server.report.personas}
+    with live_server.context.session_factory() as session:
+        found = session.scalars(
+            select(Card).where(Card.state == "active", Card.resident_id.not_in(personas)).order_by(Card.id)
+        ).first()
+    if found is None:
+        pytest.skip("the seed has no card in use outside the personas")
+    reader = VirtualReader(live_server.context.session_factory, live_server.context.keys, found.id)
+    page = _fresh(browser, DESKTOP)
+    page.goto(live_server.url("/portal/login"))
+    csrf = re.search(r'name="csrf" value="([^"]+)"', page.content())
+    assert csrf
+    headers = {"X-CSRF-Token": csrf.group(1)}  # the page's script, through the API (docs/portal.md)
+    issued = page.request.post(live_server.url("/api/portal/login/card/challenge"), headers=headers).json()
+    body = {
+        "challenge": issued["challenge"],
+        "certificate": base64.b64encode(reader.certificate("auth")).decode(),
+        "signature": base64.b64encode(
+            reader.sign("auth", AUTH_PIN, data=base64.b64decode(issued["challenge"]))
+        ).decode(),
+    }
+    assert page.request.post(live_server.url("/api/portal/login/card"), data=body, headers=headers).ok
+    page.goto(live_server.url("/portal/history"))
+    assert page.locator("#history-total").inner_text() == "0", f"resident {found.resident_id} has exchanges"
+    page.get_by_role("button", name="このページの完全性を確認").click()
+    expect(page.locator("#page-result")).to_contain_text("完全性を確認しました")
+    expect(page.locator("#page-result")).to_contain_text("記録数：0")
+    accessible(page)
     page.context.close()
