@@ -4,7 +4,6 @@ violations, and the staff send page driving a notice to a resident through the s
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import re
@@ -13,14 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
-from itsdangerous import TimestampSigner
 from playwright.sync_api import expect
-
-from openmyna.core import sessions
-from openmyna.core.db import unit_of_work
-from openmyna.portal.auth import service as portal_auth
-from openmyna.registry import service as registry
-from openmyna.registry.models import Resident
+from tests.portal.oidc.live import SESSION_COOKIE, portal_cookie
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -65,21 +58,8 @@ def assert_accessible(page: Page) -> None:
 
 def resident_session(page: Page, server: LiveServer, resident_id: int) -> None:
     """Give the browser a portal session of the resident (the login methods have their own browser tests)."""
-    context = server.context
-    with unit_of_work(context.session_factory) as session:
-        resident = session.get(Resident, resident_id)
-        assert resident is not None
-        token = portal_auth.begin(
-            session,
-            resident_id=resident_id,
-            subject=registry.subject_of(resident),
-            method="card",
-            address="127.0.0.1",
-            timeouts=sessions.Timeouts.from_settings(context.settings),
-        )
-    payload = base64.b64encode(json.dumps({sessions.COOKIE_KEY: token}).encode())
-    cookie = TimestampSigner(context.keys.session_secret).sign(payload).decode()
-    page.context.add_cookies([{"name": "openmyna_session", "value": cookie, "url": server.base_url}])
+    cookie = portal_cookie(server.context, resident_id)
+    page.context.add_cookies([{"name": SESSION_COOKIE, "value": cookie, "url": server.base_url}])
 
 
 def test_notices_inbox_read_and_archive(portal_page: Page, live_server: LiveServer) -> None:

@@ -3,8 +3,6 @@ no serious or critical violation on the list, pay and receipt pages, and a doubl
 
 from __future__ import annotations
 
-import base64
-import json
 import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -12,17 +10,13 @@ from typing import TYPE_CHECKING, Any
 import httpx
 import pytest
 from authlib.oauth2.rfc7523 import private_key_jwt_sign
-from itsdangerous import TimestampSigner
 from joserfc.jwk import ECKey
 from playwright.sync_api import expect
+from tests.portal.oidc.live import SESSION_COOKIE, portal_cookie
 
-from openmyna.core import sessions
 from openmyna.core.db import unit_of_work
 from openmyna.orgs import service as orgs
-from openmyna.portal.auth import service as portal_auth
 from openmyna.portal.payments.config import PaymentSettings, resolve
-from openmyna.registry import service as registry
-from openmyna.registry.models import Resident
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -75,20 +69,8 @@ def _request(server: LiveServer, resident_id: int, purpose: str, amount: int) ->
 
 def _log_in(page: Page, server: LiveServer, resident_id: int) -> None:
     """A portal session as a card login starts it, put in the browser's cookie jar."""
-    with unit_of_work(server.context.session_factory) as session:
-        resident = session.get(Resident, resident_id)
-        assert resident is not None
-        token = portal_auth.begin(
-            session,
-            resident_id=resident_id,
-            subject=registry.subject_of(resident),
-            method="card",
-            address="127.0.0.1",
-            timeouts=sessions.Timeouts.from_settings(server.settings),
-        )
-    payload = base64.b64encode(json.dumps({sessions.COOKIE_KEY: token}).encode())
-    cookie = TimestampSigner(server.context.keys.session_secret).sign(payload).decode()
-    page.context.add_cookies([{"name": "openmyna_session", "value": cookie, "url": server.base_url}])
+    cookie = portal_cookie(server.context, resident_id)
+    page.context.add_cookies([{"name": SESSION_COOKIE, "value": cookie, "url": server.base_url}])
 
 
 def _charges(server: LiveServer, request_id: int) -> list[dict[str, Any]]:

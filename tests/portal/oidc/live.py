@@ -8,7 +8,6 @@ the card and QR logins call) in the signed cookie a browser would carry.
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import subprocess
@@ -17,17 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from itsdangerous import TimestampSigner
 
-from openmyna.core import sessions
 from openmyna.core.config import Settings
 from openmyna.core.context import AppContext
-from openmyna.core.db import unit_of_work
-from openmyna.portal.auth import service as portal_auth
-from openmyna.registry import service as registry
-from openmyna.registry.models import Resident
-
-SESSION_COOKIE = "openmyna_session"
+from tests.portal import sessions as sessions_helper
+from tests.portal.sessions import SESSION_COOKIE
 
 
 @dataclass(frozen=True)
@@ -61,19 +54,9 @@ def add_site(settings: Settings, name: str, redirect_uri: str, post_logout_redir
 
 def portal_cookie(context: AppContext, resident_id: int) -> str:
     """The signed session cookie of a fresh portal login of ``resident_id`` on a live server."""
-    with unit_of_work(context.session_factory) as session:
-        resident = session.get(Resident, resident_id)
-        assert resident is not None
-        token = portal_auth.begin(
-            session,
-            resident_id=resident_id,
-            subject=registry.subject_of(resident),
-            method="card",
-            address="127.0.0.1",
-            timeouts=sessions.Timeouts.from_settings(context.settings),
-        )
-    payload = base64.b64encode(json.dumps({sessions.COOKIE_KEY: token}).encode())
-    return TimestampSigner(context.keys.session_secret).sign(payload).decode()
+    return sessions_helper.portal_cookie(
+        context.session_factory, settings=context.settings, keys=context.keys, resident_id=resident_id
+    )[0]
 
 
 def browser(base_url: str, cookie: str) -> httpx.Client:
