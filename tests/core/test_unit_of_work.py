@@ -12,6 +12,7 @@ import pytest
 from fastapi.routing import APIRoute
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session
 
 from openmyna.app import create_app
 from openmyna.core.config import Settings
@@ -121,3 +122,14 @@ def test_every_route_runs_its_unit_of_work_in_one_call(settings: Settings) -> No
     assert len(routes) > 50
     assert [r.path for r in routes if not isinstance(r, UnitOfWorkRoute)] == []
     app.state.engine.dispose()
+
+
+def test_access_events_for_nobody_write_nothing(db: Session) -> None:
+    """``record_accesses`` with no subjects (a bulk step that found no one) is a no-op on both databases."""
+    from sqlalchemy import func, select
+
+    from openmyna.core import audit
+
+    before = db.scalar(select(func.count()).select_from(audit.AccessEvent))
+    audit.record_accesses(db, subjects=[], actor_org="131016", actor="test", action="test.nobody")
+    assert db.scalar(select(func.count()).select_from(audit.AccessEvent)) == before

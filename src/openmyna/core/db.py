@@ -140,9 +140,12 @@ def bulk_insert(
     processors = [table.c[c].type.bind_processor(connection.dialect) for c in columns]
     if any(processors):
         rows = (tuple(p(v) if p else v for p, v in zip(processors, row, strict=True)) for row in rows)
+    values = list(rows)
+    if not values:  # an empty list would be taken as "no parameters" and run the statement once, unbound
+        return
     placeholders = ", ".join("?" for _ in columns)
     cols = ", ".join(f'"{c}"' for c in columns)
-    connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({cols}) VALUES ({placeholders})', list(rows))
+    connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({cols}) VALUES ({placeholders})', values)
 
 
 def prefix_match(column: Any, prefix: str) -> Any:
