@@ -42,14 +42,14 @@ app.add_typer(orgs_cli.staff_app, name="staff")
 card_cli.app.command("app-login")(portal_app_login.command)  # the phone app's QR login, on the card's commands
 app.add_typer(card_cli.app, name="card")
 app.add_typer(registry_cli.keys_app, name="keys")
-app.add_typer(portal_cli.app, name="portal")
 
 
 def _schema_first() -> None:
-    """The corporate commands bring the schema up to date first, as ``openmyna init`` would."""
+    """The corporate and portal commands bring the schema up to date first, as ``openmyna init`` would."""
     migrate.upgrade(open_context().engine)
 
 
+app.add_typer(portal_cli.app, name="portal", callback=_schema_first)
 app.add_typer(corporate_cli.app, name="corporate", callback=_schema_first)
 app.add_typer(network_cli.app, name="network")
 app.add_typer(notices_cli.app, name="notices")

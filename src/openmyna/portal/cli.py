@@ -8,7 +8,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from openmyna.app import migrate
 from openmyna.core.context import open_context
 from openmyna.core.db import unit_of_work
 from openmyna.core.errors import DomainError
@@ -31,7 +30,6 @@ def rp_add(
 ) -> None:
     """Register a linked site; prints ONLY a JSON object with its client_id and client_secret."""
     context = open_context()
-    migrate.upgrade(context.engine)
     try:
         with unit_of_work(context.session_factory) as session:
             created = oidc.register_relying_party(
