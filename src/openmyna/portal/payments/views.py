@@ -146,6 +146,14 @@ def _message(request: Request, error: DomainError) -> str:
     return f"{title}（{detail}）" if lang == "ja" else f"{title} ({detail})"
 
 
+def _check_pay_form(request: Request, user: PortalUser, *, csrf: str, key: str) -> None:
+    """What both ways to pay check first: CSRF, a recent card authentication (a sensitive menu), the form's key."""
+    check_csrf(request, csrf)
+    require_recent_card(request, user)
+    if not _KEY.fullmatch(key):
+        raise InvalidInput("the form's payment key is missing or malformed; reload the page")
+
+
 @router.post("/portal/payments/{request_id}/pay", response_class=HTMLResponse)
 def pay(
     request: Request,
@@ -160,10 +168,7 @@ def pay(
 ) -> Response:
     """Pay by card: re-authentication and CSRF first, then one attempt per form key, then the receipt."""
     try:
-        check_csrf(request, csrf)
-        require_recent_card(request, user)  # paying is a sensitive menu: the card again, as for consent
-        if not _KEY.fullmatch(key):
-            raise InvalidInput("the form's payment key is missing or malformed; reload the page")
+        _check_pay_form(request, user, csrf=csrf, key=key)
         card = _card(card_number, exp_month, exp_year, cvc)
     except Forbidden as exc:
         return render_error(request, exc)
@@ -213,10 +218,7 @@ def payeasy(
 ) -> Response:
     """Ask for Pay-easy numbers: the page then shows them until the bank's payment is reported or they expire."""
     try:
-        check_csrf(request, csrf)
-        require_recent_card(request, user)  # paying is a sensitive menu: the card again, as for consent
-        if not _KEY.fullmatch(key):
-            raise InvalidInput("the form's payment key is missing or malformed; reload the page")
+        _check_pay_form(request, user, csrf=csrf, key=key)
     except Forbidden as exc:
         return render_error(request, exc)
     except (ReauthenticationRequired, InvalidInput) as exc:
