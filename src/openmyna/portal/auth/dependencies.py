@@ -37,6 +37,7 @@ def _proxy_checked(request: Request, user: PortalUser | None) -> PortalUser | No
     if user is None or user.proxy is None or getattr(request.state, "proxy_checked", False):
         return user
     path = request.url.path
+    refused: proxy.ProxyMenuNotGranted | None = None
     try:
         with unit_of_work(request.app.state.read_session_factory) as db:
             proxy.check_use(
@@ -49,6 +50,8 @@ def _proxy_checked(request: Request, user: PortalUser | None) -> PortalUser | No
     except proxy.ProxyRightsEnded:
         _forget_acting(request, user)
         raise
+    except proxy.ProxyMenuNotGranted as exc:
+        refused = exc  # the attempt is shown to the principal too
     with unit_of_work(request.app.state.session_factory) as db:
         proxy.record_use(
             db,
@@ -57,7 +60,10 @@ def _proxy_checked(request: Request, user: PortalUser | None) -> PortalUser | No
             grant_id=user.proxy.grant_id,
             method=request.method,
             path=path,
+            refused=refused is not None,
         )
+    if refused is not None:
+        raise refused
     request.state.proxy_checked = True
     return user
 

@@ -311,16 +311,24 @@ def check_use(session: Session, *, grant_id: int, proxy_resident_id: int, princi
 
 
 def record_use(
-    session: Session, *, principal_subject: str, proxy_subject: str, grant_id: int, method: str, path: str
+    session: Session,
+    *,
+    principal_subject: str,
+    proxy_subject: str,
+    grant_id: int,
+    method: str,
+    path: str,
+    refused: bool = False,
 ) -> None:
-    """What the proxy opened or did, as an access event of the principal with the proxy as actor."""
+    """What the proxy opened or did (or tried, outside the grant), as an access event of the principal with
+    the proxy as actor."""
     audit.record_access(
         session,
         subject=principal_subject,
         actor_org="portal",
         actor=proxy_subject,
         action=USE,
-        purpose=f"grant:{grant_id} {method} {path}"[:256],
+        purpose=(f"grant:{grant_id} {method} {path}" + (" (refused)" if refused else ""))[:256],
     )
 
 
