@@ -7,7 +7,6 @@ Screenshots go to ``$OPENMYNA_SCREENSHOTS`` (``docs/img`` to refresh the ones in
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from typing import TYPE_CHECKING
 
@@ -16,10 +15,8 @@ from playwright.sync_api import expect
 from tests.browser.test_portal import SHOTS, WATCH_VIOLATIONS, accessible
 from tests.portal.oidc.live import SESSION_COOKIE, portal_cookie
 
-from openmyna.core import clock
 from openmyna.core.db import unit_of_work
-from openmyna.portal.proxy import service
-from openmyna.registry import service as registry
+from openmyna.portal.proxy import demo as proxy_demo
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -104,21 +101,15 @@ def test_grant_accept_switch_use_refuse_return_and_logout(browser: Browser, live
 def _accepted_grant(server: LiveServer) -> int:
     """A grant made and accepted through the proxy service, as the pages do it."""
     with unit_of_work(server.context.session_factory) as session:
-        principal = registry.find_resident(session, resident_id=server.persona(PRINCIPAL).resident_id)
-        proxy = registry.find_resident(session, resident_id=server.persona(PROXY).resident_id)
-        assert principal is not None and proxy is not None
-        made = service.create_grant(
+        made = proxy_demo.grant_between(
             session,
-            principal_resident_id=principal.id,
-            principal_subject=registry.subject_of(principal),
-            family_name=proxy.family_name,
-            given_name=proxy.given_name,
-            birth_date=proxy.birth_date,
-            menus=["history"],
-            ends_on=clock.today() + dt.timedelta(days=7),
+            principal_id=server.persona(PRINCIPAL).resident_id,
+            proxy_id=server.persona(PROXY).resident_id,
+            menus=("history",),
+            days=7,
         )
-        service.accept(session, code=made.code, resident_id=proxy.id, subject=registry.subject_of(proxy))
-        return made.grant.id
+    assert made is not None
+    return made
 
 
 def _tab_to(page: Page, element_id: str, key: str = "Tab", limit: int = 80) -> None:

@@ -16,8 +16,9 @@ import secrets
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openmyna.core import audit, clock
@@ -365,29 +366,24 @@ def principal_name(session: Session, grant: ProxyGrant) -> str:
     return f"{found.family_name} {found.given_name}" if found is not None else ""
 
 
+def _events(session: Session, subject: str, condition: Any) -> list[audit.AccessEvent]:
+    query = (
+        select(audit.AccessEvent)
+        .where(audit.AccessEvent.subject == subject, condition)
+        .order_by(audit.AccessEvent.occurred_at.desc(), audit.AccessEvent.id.desc())
+        .limit(USE_LIMIT)
+    )
+    return list(session.scalars(query))
+
+
 def uses_by_proxies(session: Session, *, principal_subject: str, grants: list[ProxyGrant]) -> list[audit.AccessEvent]:
     """The principal's access events whose actor is one of their proxies (the 代理人による利用 list)."""
     proxies = {g.proxy_subject for g in grants if g.proxy_subject and g.proxy_subject != principal_subject}
     if not proxies:
         return []
-    query = (
-        select(audit.AccessEvent)
-        .where(audit.AccessEvent.subject == principal_subject, audit.AccessEvent.actor.in_(sorted(proxies)))
-        .order_by(audit.AccessEvent.occurred_at.desc(), audit.AccessEvent.id.desc())
-        .limit(USE_LIMIT)
-    )
-    return list(session.scalars(query))
+    return _events(session, principal_subject, audit.AccessEvent.actor.in_(sorted(proxies)))
 
 
 def own_proxy_history(session: Session, *, subject: str) -> list[audit.AccessEvent]:
     """A proxy's own events about acting for others: accepted, began acting, came back, ended."""
-    query = (
-        select(audit.AccessEvent)
-        .where(
-            audit.AccessEvent.subject == subject,
-            or_(*(audit.AccessEvent.action == action for action in PROXY_ACTIONS)),
-        )
-        .order_by(audit.AccessEvent.occurred_at.desc(), audit.AccessEvent.id.desc())
-        .limit(USE_LIMIT)
-    )
-    return list(session.scalars(query))
+    return _events(session, subject, audit.AccessEvent.action.in_(PROXY_ACTIONS))

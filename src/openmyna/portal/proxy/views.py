@@ -4,6 +4,7 @@ back, withdraw or resign; and who did what as a proxy. Refusals of a proxy are p
 from __future__ import annotations
 
 import datetime as dt
+from functools import partial
 from typing import Annotated, Any
 
 from fastapi import APIRouter, FastAPI, Form, Request
@@ -25,6 +26,7 @@ router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 PAGE = "/portal/proxy"
 DEFAULT_DAYS = 90
 MenuKeys = Annotated[list[str] | None, Form(max_length=16)]
+CsrfField = Annotated[str, Form(max_length=128)]
 
 
 def grant_view(session: Session, grant: ProxyGrant, *, as_proxy: bool) -> dict[str, Any]:
@@ -165,33 +167,19 @@ def _act(request: Request, session: Session, user: PortalUser, csrf: str, action
 
 @router.post("/portal/proxy/grants/{grant_id}/withdraw")
 def withdraw(
-    request: Request,
-    grant_id: IdParam,
-    session: DbSession,
-    user: CurrentUser,
-    csrf: Annotated[str, Form(max_length=128)] = "",
+    request: Request, grant_id: IdParam, session: DbSession, user: CurrentUser, csrf: CsrfField = ""
 ) -> Response:
     """The principal withdraws a grant: from the proxy's next request on, it opens nothing."""
-
-    def run() -> None:
-        service.withdraw(session, grant_id=grant_id, principal_resident_id=user.resident_id)
-
+    run = partial(service.withdraw, session, grant_id=grant_id, principal_resident_id=user.resident_id)
     return _act(request, session, user, csrf, run, "withdrawn")
 
 
 @router.post("/portal/proxy/grants/{grant_id}/resign")
 def resign(
-    request: Request,
-    grant_id: IdParam,
-    session: DbSession,
-    user: CurrentUser,
-    csrf: Annotated[str, Form(max_length=128)] = "",
+    request: Request, grant_id: IdParam, session: DbSession, user: CurrentUser, csrf: CsrfField = ""
 ) -> Response:
     """The proxy gives the rights back."""
-
-    def run() -> None:
-        service.resign(session, grant_id=grant_id, proxy_resident_id=user.resident_id)
-
+    run = partial(service.resign, session, grant_id=grant_id, proxy_resident_id=user.resident_id)
     return _act(request, session, user, csrf, run, "resigned")
 
 
@@ -200,14 +188,11 @@ def accept(
     request: Request,
     session: DbSession,
     user: CurrentUser,
-    csrf: Annotated[str, Form(max_length=128)] = "",
+    csrf: CsrfField = "",
     code: Annotated[str, Form(max_length=64)] = "",
 ) -> Response:
     """The proxy, logged in with their own card, enters the invitation code the principal gave them."""
-
-    def run() -> None:
-        service.accept(session, code=code, resident_id=user.resident_id, subject=user.subject)
-
+    run = partial(service.accept, session, code=code, resident_id=user.resident_id, subject=user.subject)
     return _act(request, session, user, csrf, run, "accepted")
 
 
