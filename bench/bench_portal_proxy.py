@@ -106,7 +106,7 @@ def main() -> None:
     add_database_argument(parser)
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--clients", type=int, default=16)
-    parser.add_argument("--workers", type=int, default=2, help="server processes (default 2, the target's cores)")
+    parser.add_argument("--workers", type=int, default=1, help="server processes (default 1)")
     args = parser.parse_args()
 
     from openmyna.app import migrate
@@ -133,7 +133,7 @@ def main() -> None:
             own_cookie, proxy_cookie = _portal_cookie(context, ids[0]), _portal_cookie(context, ids[1])
             principal, principal_csrf = _browser(base_url, own_cookie)
             proxy, proxy_csrf = _browser(base_url, proxy_cookie)
-            with principal, proxy:
+            try:
                 ends_on = (dt.date.today() + dt.timedelta(days=30)).isoformat()
                 body = {"family_name": "高橋", "given_name": "健太", "birth_date": "1992-07-07"}
                 made = principal.post(
@@ -151,6 +151,9 @@ def main() -> None:
                     f"/api/portal/proxy/switch/{taken.json()['id']}", headers={"X-CSRF-Token": proxy_csrf}
                 )
                 assert switched.status_code == 200, switched.text
+            finally:
+                principal.close()
+                proxy.close()
             log(f"{args.clients} clients for {args.seconds} s each: own session, acting as proxy, /healthz")
             own = asyncio.run(_load(base_url, own_cookie, READ, args.clients, args.seconds))
             acting = asyncio.run(_load(base_url, proxy_cookie, READ, args.clients, args.seconds))
