@@ -44,6 +44,8 @@ from openmyna.portal.oidc import api as oidc_api
 from openmyna.portal.oidc import demo_rp
 from openmyna.portal.oidc import views as oidc_views
 from openmyna.portal.payments import setup as portal_payments
+from openmyna.portal.proxy import api as portal_proxy_api
+from openmyna.portal.proxy import views as portal_proxy_views
 from openmyna.portal.settings import views as portal_settings_views
 from openmyna.registry import api as registry_api
 from openmyna.registry import views as registry_views
@@ -85,6 +87,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     install_problem_handlers(app)
     portal_auth.install(app)
+    portal_proxy_views.install(app)
     app.add_middleware(BodyLimits, max_bytes=context.settings.max_body_bytes, max_depth=context.settings.max_json_depth)
     app.add_middleware(
         SecurityHeaders,
@@ -121,6 +124,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         portal_notices_staff.router,
         portal_settings_views.router,
         portal_inquiries_views.router,
+        portal_proxy_views.router,
+        portal_proxy_api.router,
         oidc_api.router,
         oidc_views.router,
         demo_rp.router,

@@ -25,6 +25,7 @@ from openmyna.portal.inquiries import models as _portal_inquiries_models  # noqa
 from openmyna.portal.notices import models as _portal_notices_models  # noqa: F401
 from openmyna.portal.oidc import models as _portal_oidc_models  # noqa: F401
 from openmyna.portal.payments import models as _payments_models  # noqa: F401
+from openmyna.portal.proxy import models as _portal_proxy_models  # noqa: F401
 from openmyna.portal.settings import models as _portal_settings_models  # noqa: F401
 from openmyna.registry import models as _registry_models  # noqa: F401
 

@@ -106,6 +106,10 @@ def print_report(report: SeedReport, base_url: str) -> None:
             "`openmyna card reader-serve --card ID` and type the auth PIN on the login page; with the QR code: "
             "`openmyna card app-login URL --card ID --pin PIN` (URL: the page's ログイン用URL)"
         )
+        console.print(
+            "Proxy (代理人): employee is pensioner's proxy for menus A, C and F — log in with the employee's card, "
+            f"then {base_url}/portal/proxy → 「鈴木 一郎さんの代理で利用する」"
+        )
 
 
 @app.command()
