@@ -12,7 +12,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from openmyna.eservice.catalogue import Entry, Eligibility
+from openmyna.eservice.catalogue import Eligibility, Entry
 from openmyna.registry import service as registry
 from openmyna.registry.models import RESIDENT, Resident
 
@@ -79,9 +79,9 @@ def refusal(rules: Eligibility, facts: Facts, *, municipality: str) -> str | Non
             return f"the applicant must be at most {rules.max_age} years old"
     if rules.sex is not None and facts.sex is not None and facts.sex != rules.sex:
         return f"this procedure is for {rules.sex} applicants"
-    if rules.child_under is not None and facts.child_ages is not None:
-        if not any(age < rules.child_under for age in facts.child_ages):
-            return f"the applicant's household has no child under {rules.child_under}"
+    limit = rules.child_under
+    if limit is not None and facts.child_ages is not None and not any(age < limit for age in facts.child_ages):
+        return f"the applicant's household has no child under {rules.child_under}"
     if rules.single_parent and facts.single_parent is False:
         return "this procedure is for a parent raising a child alone"
     return None

@@ -13,17 +13,20 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
+from openmyna.card.reader import Reader
 from openmyna.core import audit, clock
+from openmyna.core.config import Settings
+from openmyna.core.db import unit_of_work
 from openmyna.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from openmyna.eservice import receipts, signing
-from openmyna.eservice.catalogue import Catalogue, Entry
+from openmyna.eservice.catalogue import Catalogue, Entry, cached_catalogue
 from openmyna.eservice.eligibility import facts_of, refusal
 from openmyna.eservice.models import SUBMITTED, Application, ApplicationItem, Attachment, Draft, StatusChange
 from openmyna.jpki import service as jpki
@@ -122,6 +125,20 @@ class Submission:
     via: str = "web"
 
 
+@dataclass(frozen=True)
+class Receipt:
+    """What the applicant is told: the application's id, its receipt number and date, and whether it is new."""
+
+    application_id: str
+    receipt_number: str
+    receipt_date: dt.date
+    created: bool
+
+    @classmethod
+    def of(cls, application: Application, *, created: bool) -> Receipt:
+        return cls(application.public_id, application.receipt_number, application.receipt_date, created)
+
+
 def entries_for(catalogue: Catalogue, municipality: str, codes: list[str]) -> list[Entry]:
     if not codes:
         raise InvalidInput("name at least one procedure", field="procedures")
@@ -181,7 +198,9 @@ def check_uploads(entries: list[Entry], uploads: list[Upload]) -> None:
             )
     for (code, slot_code), slot in slots.items():
         if slot.required and (code, slot_code) not in given:
-            raise AttachmentRefused(f"{code}: the attachment {slot.name_en} is required", field=f"attachments.{slot_code}")
+            raise AttachmentRefused(
+                f"{code}: the attachment {slot.name_en} is required", field=f"attachments.{slot_code}"
+            )
 
 
 def content_of(submission: Submission) -> bytes:
@@ -220,7 +239,9 @@ def _verify_signer(session: Session, *, config: CaConfig, content: bytes, signat
     except DomainError as exc:
         raise SignatureRefused(f"the certificate is not a JPKI certificate: {exc.detail}") from exc
     if validity.kind != "sign":
-        raise SignatureRefused("an application is signed with the signing certificate (署名用), not the authentication one")
+        raise SignatureRefused(
+            "an application is signed with the signing certificate (署名用), not the authentication one"
+        )
     if validity.status != "good":
         reason = f" ({validity.reason})" if validity.reason else ""
         raise SignatureRefused(f"the certificate was {validity.status}{reason} at signing time", status=validity.status)
@@ -421,3 +442,37 @@ def validate(catalogue: Catalogue, *, municipality: str, code: str, data: Any) -
     """The schema's errors for one procedure's form (empty when valid): the same check :func:`submit` makes."""
     (entry,) = entries_for(catalogue, municipality, [code])
     return form_errors(entry, data)
+
+
+# --- the card path (CLI and machine clients) -----------------------------------------------------------
+
+
+def catalogue_for(settings: Settings) -> Catalogue:
+    """The process's catalogue: shipped files and the operator's directory, checked against the exchange table."""
+    return cached_catalogue(settings.procedures_dir, settings.exchange_table_path)
+
+
+def apply_with_reader(
+    session_factory: sessionmaker[Session],
+    *,
+    catalogue: Catalogue,
+    config: CaConfig,
+    reader: Reader,
+    pin: str,
+    submission: Submission,
+) -> Receipt:
+    """Check, have the card sign the canonical content (pyhanko asks the reader for the raw signature), submit.
+
+    Each reader command is its own unit of work (a wrong PIN is counted even if the submission fails), and
+    the submission is one more, so a refusal leaves nothing half-written.
+    """
+    _, content = check(catalogue, submission)
+    certificate = reader.certificate("sign", pin=pin)
+    signature = signing.sign(
+        content, certificate_der=certificate, sign_digest=lambda digest: reader.sign("sign", pin, digest=digest)
+    )
+    with unit_of_work(session_factory) as session:
+        application, created = submit(
+            session, catalogue=catalogue, config=config, submission=replace(submission, signature=signature)
+        )
+        return Receipt.of(application, created=created)

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -20,9 +21,13 @@ from typing import Any
 import rfc8785
 from asn1crypto import cms, core
 from asn1crypto import x509 as asn1_x509
-from pyhanko.sign import signers
-from pyhanko.sign.validation.generic_cms import validate_sig_integrity
-from pyhanko_certvalidator.registry import SimpleCertificateStore
+from cryptography.utils import CryptographyDeprecationWarning
+
+with warnings.catch_warnings():  # pyhanko imports cryptography's DSA types, which cryptography now deprecates
+    warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+    from pyhanko.sign import signers
+    from pyhanko.sign.validation.generic_cms import validate_sig_integrity
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from openmyna.core.errors import InvalidInput
 
