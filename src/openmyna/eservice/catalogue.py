@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import jsonschema
 import yaml
@@ -26,6 +26,7 @@ Situation = Literal[
     "birth", "pregnancy", "childcare", "annual", "income_change", "move_in", "move_out", "move_within", "death",
     "pension_hardship", "single_parent", "school", "donation", "child_leaves",
 ]  # fmt: skip
+SITUATIONS: tuple[str, ...] = get_args(Situation)
 PREFILL_SOURCES = ("name", "kana", "birth_date", "address", "postal_code", "sex", "children", "spouse_name")
 
 
@@ -73,7 +74,7 @@ class Attachment(_Strict):
     required: bool = True
     fetch: Fetch | None = None  # set: never asked of the resident (the municipality fetches it)
     media_types: tuple[str, ...] = ("application/pdf", "image/jpeg", "image/png")
-    max_bytes: int = Field(default=2_000_000, ge=1, le=10_000_000)
+    max_bytes: int = Field(default=700_000, ge=1, le=10_000_000)  # under the body cap, base64 included
 
 
 class Deadline(_Strict):

@@ -173,6 +173,19 @@ def check_form(entry: Entry, data: Any) -> None:
 
 def check_uploads(entries: list[Entry], uploads: list[Upload]) -> None:
     """Each file in a known slot, of an allowed type (by its first bytes too) and size; every required slot filled."""
+    check_files(entries, uploads)
+    given = {(u.procedure_code, u.code) for u in uploads}
+    for entry in entries:
+        for slot in entry.procedure.uploads:
+            if slot.required and (entry.procedure.code, slot.code) not in given:
+                raise AttachmentRefused(
+                    f"{entry.procedure.code}: the attachment {slot.name_en} is required",
+                    field=f"attachments.{slot.code}",
+                )
+
+
+def check_files(entries: list[Entry], uploads: list[Upload]) -> None:
+    """Each file in a slot the procedures ask for, once, of an allowed type (declared and by first bytes) and size."""
     slots = {(e.procedure.code, a.code): a for e in entries for a in e.procedure.uploads}
     given = set()
     for upload in uploads:
@@ -195,11 +208,6 @@ def check_uploads(entries: list[Entry], uploads: list[Upload]) -> None:
             raise AttachmentRefused(
                 f"{upload.code}: a {upload.media_type!r} file is not allowed (allowed: {', '.join(slot.media_types)})",
                 field=f"attachments.{upload.code}",
-            )
-    for (code, slot_code), slot in slots.items():
-        if slot.required and (code, slot_code) not in given:
-            raise AttachmentRefused(
-                f"{code}: the attachment {slot.name_en} is required", field=f"attachments.{slot_code}"
             )
 
 
@@ -476,3 +484,88 @@ def apply_with_reader(
             session, catalogue=catalogue, config=config, submission=replace(submission, signature=signature)
         )
         return Receipt.of(application, created=created)
+
+
+# --- the browser's two-step signature over a draft ----------------------------------------------------
+
+
+def attach_to_draft(session: Session, *, draft: Draft, uploads: list[Upload]) -> None:
+    """Keep files with a draft (a new file replaces the one in the same slot)."""
+    for upload in uploads:
+        for old in session.scalars(
+            select(Attachment).where(
+                Attachment.draft_id == draft.id,
+                Attachment.procedure_code == upload.procedure_code,
+                Attachment.code == upload.code,
+            )
+        ):
+            session.delete(old)
+        session.add(
+            Attachment(
+                draft_id=draft.id,
+                procedure_code=upload.procedure_code,
+                code=upload.code,
+                filename=upload.filename[:200],
+                media_type=upload.media_type,
+                size=len(upload.content),
+                sha256=hashlib.sha256(upload.content).digest(),
+                content=upload.content,
+            )
+        )
+    draft.prepared = None
+    session.flush()
+
+
+def draft_uploads(session: Session, *, draft: Draft) -> list[Upload]:
+    rows = session.scalars(select(Attachment).where(Attachment.draft_id == draft.id).order_by(Attachment.id))
+    return [Upload(r.procedure_code, r.code, r.filename, r.media_type, r.content) for r in rows]
+
+
+def submission_of(session: Session, *, draft: Draft, signature: bytes = b"") -> Submission:
+    return Submission(
+        municipality=draft.municipality_code,
+        procedures=list(draft.procedure_codes),
+        data=dict(draft.data),
+        uploads=draft_uploads(session, draft=draft),
+        signature=signature,
+        life_event=draft.life_event,
+        idempotency_key=f"draft:{draft.public_id}",
+        via="web",
+    )
+
+
+def prepare_draft(session: Session, *, catalogue: Catalogue, draft: Draft, certificate_der: bytes) -> bytes:
+    """Check the draft, build its SignedData with a placeholder signature, keep it; the digest the card signs."""
+    _, content = check(catalogue, submission_of(session, draft=draft))
+    try:
+        template, digest = signing.prepare(content, certificate_der=certificate_der)
+    except ValueError as exc:
+        raise signing.BadSignature(f"the certificate cannot be read: {exc}") from exc
+    draft.prepared = {"template": template.hex(), "content_sha256": hashlib.sha256(content).hexdigest()}
+    draft.updated_at = clock.now()
+    return digest
+
+
+def submit_draft(
+    session: Session,
+    *,
+    catalogue: Catalogue,
+    config: CaConfig,
+    draft: Draft,
+    card_signature: bytes,
+    expected_subject: str | None,
+) -> tuple[Application, bool]:
+    """Put the card's signature into the prepared SignedData and submit the draft; the draft's files move over."""
+    if not draft.prepared:
+        raise Conflict("prepare the signature first (the draft changed or was never prepared)")
+    cms = signing.complete(bytes.fromhex(draft.prepared["template"]), card_signature)
+    submission = submission_of(session, draft=draft, signature=cms)
+    application, created = submit(
+        session, catalogue=catalogue, config=config, submission=submission, expected_subject=expected_subject
+    )
+    if created:
+        for row in session.scalars(select(Attachment).where(Attachment.draft_id == draft.id)):
+            session.delete(row)  # the application holds its own copies
+        session.flush()
+        session.delete(draft)
+    return application, created
