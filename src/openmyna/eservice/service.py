@@ -233,26 +233,35 @@ def check(catalogue: Catalogue, submission: Submission) -> tuple[list[Entry], by
     return entries, content_of(submission)
 
 
-def _verify_signer(session: Session, *, config: CaConfig, content: bytes, signature: bytes, municipality: str) -> Any:
+def _signer_of(session: Session, *, config: CaConfig, content: bytes, signature: bytes) -> tuple[Any, Any]:
+    """The CMS verifies over ``content`` and its certificate is one the JPKI CA issued (any kind, any status):
+    the verified signature and the certificate's stored row (whose ``subject`` is the holder)."""
     verified = signing.verify(content, signature)
+    try:
+        row = jpki.verify_issued(session, config=config, cert=jpki.parse_certificate(verified.certificate_der))
+    except DomainError as exc:
+        raise SignatureRefused(f"the certificate is not a JPKI certificate: {exc.detail}") from exc
+    return verified, row
+
+
+def _check_signer(session: Session, *, config: CaConfig, verified: signing.Verified, municipality: str) -> Any:
+    """The signing certificate was good at the signing time, which is within the last hour; its stored row."""
     now = clock.now()
     signed_at = verified.signing_time or now
     if signed_at > now + CLOCK_SKEW or signed_at < now - SIGNING_WINDOW:
         raise SignatureRefused(f"the signing time {signed_at.isoformat()} is not within the last hour")
-    try:
-        validity = jpki.check_validity(
-            session, config=config, data=verified.certificate_der, at=signed_at, verifier_org=municipality,
-            actor="eservice",
-        )  # fmt: skip
-    except DomainError as exc:
-        raise SignatureRefused(f"the certificate is not a JPKI certificate: {exc.detail}") from exc
+    validity = jpki.check_validity(
+        session, config=config, data=verified.certificate_der, at=signed_at, verifier_org=municipality, actor="eservice"
+    )
     if validity.kind != "sign":
         raise SignatureRefused(
             "an application is signed with the signing certificate (署名用), not the authentication one"
         )
     if validity.status != "good":
         reason = f" ({validity.reason})" if validity.reason else ""
-        raise SignatureRefused(f"the certificate was {validity.status}{reason} at signing time", status=validity.status)
+        raise SignatureRefused(
+            f"the certificate was {validity.status}{reason} at signing time", certificate_status=validity.status
+        )
     return jpki.certificate(session, serial=validity.serial, kind="sign"), signed_at
 
 
@@ -264,18 +273,23 @@ def submit(
     submission: Submission,
     expected_subject: str | None = None,
 ) -> tuple[Application, bool]:
-    """Verify and record one submission; (the application, whether it is new). A duplicate returns the first."""
+    """Verify and record one submission; (the application, whether it is new). A duplicate returns the first.
+
+    A duplicate (same signer, same content) is recognised once the signature verifies over the content,
+    before the time and status checks, so a client retrying after a lost answer gets its receipt.
+    """
     entries, content = check(catalogue, submission)
-    certificate, signed_at = _verify_signer(
-        session, config=config, content=content, signature=submission.signature, municipality=submission.municipality
-    )
-    subject = certificate.subject
+    verified, holder = _signer_of(session, config=config, content=content, signature=submission.signature)
+    subject = holder.subject
     if expected_subject is not None and subject != expected_subject:
         raise SignatureRefused("the card that signed is not the card of the resident who is logged in")
     content_hash = hashlib.sha256(content).digest()
     existing = _existing(session, subject=subject, content_hash=content_hash, key=submission.idempotency_key)
     if existing is not None:
         return existing, False
+    certificate, signed_at = _check_signer(
+        session, config=config, verified=verified, municipality=submission.municipality
+    )
     caller = Caller(org_code=submission.municipality, actor="eservice", scopes=frozenset(), via="eservice")
     resident = registry.lookup_by_subject(session, subject=subject, caller=caller, purpose="online application")
     facts = facts_of(session, resident, today=clock.today())

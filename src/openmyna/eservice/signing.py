@@ -26,9 +26,11 @@ from cryptography.utils import CryptographyDeprecationWarning
 with warnings.catch_warnings():  # pyhanko imports cryptography's DSA types, which cryptography now deprecates
     warnings.simplefilter("ignore", CryptographyDeprecationWarning)
     from pyhanko.sign import signers
+    from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
     from pyhanko.sign.validation.generic_cms import validate_sig_integrity
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from openmyna.core import clock
 from openmyna.core.errors import InvalidInput
 
 FORMAT = "openmyna-eservice-application/1"
@@ -89,7 +91,12 @@ class CardSigner(signers.Signer):
 def sign(content: bytes, *, certificate_der: bytes, sign_digest: Callable[[bytes], bytes]) -> bytes:
     """A DER CMS SignedData (CAdES-BES, detached) over ``content``, the raw signature made by ``sign_digest``."""
     signer = CardSigner(certificate_der, sign_digest)
-    info = asyncio.run(signer.async_sign_general_data(content, "sha256", detached=True, use_cades=True))
+    attributes = PdfCMSSignedAttributes(signing_time=clock.now())  # the platform's clock, so tests can move it
+    info = asyncio.run(
+        signer.async_sign_general_data(
+            content, "sha256", detached=True, use_cades=True, signed_attr_settings=attributes
+        )
+    )
     return bytes(info.dump())
 
 
