@@ -154,12 +154,23 @@ def test_revoked_signing_certificate_is_refused_with_the_reason(
     client: TestClient, db: Session, applicant: Callable[..., Applicant], ca_config: CaConfig
 ) -> None:
     parent = applicant()
-    body = body_for(client, parent.reader, data={CHILD_ALLOWANCE: example(client)})
     serial = next(c.serial for c in jpki.certificates_of(db, holder_ref=f"card:{parent.card.id}") if c.kind == "sign")
-    jpki.revoke(db, config=ca_config, serial=serial, reason="key_compromise")
-    db.commit()
-    problem = assert_problem(client.post("/api/eservice/applications", json=body), 403, "eservice-signature-refused")
-    assert "revoked" in problem["detail"] and "key_compromise" in problem["detail"]
+    with clock.frozen_at(dt.datetime(2026, 12, 11, 10, 0)):
+        signed_before = body_for(client, parent.reader, data={CHILD_ALLOWANCE: example(client)})
+    with clock.frozen_at(dt.datetime(2026, 12, 11, 10, 1)):
+        jpki.revoke(db, config=ca_config, serial=serial, reason="key_compromise")
+        db.commit()
+    with clock.frozen_at(dt.datetime(2026, 12, 11, 10, 2)):
+        signed_after = body_for(
+            client, parent.reader, data={CHILD_ALLOWANCE: example(client) | {"phone": "03-1234-5678"}}
+        )
+        for body, when in ((signed_after, "at signing time"), (signed_before, "after signing")):
+            problem = assert_problem(
+                client.post("/api/eservice/applications", json=body), 403, "eservice-signature-refused"
+            )
+            assert (
+                "revoked" in problem["detail"] and "key_compromise" in problem["detail"] and when in problem["detail"]
+            )
     assert count(db) == 0
 
 

@@ -245,7 +245,7 @@ def _signer_of(session: Session, *, config: CaConfig, content: bytes, signature:
 
 
 def _check_signer(session: Session, *, config: CaConfig, verified: signing.Verified, municipality: str) -> Any:
-    """The signing certificate was good at the signing time, which is within the last hour; its stored row."""
+    """The signing certificate was good at the signing time (within the last hour) and is not revoked since."""
     now = clock.now()
     signed_at = verified.signing_time or now
     if signed_at > now + CLOCK_SKEW or signed_at < now - SIGNING_WINDOW:
@@ -262,7 +262,12 @@ def _check_signer(session: Session, *, config: CaConfig, verified: signing.Verif
         raise SignatureRefused(
             f"the certificate was {validity.status}{reason} at signing time", certificate_status=validity.status
         )
-    return jpki.certificate(session, serial=validity.serial, kind="sign"), signed_at
+    row = jpki.certificate(session, serial=validity.serial, kind="sign")
+    if row.revoked_at is not None:  # good when signed, revoked (or suspended) since: refused all the same
+        raise SignatureRefused(
+            f"the certificate was revoked after signing ({row.revocation_reason})", certificate_status="revoked"
+        )
+    return row, signed_at
 
 
 def submit(
