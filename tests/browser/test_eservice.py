@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 import pytest
 import uvicorn
 from playwright.sync_api import expect
+from tests.browser.test_portal import DESKTOP, _card_login, _fresh, accessible
 
 from openmyna.card.demo import SIGN_PIN
 from openmyna.card.reader import VirtualReader
 from openmyna.card.reader_http import create_reader_app
-from tests.browser.test_portal import DESKTOP, _card_login, _fresh, accessible
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser

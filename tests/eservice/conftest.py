@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from openmyna.card.models import Card
 from openmyna.card.reader import VirtualReader
 from openmyna.core.crypto import KeyRing
-from openmyna.eservice import service, signing
+from openmyna.eservice import signing
 from openmyna.eservice.models import Application
 from openmyna.jpki.authority import CaConfig
 from openmyna.orgs.service import Caller
@@ -37,9 +37,9 @@ class Applicant:
     resident_id: int
 
     def subject(self, db: Session) -> str:
-        resident = db.get(Resident, self.resident_id)
-        assert resident is not None
-        return registry.subject_of(resident)
+        person = db.get(Resident, self.resident_id)
+        assert person is not None
+        return registry.subject_of(person)
 
 
 @pytest.fixture
@@ -123,6 +123,3 @@ def upload(code: str, content: bytes, media_type: str = "application/pdf", proce
         "media_type": media_type,
         "content": base64.b64encode(content).decode(),
     }
-
-
-__all__ = ["service"]

@@ -15,7 +15,6 @@ from openmyna.core import audit, clock
 from openmyna.eservice.models import Application, ApplicationItem, StatusChange
 from openmyna.jpki import service as jpki
 from openmyna.jpki.authority import CaConfig
-from openmyna.orgs.service import Caller
 from tests.eservice.conftest import CHILD_ALLOWANCE, MUNICIPALITY, Applicant, body_for, count, example, upload
 from tests.portal.sessions import log_in
 from tests.registry.test_api import assert_problem
@@ -253,6 +252,3 @@ def test_unknown_procedure_and_validation_endpoint(client: TestClient) -> None:
     assert fine.json() == {"valid": True, "errors": []}
     detail = client.get(f"/api/eservice/procedures/131016/{CHILD_ALLOWANCE}").json()
     assert detail["form"]["type"] == "object" and detail["example"]["name"] == "山田 花子"
-
-
-_ = Caller
