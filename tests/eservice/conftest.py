@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from openmyna.card import handlers
 from openmyna.card.models import Card
 from openmyna.card.reader import VirtualReader
 from openmyna.core.crypto import KeyRing
@@ -22,7 +23,7 @@ from openmyna.orgs.service import Caller
 from openmyna.registry import service as registry
 from openmyna.registry.models import Resident
 from openmyna.registry.schemas import ResidentCreate
-from tests.card.conftest import SIGN_PIN, _configured, active_card, resident  # noqa: F401  (fixtures)
+from tests.card.conftest import SIGN_PIN, active_card, resident  # noqa: F401  (fixtures)
 from tests.jpki.conftest import authorities, ca_config, rsa_keys  # noqa: F401  (fixtures)
 from tests.registry.test_api import newborn
 
@@ -43,6 +44,12 @@ class Applicant:
 
 
 @pytest.fixture
+def configured(authorities: None, ca_config: CaConfig) -> None:  # noqa: F811
+    """The card handlers with this test's CA (what ``tests/card``'s autouse fixture does, only where needed)."""
+    handlers.configure(ca_config)
+
+
+@pytest.fixture
 def applicant(
     db: Session,
     keys: KeyRing,
@@ -51,6 +58,7 @@ def applicant(
     ca_config: CaConfig,  # noqa: F811
     active_card: Callable[..., Card],  # noqa: F811
     resident: Callable[..., int],  # noqa: F811
+    configured: None,
 ) -> Callable[..., Applicant]:
     """A resident with a card in use (signing PIN ``SIGN_PIN``), with ``children`` born on the given dates."""
 
