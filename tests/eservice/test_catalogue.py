@@ -101,7 +101,7 @@ def test_a_fetch_the_exchange_table_does_not_allow_is_refused(tmp_path: Path) ->
 def test_not_yaml_and_a_missing_directory(tmp_path: Path) -> None:
     (tmp_path / "131016").mkdir()
     (tmp_path / "131016" / "bad.yaml").write_text("procedures: [\n", encoding="utf-8")
-    with pytest.raises(CatalogueError, match="bad.yaml: not valid YAML"):
+    with pytest.raises(CatalogueError, match=r"bad\.yaml: not valid YAML"):
         load_catalogue(tmp_path, table=TABLE)
     with pytest.raises(CatalogueError, match="does not exist"):
         load_catalogue(tmp_path / "nowhere", table=TABLE)
