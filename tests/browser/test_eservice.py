@@ -1,22 +1,17 @@
-"""Online application through Debian's chromium: search by situation → the form pre-filled from the registry →
-signing with the card through the local reader → the receipt; at desktop and phone width, axe-core clean."""
+"""Online application through Debian's chromium, as 山田 花子 (her card in the portal tests' reader): search by
+situation → the form pre-filled from the registry → signing with the card through the local reader → the
+receipt; at desktop and phone width, axe-core clean."""
 
 from __future__ import annotations
 
 import re
-import threading
-from collections.abc import Iterator
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 from playwright.sync_api import expect
-from tests.browser.test_portal import DESKTOP, _card_login, _fresh, accessible
+from tests.browser.test_portal import DESKTOP, _card_login, _fresh, accessible, card_reader  # noqa: F401 (fixture)
 
 from openmyna.card.demo import SIGN_PIN
-from openmyna.card.reader import VirtualReader
-from openmyna.card.reader_http import create_reader_app
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser
@@ -25,29 +20,14 @@ if TYPE_CHECKING:
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
 PHONE = {"width": 390, "height": 844}
-PERSONA = "parent"  # 山田 花子, two children
-
-
-@pytest.fixture(scope="module")
-def signing_reader(live_server: LiveServer) -> Iterator[int]:
-    """``openmyna card reader-serve`` for 山田 花子's card, on the port the pages expect."""
-    card = next(c for c in live_server.report.cards if c.persona == PERSONA)
-    reader = VirtualReader(live_server.context.session_factory, live_server.context.keys, card.card_id)
-    app = create_reader_app(reader, allowed_origins=[live_server.base_url])
-    port = urlsplit(live_server.settings.portal_card_reader_url).port
-    server = uvicorn.Server(uvicorn.Config(app=app, host="127.0.0.1", port=port or 0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        thread.join(0.05)
-    yield card.card_id
-    server.should_exit = True
-    thread.join(5)
 
 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_search_apply_sign_and_receipt(
-    browser: Browser, live_server: LiveServer, signing_reader: int, viewport: dict[str, int]
+    browser: Browser,
+    live_server: LiveServer,
+    card_reader: int,  # noqa: F811
+    viewport: dict[str, int],
 ) -> None:
     page = _fresh(browser, viewport)
     page.goto(live_server.url("/eservice"))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import shutil
 import subprocess
@@ -11,35 +10,21 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from openmyna.app import migrate
 from openmyna.card import service as cards
 from openmyna.cli.main import app
 from openmyna.core.config import Settings
 from openmyna.core.context import open_context
-from openmyna.core.db import make_engine, unit_of_work
+from openmyna.core.db import unit_of_work
 from openmyna.jpki import service as jpki
 from openmyna.jpki.authority import CaConfig
 from openmyna.orgs.service import Caller
 from openmyna.registry import service as registry
 from openmyna.registry.schemas import ResidentCreate
-from tests.conftest import TEST_MASTER_KEY
+from tests.card.test_cli import env  # noqa: F401  (fixture: a SQLite database of the test's own)
 from tests.registry.test_api import mover, newborn
 
 SIGN_PIN = "PIN123"
 CODE = "child-allowance-certification"
-
-
-@pytest.fixture
-def env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
-    values = {
-        "OPENMYNA_DATABASE_URL": f"sqlite:///{tmp_path / 'cli.db'}",
-        "OPENMYNA_VAR_DIR": str(tmp_path / "var"),
-        "OPENMYNA_DATA_KEY": base64.b64encode(TEST_MASTER_KEY).decode(),
-    }
-    for key, value in values.items():
-        monkeypatch.setenv(key, value)
-    migrate.upgrade(make_engine(values["OPENMYNA_DATABASE_URL"]))
-    return values
 
 
 def _parent_with_card(children: bool = True) -> int:
@@ -85,7 +70,7 @@ def _signing_ca(path: Path) -> Path:
     return path
 
 
-def test_procedures_and_example(env: dict[str, str]) -> None:
+def test_procedures_and_example(env: dict[str, str]) -> None:  # noqa: F811
     runner = CliRunner()
     listed = runner.invoke(app, ["eservice", "procedures"])
     assert listed.exit_code == 0, listed.output
@@ -99,7 +84,8 @@ def test_procedures_and_example(env: dict[str, str]) -> None:
 
 @pytest.mark.skipif(shutil.which("openssl") is None, reason="needs the openssl command")
 def test_apply_prints_only_the_receipt_and_the_signature_verifies_with_openssl(
-    env: dict[str, str], tmp_path: Path
+    env: dict[str, str],  # noqa: F811
+    tmp_path: Path,
 ) -> None:
     runner = CliRunner()
     card = _parent_with_card()
@@ -129,7 +115,7 @@ def test_apply_prints_only_the_receipt_and_the_signature_verifies_with_openssl(
     assert subprocess.run(verify, capture_output=True, check=False).returncode != 0
 
 
-def test_apply_refusals_exit_non_zero_with_nothing_on_stdout(env: dict[str, str], tmp_path: Path) -> None:
+def test_apply_refusals_exit_non_zero_with_nothing_on_stdout(env: dict[str, str], tmp_path: Path) -> None:  # noqa: F811
     runner = CliRunner()
     card = _parent_with_card(children=False)
     form = tmp_path / "form.json"

@@ -59,28 +59,22 @@ class UploadIn(BaseModel):
     content: str = Field(description="base64 of the file")
 
 
-class ApplicationIn(BaseModel):
+class ContentIn(BaseModel):
+    """An application without its signature: what the applicant signs (the server rebuilds the exact bytes)."""
+
+    model_config = ConfigDict(extra="forbid")
+    municipality: str = Field(pattern=r"^[0-9]{6}$")
+    procedures: list[str] = Field(min_length=1, max_length=10)
+    data: dict[str, dict[str, Any]]
+    attachments: list[UploadIn] = Field(default=[], max_length=20)
+    life_event: str | None = Field(default=None, max_length=32)
+
+
+class ApplicationIn(ContentIn):
     """A signed application: the CMS signature is over the canonical content the server rebuilds from the rest."""
 
-    model_config = ConfigDict(extra="forbid")
-    municipality: str = Field(pattern=r"^[0-9]{6}$")
-    procedures: list[str] = Field(min_length=1, max_length=10)
-    data: dict[str, dict[str, Any]]
-    attachments: list[UploadIn] = Field(default=[], max_length=20)
-    life_event: str | None = Field(default=None, max_length=32)
     signature: str = Field(description="base64 of the DER CMS SignedData (detached)")
     idempotency_key: str | None = Field(default=None, max_length=128)
-
-
-class ContentIn(BaseModel):
-    """The same as :class:`ApplicationIn` without the signature: what to sign."""
-
-    model_config = ConfigDict(extra="forbid")
-    municipality: str = Field(pattern=r"^[0-9]{6}$")
-    procedures: list[str] = Field(min_length=1, max_length=10)
-    data: dict[str, dict[str, Any]]
-    attachments: list[UploadIn] = Field(default=[], max_length=20)
-    life_event: str | None = Field(default=None, max_length=32)
 
 
 class ItemOut(BaseModel):

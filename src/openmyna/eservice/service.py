@@ -100,6 +100,20 @@ class Upload:
     media_type: str
     content: bytes
 
+    def row(self, *, application_id: int | None = None, draft_id: int | None = None) -> Attachment:
+        """The stored attachment, held by an application or by a draft."""
+        return Attachment(
+            application_id=application_id,
+            draft_id=draft_id,
+            procedure_code=self.procedure_code,
+            code=self.code,
+            filename=self.filename[:200],
+            media_type=self.media_type,
+            size=len(self.content),
+            sha256=hashlib.sha256(self.content).digest(),
+            content=self.content,
+        )
+
     def describe(self) -> dict[str, Any]:
         return {
             "procedure": self.procedure_code,
@@ -382,19 +396,7 @@ def _record(
                 updated_at=now,
             )
         )
-    for upload in submission.uploads:
-        session.add(
-            Attachment(
-                application_id=application.id,
-                procedure_code=upload.procedure_code,
-                code=upload.code,
-                filename=upload.filename[:200],
-                media_type=upload.media_type,
-                size=len(upload.content),
-                sha256=hashlib.sha256(upload.content).digest(),
-                content=upload.content,
-            )
-        )
+    session.add_all(upload.row(application_id=application.id) for upload in submission.uploads)
     session.flush()
     return application
 
@@ -519,18 +521,7 @@ def attach_to_draft(session: Session, *, draft: Draft, uploads: list[Upload]) ->
             )
         ):
             session.delete(old)
-        session.add(
-            Attachment(
-                draft_id=draft.id,
-                procedure_code=upload.procedure_code,
-                code=upload.code,
-                filename=upload.filename[:200],
-                media_type=upload.media_type,
-                size=len(upload.content),
-                sha256=hashlib.sha256(upload.content).digest(),
-                content=upload.content,
-            )
-        )
+        session.add(upload.row(draft_id=draft.id))
     draft.prepared = None
     session.flush()
 
