@@ -2,7 +2,7 @@
 
 The content is the RFC 8785 canonical JSON (``rfc8785``) of the procedures, the form data and the
 SHA-256 of each attachment, so the one signature covers the files too. The signature is built by
-pyhanko's CMS machinery; only the raw RSA operation is the card's: :class:`CardSigner` hands the SHA-256
+pyhanko's CMS machinery; only the raw RSA operation is the card's: a ``CardSigner`` hands the SHA-256
 of the signed attributes to the reader (``Reader.sign("sign", pin, digest=...)``). A browser signs in
 two steps: :func:`prepare` builds the SignedData with a placeholder signature and returns the digest the
 local reader must sign, :func:`complete` puts the card's signature in (asn1crypto, no hand-made DER).
@@ -16,19 +16,14 @@ import hashlib
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache
+from types import SimpleNamespace
 from typing import Any
 
 import rfc8785
 from asn1crypto import cms, core
 from asn1crypto import x509 as asn1_x509
 from cryptography.utils import CryptographyDeprecationWarning
-
-with warnings.catch_warnings():  # pyhanko imports cryptography's DSA types, which cryptography now deprecates
-    warnings.simplefilter("ignore", CryptographyDeprecationWarning)
-    from pyhanko.sign import signers
-    from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
-    from pyhanko.sign.validation.generic_cms import validate_sig_integrity
-    from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from openmyna.core import clock
 from openmyna.core.errors import InvalidInput
@@ -68,30 +63,47 @@ def canonical_content(
         raise InvalidInput(f"the form data cannot be put in canonical JSON: {exc}") from exc
 
 
-class CardSigner(signers.Signer):
-    """A pyhanko signer whose private key is on the card: ``sign_digest`` gets the SHA-256 to sign."""
+@cache
+def _pyhanko() -> SimpleNamespace:
+    """pyhanko, imported on first use: it costs seconds of start-up that most processes never need."""
+    with warnings.catch_warnings():  # pyhanko imports cryptography's DSA types, which cryptography deprecates
+        warnings.simplefilter("ignore", CryptographyDeprecationWarning)
+        from pyhanko.sign import signers
+        from pyhanko.sign.signers.pdf_cms import PdfCMSSignedAttributes
+        from pyhanko.sign.validation.generic_cms import validate_sig_integrity
+        from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-    def __init__(self, certificate_der: bytes, sign_digest: Callable[[bytes], bytes]) -> None:
-        certificate = asn1_x509.Certificate.load(certificate_der)
-        super().__init__(
-            signing_cert=certificate,
-            cert_registry=SimpleCertificateStore.from_certs([certificate]),
-            embed_roots=False,
-        )
-        self._sign_digest = sign_digest
+    class CardSigner(signers.Signer):  # type: ignore[misc]
+        """A pyhanko signer whose private key is on the card: ``sign_digest`` gets the SHA-256 to sign."""
 
-    async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
-        if dry_run:
-            return bytes(SIGNATURE_BYTES)
-        if digest_algorithm != "sha256":
-            raise InvalidInput(f"the card signs SHA-256 digests, not {digest_algorithm}")
-        return self._sign_digest(hashlib.sha256(data).digest())
+        def __init__(self, certificate_der: bytes, sign_digest: Callable[[bytes], bytes]) -> None:
+            certificate = asn1_x509.Certificate.load(certificate_der)
+            super().__init__(
+                signing_cert=certificate,
+                cert_registry=SimpleCertificateStore.from_certs([certificate]),
+                embed_roots=False,
+            )
+            self._sign_digest = sign_digest
+
+        async def async_sign_raw(self, data: bytes, digest_algorithm: str, dry_run: bool = False) -> bytes:
+            if dry_run:
+                return bytes(SIGNATURE_BYTES)
+            if digest_algorithm != "sha256":
+                raise InvalidInput(f"the card signs SHA-256 digests, not {digest_algorithm}")
+            return self._sign_digest(hashlib.sha256(data).digest())
+
+    return SimpleNamespace(
+        CardSigner=CardSigner,
+        PdfCMSSignedAttributes=PdfCMSSignedAttributes,
+        validate_sig_integrity=validate_sig_integrity,
+    )
 
 
 def sign(content: bytes, *, certificate_der: bytes, sign_digest: Callable[[bytes], bytes]) -> bytes:
     """A DER CMS SignedData (CAdES-BES, detached) over ``content``, the raw signature made by ``sign_digest``."""
-    signer = CardSigner(certificate_der, sign_digest)
-    attributes = PdfCMSSignedAttributes(signing_time=clock.now())  # the platform's clock, so tests can move it
+    hanko = _pyhanko()
+    signer = hanko.CardSigner(certificate_der, sign_digest)
+    attributes = hanko.PdfCMSSignedAttributes(signing_time=clock.now())  # the platform's clock, so tests can move it
     info = asyncio.run(
         signer.async_sign_general_data(
             content, "sha256", detached=True, use_cades=True, signed_attr_settings=attributes
@@ -158,7 +170,9 @@ def verify(content: bytes, signature_der: bytes) -> Verified:
             raise BadSignature("the signer's certificate is not in the SignedData")
         if signer_info["digest_algorithm"]["algorithm"].native != "sha256":
             raise BadSignature("the digest algorithm must be SHA-256")
-        intact, valid = validate_sig_integrity(signer_info, certificate, "data", hashlib.sha256(content).digest())
+        intact, valid = _pyhanko().validate_sig_integrity(
+            signer_info, certificate, "data", hashlib.sha256(content).digest()
+        )
         signing_time = None
         for attribute in signer_info["signed_attrs"]:
             if attribute["type"].native == "signing_time":
