@@ -102,3 +102,12 @@ def test_logged_in_form_is_prefilled_and_only_the_owner_sees_the_status(
     assert 'value="山田 花子"' in page.text and 'value="2020-12-01"' in page.text
     mine = client.get("/eservice/applications", headers=HTML)
     assert mine.status_code == 200 and "申請はまだありません" in mine.text
+
+
+def test_save_keeps_an_incomplete_draft(client: TestClient) -> None:
+    fields = _form(client)
+    del fields[f"{CHILD_ALLOWANCE}.bank_account"]
+    saved = client.post("/eservice/apply/131016", data=fields | {"action": "save"}, follow_redirects=False)
+    assert saved.status_code == 303 and saved.headers["location"].endswith(f"?draft={saved.headers['x-draft-id']}")
+    page = client.get(saved.headers["location"], headers=HTML)
+    assert 'value="みずほ銀行' not in page.text and 'value="ヤマダ ハナコ"' in page.text

@@ -215,13 +215,14 @@ def apply_post(
         return _form_page(request, entries, values, errors, table=table, problem=exc.detail, status_code=exc.status)
     if subject is None:
         remember(request, "drafts", draft.public_id)
-    if any(errors.values()) or form.get("action") == "save":
-        status = 400 if any(errors.values()) else 200
-        page = _form_page(request, entries, values, errors, table=table, status_code=status)
+    if form.get("action") == "save":  # a draft may be incomplete: back to the form with what was kept
+        saved = RedirectResponse(f"/eservice/apply/{municipality}?draft={draft.public_id}", status_code=303)
+        saved.headers["x-draft-id"] = draft.public_id
+        return saved
+    if any(errors.values()):
+        page = _form_page(request, entries, values, errors, table=table, status_code=400)
         page.headers["x-draft-id"] = draft.public_id
-        return (
-            page if status == 400 else RedirectResponse(f"/eservice/apply/{municipality}?draft={draft.public_id}", 303)
-        )
+        return page
     return RedirectResponse(f"/eservice/drafts/{draft.public_id}", status_code=303)
 
 
