@@ -27,7 +27,7 @@ MENUS = (
     Menu("b", "/portal/mydata"),
     Menu("c", "/portal/notices"),
     Menu("d", "/portal/notices/delivery"),
-    Menu("e", None),
+    Menu("e", "/eservice"),
     Menu("f", "/portal/payments"),
     Menu("g", "/portal/linked-sites"),
 )

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from openmyna.core import audit, clock, sessions
 from openmyna.core.errors import Unauthorized
 
-PERSON_KIND = "person"
+PERSON_KIND = sessions.PERSON_KIND
 LOGIN_ACTION = "portal.login"
 LOGOUT_ACTION = "portal.logout"
 LoginMethod = Literal["card", "qr"]
