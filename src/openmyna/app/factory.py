@@ -23,6 +23,8 @@ from openmyna.core.web import build_templates
 from openmyna.corporate import api as corporate_api
 from openmyna.corporate import nta_api as corporate_nta_api
 from openmyna.corporate import views as corporate_views
+from openmyna.health import api as health_api
+from openmyna.health import views as health_views
 from openmyna.jpki import api as jpki_api
 from openmyna.network import api as network_api
 from openmyna.network.table import load_table
@@ -95,6 +97,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     wire(context.settings, context.keys)
     app.mount("/static", StaticFiles(packages=[("openmyna.core", "static")]), name="static")
     app.mount("/portal/static", StaticFiles(packages=[("openmyna.portal", "static")]), name="portal-static")
+    app.mount("/health/static", StaticFiles(packages=[("openmyna.health", "static")]), name="health-static")
     for router in (
         network_api.router,  # first: the exchange query is the busiest route, and routes are matched in order
         views.router,
@@ -124,6 +127,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         oidc_api.router,
         oidc_views.router,
         demo_rp.router,
+        health_api.router,
+        health_views.router,
     ):
         app.include_router(router)
     portal_payments.install(app)

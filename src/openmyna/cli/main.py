@@ -26,6 +26,7 @@ from openmyna.app.wiring import wire
 from openmyna.card import cli as card_cli
 from openmyna.core.context import open_context
 from openmyna.corporate import cli as corporate_cli
+from openmyna.health import cli as health_cli
 from openmyna.network import cli as network_cli
 from openmyna.numbers import cli as numbers_cli
 from openmyna.orgs import cli as orgs_cli
@@ -54,6 +55,7 @@ app.add_typer(corporate_cli.app, name="corporate", callback=_schema_first)
 app.add_typer(network_cli.app, name="network")
 app.add_typer(notices_cli.app, name="notices")
 app.add_typer(payments_cli.app, name="payments")
+app.add_typer(health_cli.app, name="health", callback=_schema_first)
 console = Console()
 
 
