@@ -272,6 +272,8 @@ def check(
             raise FaceNotMatched("the terminal's face check did not match the card's photograph")
         share, token = _parse(clinic, challenge)
         row = _take_challenge(session, clinic=clinic, token=token)
+        if share != row.share:
+            raise CardRefused("the consent in the signed challenge is not the one the challenge was issued with")
         verified = verify_signature(
             responder, certificate_der=certificate, data=challenge, signature=signature, kind="auth"
         )

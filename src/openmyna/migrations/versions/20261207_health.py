@@ -48,9 +48,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_health_qualifications")),
     )
     op.create_index(op.f("ix_health_qualifications_insurer_org"), "health_qualifications", ["insurer_org"])
-    op.create_index(
-        "ix_health_qualifications_clearing_from", "health_qualifications", ["clearing_code", "valid_from"]
-    )
+    op.create_index("ix_health_qualifications_clearing_from", "health_qualifications", ["clearing_code", "valid_from"])
     op.create_table(
         "health_dispensed",
         sa.Column("id", sa.Integer(), nullable=False),
