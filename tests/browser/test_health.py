@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 import pytest
 import uvicorn
 from playwright.sync_api import expect
+from tests.browser.test_portal import _fresh, accessible
 
 from openmyna.card.reader import VirtualReader
 from openmyna.card.reader_http import create_reader_app
 from openmyna.health.demo import RECEPTION
-from tests.browser.test_portal import _fresh, accessible
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page

@@ -252,3 +252,18 @@ def test_insurer_numbers_and_enrolment_rules(db: Session, keys: KeyRing, world: 
     assert insurers.standard_burden(dt.date(1955, 1, 1), dt.date(2026, 12, 7)) == 0.2
     assert insurers.standard_burden(dt.date(2022, 1, 1), dt.date(2026, 12, 7)) == 0.2
     assert insurers.standard_burden(dt.date(1990, 1, 1), dt.date(2026, 12, 7)) == 0.3
+
+
+def test_the_patient_sees_the_check_in_the_portal_history(
+    client: TestClient, db: Session, world: World, insured: Callable[..., Holder]
+) -> None:
+    from tests.portal.conftest import card_login
+
+    person = insured(KYOKAI)
+    client.post(URL, json=signed_body(client, world.clinic_headers, person), headers=world.clinic_headers)
+    client.headers.pop("Authorization", None)
+    card_login(client, person)
+    page = client.get("/portal/history", headers={"accept": "text/html"})
+    assert page.status_code == 200
+    assert "千代田内科クリニック: 資格確認" in page.text
+    assert "全国健康保険協会: 資格取得の登録" in page.text
