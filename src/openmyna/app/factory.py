@@ -13,6 +13,8 @@ from openmyna.app.background import lifespan
 from openmyna.app.wiring import wire
 from openmyna.card import api as card_api
 from openmyna.card import views as card_views
+from openmyna.carduses import api as carduses_api
+from openmyna.carduses import views as carduses_views
 from openmyna.core import sessions
 from openmyna.core.config import Settings
 from openmyna.core.context import open_context
@@ -97,6 +99,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     wire(context.settings, context.keys)
     app.mount("/static", StaticFiles(packages=[("openmyna.core", "static")]), name="static")
     app.mount("/portal/static", StaticFiles(packages=[("openmyna.portal", "static")]), name="portal-static")
+    app.mount("/carduses/static", StaticFiles(packages=[("openmyna.carduses", "static")]), name="carduses-static")
     app.mount("/health/static", StaticFiles(packages=[("openmyna.health", "static")]), name="health-static")
     for router in (
         network_api.router,  # first: the exchange query is the busiest route, and routes are matched in order
@@ -129,6 +132,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         demo_rp.router,
         health_api.router,
         health_views.router,
+        carduses_api.router,
+        carduses_views.router,
     ):
         app.include_router(router)
     portal_payments.install(app)

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openmyna.card import demo as card_demo
+from openmyna.carduses import demo as carduses_demo
 from openmyna.core.context import AppContext
 from openmyna.corporate import demo as corporate_demo
 from openmyna.health import demo as health_demo
@@ -87,4 +88,5 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
         notices_demo.seed_notices(session, keys=context.keys, municipality_code=municipality, persona_ids=persona_ids)
         payments_demo.seed_requests(session, municipality_code=municipality, persona_ids=persona_ids)
         health_demo.seed_health(session, keys=context.keys, municipality_code=municipality, persona_ids=persona_ids)
+        carduses_demo.seed_gates(session, keys=context.keys, persona_cards={c.persona: c.card_id for c in cards})
     return SeedReport(True, residents, logins, personas, cards)

@@ -425,6 +425,18 @@ def in_use_with_auth(session: Session, *, serial: str) -> Card:
     return card
 
 
+def install_app(session: Session, *, keys: KeyRing, card_id: int, name: str, issuer: str, data: dict[str, str]) -> None:
+    """Write an issuer's application into the card's free space (カード空き領域), e.g. an employee ID."""
+    use_chip(
+        session, keys=keys, card_id=card_id, operation=lambda chip: chip.install_app(name, issuer=issuer, data=data)
+    )
+
+
+def remove_app(session: Session, *, keys: KeyRing, card_id: int, name: str, issuer: str) -> None:
+    """Remove an issuer's application from the free space (only its issuer may)."""
+    use_chip(session, keys=keys, card_id=card_id, operation=lambda chip: chip.remove_app(name, issuer=issuer))
+
+
 def use_chip(session: Session, *, keys: KeyRing, card_id: int, operation: Callable[[Chip], T]) -> T:
     """Run one chip command; the chip's own state (PIN counters) is kept even when the command fails.
 
