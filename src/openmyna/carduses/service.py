@@ -251,7 +251,8 @@ def enter(
         try:
             verified = verify_signature(responder, certificate_der=certificate, data=challenge, signature=signature)
         except LoginRefused as exc:
-            raise EntryRefused(exc.detail, reason="certificate", **exc.extensions) from exc
+            revocation = exc.extensions.get("reason")  # the RFC 5280 reason, when the certificate was revoked
+            raise EntryRefused(exc.detail, reason="certificate", revocation_reason=revocation) from exc
         try:
             card = cards.in_use_with_auth(session, serial=verified.serial)
         except DomainError as exc:
