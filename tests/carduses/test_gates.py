@@ -91,6 +91,11 @@ def test_an_employee_is_admitted_and_sees_it(
     assert answer.json()["admitted"] is True and answer.json()["employee_id"] == "E1"
     actions = [e.action for e in audit.events_for(db, person.card.subject)]
     assert service.ENTER_ACTION in actions and service.BADGE_ACTION in actions
+    from tests.portal.conftest import card_login
+
+    card_login(client, person)
+    history = client.get("/portal/history", headers={"accept": "text/html"}).text
+    assert "acme: 入退館ゲートでの読み取り" in history and "acme: 社員証の書き込み" in history
 
 
 def test_the_civil_servant_id_is_the_same_mechanism(

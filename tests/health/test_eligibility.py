@@ -267,3 +267,4 @@ def test_the_patient_sees_the_check_in_the_portal_history(
     assert page.status_code == 200
     assert "千代田内科クリニック: 資格確認" in page.text
     assert "全国健康保険協会: 資格取得の登録" in page.text
+    assert "カードの利用" in page.text

@@ -23,9 +23,10 @@ from openmyna.network.table import ExchangeTable
 from openmyna.orgs import service as orgs
 
 READ_ACTION = "portal.history.read"
-# Accesses outside the exchange network that the history also lists: eligibility checks at clinics and the
-# insurers' enrolments (written to ``core.audit`` by the health part; read here by action, not by import).
-CARD_USE_ACTIONS = ("health.",)
+# Accesses outside the exchange network that the history also lists: eligibility checks at clinics, the
+# insurers' enrolments, employee IDs and gate reads (written to ``core.audit`` by the health and carduses
+# parts; read here by action, not by import).
+CARD_USE_ACTIONS = ("health.", "carduses.")
 PER_PAGE = 10
 
 
