@@ -238,7 +238,7 @@ def dispensed_records(session: Session, *, clearing_code: str) -> list[dict[str,
 
 def _log(session: Session, *, clinic: str, outcome: str, reason: str = "", subject: str = "", **more: Any) -> int:
     row = Check(
-        clinic_org=clinic, occurred_at=clock.now(), outcome=outcome, reason=reason[:300], subject=subject, **more
+        clinic_org=clinic[:32], occurred_at=clock.now(), outcome=outcome, reason=reason[:300], subject=subject, **more
     )
     session.add(row)
     session.flush()
