@@ -4,18 +4,15 @@ at desktop and phone width, axe-core finding no serious or critical violation.
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 from playwright.sync_api import expect
+from tests.browser.conftest import reader_served
 from tests.browser.test_portal import _fresh, accessible
 
 from openmyna.card.reader import VirtualReader
-from openmyna.card.reader_http import create_reader_app
 from openmyna.carduses.demo import GUARD
 
 if TYPE_CHECKING:
@@ -44,16 +41,8 @@ def gate_reader(live_server: LiveServer) -> Iterator[SwappableReader]:
         c.persona: VirtualReader(context.session_factory, context.keys, c.card_id) for c in live_server.report.cards
     }
     reader = SwappableReader(readers)
-    app = create_reader_app(reader, allowed_origins=[live_server.base_url])  # type: ignore[arg-type]
-    port = urlsplit(live_server.settings.portal_card_reader_url).port
-    server = uvicorn.Server(uvicorn.Config(app=app, host="127.0.0.1", port=port or 0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        thread.join(0.05)
-    yield reader
-    server.should_exit = True
-    thread.join(5)
+    with reader_served(live_server, reader):
+        yield reader
 
 
 def _enter(page: Page, pin: str = "1234") -> None:

@@ -4,18 +4,15 @@ with and without consent, at desktop and phone width, axe-core finding no seriou
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
-from urllib.parse import urlsplit
 
 import pytest
-import uvicorn
 from playwright.sync_api import expect
+from tests.browser.conftest import reader_served
 from tests.browser.test_portal import _fresh, accessible
 
 from openmyna.card.reader import VirtualReader
-from openmyna.card.reader_http import create_reader_app
 from openmyna.health.demo import RECEPTION
 
 if TYPE_CHECKING:
@@ -33,16 +30,8 @@ def pensioner_reader(live_server: LiveServer) -> Iterator[int]:
     """The reception's card reader with the pensioner's card on it."""
     card = next(c for c in live_server.report.cards if c.persona == PERSONA)
     reader = VirtualReader(live_server.context.session_factory, live_server.context.keys, card.card_id)
-    app = create_reader_app(reader, allowed_origins=[live_server.base_url])
-    port = urlsplit(live_server.settings.portal_card_reader_url).port
-    server = uvicorn.Server(uvicorn.Config(app=app, host="127.0.0.1", port=port or 0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        thread.join(0.05)
-    yield card.card_id
-    server.should_exit = True
-    thread.join(5)
+    with reader_served(live_server, reader):
+        yield card.card_id
 
 
 def _reception(page: Page, live_server: LiveServer) -> None:
