@@ -8,10 +8,11 @@ used; never run ``playwright install``.
 from __future__ import annotations
 
 import base64
+import contextlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from tests.live import free_port, running
@@ -75,6 +76,30 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             yield LiveServer(base_url, settings, context, report)
     finally:
         context.engine.dispose()
+
+
+@contextlib.contextmanager
+def reader_served(live_server: LiveServer, reader: Any) -> Iterator[None]:
+    """``openmyna card reader-serve`` for ``reader``, on the port the pages expect (the settings' reader URL)."""
+    import threading
+    from urllib.parse import urlsplit
+
+    import uvicorn
+
+    from openmyna.card.reader_http import create_reader_app
+
+    app = create_reader_app(reader, allowed_origins=[live_server.base_url])
+    port = urlsplit(live_server.settings.portal_card_reader_url).port
+    server = uvicorn.Server(uvicorn.Config(app=app, host="127.0.0.1", port=port or 0, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        thread.join(0.05)
+    try:
+        yield
+    finally:
+        server.should_exit = True
+        thread.join(5)
 
 
 @pytest.fixture(scope="session")

@@ -14,7 +14,6 @@ import re
 import secrets
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,15 +21,14 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import expect
 from sqlalchemy import select
+from tests.browser.conftest import reader_served
 from tests.portal.oidc.live import add_site
 
 from openmyna.card.demo import AUTH_PIN
 from openmyna.card.models import Card
 from openmyna.card.reader import VirtualReader
-from openmyna.card.reader_http import create_reader_app
 
 if TYPE_CHECKING:
     from playwright.sync_api import Browser, Page
@@ -70,16 +68,8 @@ def card_reader(live_server: LiveServer) -> Iterator[int]:
     """``openmyna card reader-serve`` for the persona's card, on the port the portal's pages expect."""
     card = next(c for c in live_server.report.cards if c.persona == PERSONA)
     reader = VirtualReader(live_server.context.session_factory, live_server.context.keys, card.card_id)
-    app = create_reader_app(reader, allowed_origins=[live_server.base_url])
-    port = urlsplit(live_server.settings.portal_card_reader_url).port
-    server = uvicorn.Server(uvicorn.Config(app=app, host="127.0.0.1", port=port or 0, log_level="warning"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    while not server.started:
-        thread.join(0.05)
-    yield card.card_id
-    server.should_exit = True
-    thread.join(5)
+    with reader_served(live_server, reader):
+        yield card.card_id
 
 
 def _fresh(browser: Browser, viewport: dict[str, int]) -> Page:

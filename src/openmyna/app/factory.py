@@ -13,6 +13,8 @@ from openmyna.app.background import lifespan
 from openmyna.app.wiring import wire
 from openmyna.card import api as card_api
 from openmyna.card import views as card_views
+from openmyna.carduses import api as carduses_api
+from openmyna.carduses import views as carduses_views
 from openmyna.core import sessions
 from openmyna.core.config import Settings
 from openmyna.core.context import open_context
@@ -26,6 +28,8 @@ from openmyna.corporate import views as corporate_views
 from openmyna.eservice import api as eservice_api
 from openmyna.eservice import views as eservice_views
 from openmyna.eservice.service import catalogue_for
+from openmyna.health import api as health_api
+from openmyna.health import views as health_views
 from openmyna.jpki import api as jpki_api
 from openmyna.network import api as network_api
 from openmyna.network.table import load_table
@@ -103,6 +107,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.mount("/static", StaticFiles(packages=[("openmyna.core", "static")]), name="static")
     app.mount("/portal/static", StaticFiles(packages=[("openmyna.portal", "static")]), name="portal-static")
     app.mount("/eservice/static", StaticFiles(packages=[("openmyna.eservice", "static")]), name="eservice-static")
+    app.mount("/carduses/static", StaticFiles(packages=[("openmyna.carduses", "static")]), name="carduses-static")
+    app.mount("/health/static", StaticFiles(packages=[("openmyna.health", "static")]), name="health-static")
     for router in (
         network_api.router,  # first: the exchange query is the busiest route, and routes are matched in order
         views.router,
@@ -136,6 +142,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         demo_rp.router,
         eservice_api.router,
         eservice_views.router,
+        health_api.router,
+        health_views.router,
+        carduses_api.router,
+        carduses_views.router,
     ):
         app.include_router(router)
     portal_payments.install(app)

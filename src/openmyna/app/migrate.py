@@ -9,12 +9,14 @@ from alembic.config import Config
 from sqlalchemy import Engine
 
 from openmyna.card import models as _card_models  # noqa: F401
+from openmyna.carduses import models as _carduses_models  # noqa: F401
 from openmyna.core import audit as _audit  # noqa: F401
 from openmyna.core import sessions as _sessions  # noqa: F401
 from openmyna.core import throttle as _throttle  # noqa: F401
 from openmyna.core.db import Base
 from openmyna.corporate import models as _corporate_models  # noqa: F401
 from openmyna.eservice import models as _eservice_models  # noqa: F401
+from openmyna.health import models as _health_models  # noqa: F401
 from openmyna.jpki import models as _jpki_models  # noqa: F401
 from openmyna.localtax import models as _localtax_models  # noqa: F401  (register tables)
 from openmyna.network import models as _network_models  # noqa: F401

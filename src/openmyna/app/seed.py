@@ -9,8 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openmyna.card import demo as card_demo
+from openmyna.carduses import demo as carduses_demo
 from openmyna.core.context import AppContext
 from openmyna.corporate import demo as corporate_demo
+from openmyna.health import demo as health_demo
 from openmyna.jpki.authority import CaConfig
 from openmyna.network import demo as network_demo
 from openmyna.network.table import load_table
@@ -44,7 +46,8 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
             residents = session.scalar(select(func.count()).select_from(Resident)) or 0
             personas = registry_demo.find_personas(session, keys=context.keys)
             cards = card_demo.find_cards(session, personas={p.key: p.resident_id for p in personas})
-            logins = orgs_demo.demo_logins(context.settings.municipality_code)
+            town = context.settings.municipality_code
+            logins = [*orgs_demo.demo_logins(town), health_demo.RECEPTION, carduses_demo.GUARD]
             return SeedReport(False, residents, logins, personas, cards)
         logins = orgs_demo.seed_organisations(
             session, keys=context.keys, municipality_code=context.settings.municipality_code
@@ -87,4 +90,7 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
         notices_demo.seed_notices(session, keys=context.keys, municipality_code=municipality, persona_ids=persona_ids)
         payments_demo.seed_requests(session, municipality_code=municipality, persona_ids=persona_ids)
         proxy_demo.seed_proxy(session, persona_ids=persona_ids)
+        health_demo.seed_health(session, keys=context.keys, municipality_code=municipality, persona_ids=persona_ids)
+        carduses_demo.seed_gates(session, keys=context.keys, persona_cards={c.persona: c.card_id for c in cards})
+        logins += [health_demo.RECEPTION, carduses_demo.GUARD]
     return SeedReport(True, residents, logins, personas, cards)

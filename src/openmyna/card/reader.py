@@ -9,7 +9,7 @@ even though the command fails.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Protocol, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -26,6 +26,7 @@ class Reader(Protocol):
     def tries_left(self, app: PinApp) -> int: ...
     def sign(self, kind: KeyKind, pin: str, *, data: bytes | None = None, digest: bytes | None = None) -> bytes: ...
     def read_face(self, pin: str) -> dict[str, str]: ...
+    def read_app(self, name: str) -> dict[str, Any]: ...
 
 
 class VirtualReader:
@@ -59,3 +60,7 @@ class VirtualReader:
 
     def read_face(self, pin: str) -> dict[str, str]:
         return self._command(lambda chip: chip.read_face(pin))
+
+    def read_app(self, name: str) -> dict[str, Any]:
+        """An application in the card's free space (an employer's employee ID): no PIN, as a gate reads it."""
+        return self._command(lambda chip: chip.read_app(name))

@@ -50,6 +50,11 @@ def create_reader_app(reader: Reader, *, allowed_origins: list[str]) -> FastAPI:
         """A certificate of either kind; the signing one (it carries the four facts) needs its PIN."""
         return {"certificate": base64.b64encode(reader.certificate(body.kind, pin=body.pin)).decode()}  # type: ignore[arg-type]
 
+    @app.get("/reader/apps/{name}")
+    def free_space_app(name: str) -> dict[str, object]:
+        """An application in the card's free space (issuer and data), e.g. an employer's employee ID."""
+        return reader.read_app(name)
+
     @app.post("/reader/sign")
     def sign(body: SignRequest) -> dict[str, str | int]:
         """Sign a challenge with the card's key after the chip checks the PIN."""

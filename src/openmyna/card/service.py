@@ -410,6 +410,33 @@ def require_usable(card: Card) -> None:
         raise WrongState(f"card {card.id} expired on {card.expires_on.isoformat()}", state="expired")
 
 
+def in_use_with_auth(session: Session, *, serial: str) -> Card:
+    """The card in use whose current authentication certificate has ``serial`` (how the CA names holders).
+
+    :class:`CardNotFound` when no card holds it as its current certificate; :class:`WrongState` when the
+    card is not in use (suspended, revoked, expired).
+    """
+    row = jpki.certificate(session, serial=serial, kind="auth")
+    kind, _, card_id = row.holder_ref.partition(":")
+    card = session.get(Card, int(card_id)) if kind == "card" and card_id.isdigit() else None
+    if card is None or card.auth_serial != serial:
+        raise CardNotFound("the certificate is not the current authentication certificate of a card")
+    require_usable(card)
+    return card
+
+
+def install_app(session: Session, *, keys: KeyRing, card_id: int, name: str, issuer: str, data: dict[str, str]) -> None:
+    """Write an issuer's application into the card's free space (カード空き領域), e.g. an employee ID."""
+    use_chip(
+        session, keys=keys, card_id=card_id, operation=lambda chip: chip.install_app(name, issuer=issuer, data=data)
+    )
+
+
+def remove_app(session: Session, *, keys: KeyRing, card_id: int, name: str, issuer: str) -> None:
+    """Remove an issuer's application from the free space (only its issuer may)."""
+    use_chip(session, keys=keys, card_id=card_id, operation=lambda chip: chip.remove_app(name, issuer=issuer))
+
+
 def use_chip(session: Session, *, keys: KeyRing, card_id: int, operation: Callable[[Chip], T]) -> T:
     """Run one chip command; the chip's own state (PIN counters) is kept even when the command fails.
 

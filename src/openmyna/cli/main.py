@@ -24,9 +24,11 @@ from openmyna.app import migrate
 from openmyna.app.seed import SeedReport, seed_world
 from openmyna.app.wiring import wire
 from openmyna.card import cli as card_cli
+from openmyna.carduses import cli as carduses_cli
 from openmyna.core.context import open_context
 from openmyna.corporate import cli as corporate_cli
 from openmyna.eservice import cli as eservice_cli
+from openmyna.health import cli as health_cli
 from openmyna.network import cli as network_cli
 from openmyna.numbers import cli as numbers_cli
 from openmyna.orgs import cli as orgs_cli
@@ -56,6 +58,8 @@ app.add_typer(eservice_cli.app, name="eservice", callback=_schema_first)
 app.add_typer(network_cli.app, name="network")
 app.add_typer(notices_cli.app, name="notices")
 app.add_typer(payments_cli.app, name="payments")
+app.add_typer(health_cli.app, name="health", callback=_schema_first)
+app.add_typer(carduses_cli.app, name="gate", callback=_schema_first)
 console = Console()
 
 

@@ -27,6 +27,13 @@ DOCS_POLICY = (
     "connect-src 'self'; worker-src blob:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 HSTS = "max-age=31536000"
+
+
+def card_reader_policy(reader_url: str) -> str:
+    """The page policy plus ``connect-src`` to the local card reader, for pages that read the card."""
+    return PAGE_POLICY + f"; connect-src 'self' {reader_url.rstrip('/')}"
+
+
 _COMMON = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
 _INLINE_SCRIPT = re.compile(rb"<script(?![^>]*\bsrc=)[^>]*>(.*?)</script>", re.DOTALL | re.IGNORECASE)
 

@@ -32,6 +32,7 @@ ORG_KINDS = (
     "pension_office",
     "insurer",
     "medical_institution",
+    "clearing_house",
     "kiosk_operator",
     "platform_operator",
     "linked_site",
@@ -50,20 +51,23 @@ KIND_SCOPES: dict[str, tuple[str, ...]] = {
         "notices:send",
         "payments:request",
     ),
-    "ministry": ("network:query", "corporate:write", "notices:send", "payments:request"),
+    "ministry": ("network:query", "corporate:write", "notices:send", "payments:request", "gates:operate"),
     "pension_office": ("network:query", "notices:send", "payments:request"),
-    "insurer": ("network:query", "payments:request"),
-    "medical_institution": (),
+    "insurer": ("network:query", "payments:request", "health:enrol"),
+    "medical_institution": ("health:check",),  # a reception terminal asks for eligibility (オンライン資格確認)
+    "clearing_house": (),  # answers eligibility for every insurer (支払基金等)
     "kiosk_operator": (),
     "platform_operator": ("registry:read", "network:provide", "jpki:verify"),
     "linked_site": ("jpki:verify",),
-    "employer": (),
+    "employer": ("gates:operate",),  # registers employee IDs on cards and runs its gates
     "shop": (),
     "delivery": ("notices:deliver",),  # 民間送達: copies of notices the resident agreed to
 }
 STAFF_ROLES: dict[str, tuple[str, ...]] = {
     "clerk": ("registry:read", "registry:write", "card:read", "card:write", "notices:send"),
     "viewer": ("registry:read",),
+    "reception": ("health:check",),  # a medical institution's reception desk
+    "guard": ("gates:operate",),  # an employer's building security: gates and employee IDs
 }
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ACCESS_TOKEN_AUDIENCE = "openmyna"

@@ -28,7 +28,6 @@ from openmyna.card import service as cards
 from openmyna.card.models import Card
 from openmyna.core import clock
 from openmyna.core.errors import Conflict, DomainError, Forbidden, NotFound
-from openmyna.jpki import service as jpki
 from openmyna.jpki.ocsp import Responder
 from openmyna.jpki.verify import LoginRefused, verify_signature
 from openmyna.portal.auth.models import DONE, FAILED, PENDING, SIGNED, LoginTransaction
@@ -173,16 +172,12 @@ def challenge_for(session: Session, *, token: str, site: str) -> tuple[bytes, dt
 
 def holder_of(session: Session, *, serial: str) -> Card:
     """The card in use whose current authentication certificate has ``serial`` (how the CA names holders)."""
-    row = jpki.certificate(session, serial=serial, kind="auth")
-    kind, _, card_id = row.holder_ref.partition(":")
-    card = session.get(Card, int(card_id)) if kind == "card" and card_id.isdigit() else None
-    if card is None or card.auth_serial != serial:
-        raise CardRefused("the certificate is not the current authentication certificate of a card")
     try:
-        cards.require_usable(card)
+        return cards.in_use_with_auth(session, serial=serial)
+    except cards.CardNotFound as exc:
+        raise CardRefused(exc.detail) from exc
     except DomainError as exc:
         raise CardRefused(f"the card is not in use ({exc.detail})") from exc
-    return card
 
 
 def sign_in(

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from openmyna.core import audit, clock
@@ -23,6 +23,10 @@ from openmyna.network.table import ExchangeTable
 from openmyna.orgs import service as orgs
 
 READ_ACTION = "portal.history.read"
+# Accesses outside the exchange network that the history also lists: eligibility checks at clinics, the
+# insurers' enrolments, employee IDs and gate reads (written to ``core.audit`` by the health and carduses
+# parts; read here by action, not by import).
+CARD_USE_ACTIONS = ("health.", "carduses.")
 PER_PAGE = 10
 
 
@@ -128,3 +132,46 @@ def read(
     }
     pages = max(1, -(-found.total // PER_PAGE))
     return Page(number, pages, found.total, data, ok, problem, agencies)
+
+
+@dataclass(frozen=True)
+class CardUse:
+    when: dt.datetime
+    org_code: str
+    org_name: str
+    action: str
+    purpose: str
+
+
+def card_uses(session: Session, citizen: str, lang: str, *, limit: int = 20) -> list[CardUse]:
+    """Eligibility checks at clinics and insurers' enrolments about me, newest first (from the access events)."""
+    events = session.scalars(
+        select(audit.AccessEvent)
+        .where(
+            audit.AccessEvent.subject == citizen,
+            or_(*[audit.AccessEvent.action.startswith(prefix) for prefix in CARD_USE_ACTIONS]),
+        )
+        .order_by(audit.AccessEvent.occurred_at.desc(), audit.AccessEvent.id.desc())
+        .limit(limit)
+    ).all()
+    codes = {e.actor_org for e in events}
+    rows = session.execute(
+        select(orgs.Organisation.code, orgs.Organisation.name, orgs.Organisation.name_en).where(
+            orgs.Organisation.code.in_(codes)
+        )
+    ).all()
+    names = {code: (name_en or name) if lang == "en" else name for code, name, name_en in rows}
+    return [
+        CardUse(
+            _aware(e.occurred_at).astimezone(clock.JST),
+            e.actor_org,
+            names.get(e.actor_org, e.actor_org),
+            e.action,
+            e.purpose,
+        )
+        for e in events
+    ]
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)

@@ -95,5 +95,6 @@ def history_page(
             "query": query,
             "items": found.data["items"],
             "data": {**found.data, "public_key": _spki(keys)},
+            "card_uses": service.card_uses(db, user.subject, lang),
         },
     )

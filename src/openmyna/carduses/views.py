@@ -1,0 +1,46 @@
+"""The gate's page (入退館ゲート): for the employer's guards, one gate at a time."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+
+from openmyna.carduses import service
+from openmyna.core.errors import Forbidden
+from openmyna.core.headers import card_reader_policy
+from openmyna.core.web import AppSettings, ReadSession, UnitOfWorkRoute, render
+from openmyna.orgs.dependencies import staff_of
+
+router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
+
+
+@router.get("/gates")
+def gates(request: Request, db: ReadSession) -> Response:
+    """The guard's gates."""
+    staff = staff_of(request)
+    if staff is None or not staff.allows("gates:operate"):
+        return RedirectResponse("/staff/login?next=/gates", status_code=303)
+    return render(request, "carduses/gates.html", {"gates": service.list_gates(db, employer=staff.org_code)})
+
+
+@router.get("/gates/{code}")
+def gate(code: str, request: Request, db: ReadSession, settings: AppSettings) -> Response:
+    """Hold the card to the reader, type the PIN, and the gate opens or says why not."""
+    staff = staff_of(request)
+    if staff is None or not staff.allows("gates:operate"):
+        return RedirectResponse(f"/staff/login?next=/gates/{code}", status_code=303)
+    found = service.get_gate(db, code)
+    if found.employer_org != staff.org_code:
+        raise Forbidden(f"gate {code} belongs to another organisation")
+    response = render(
+        request,
+        "carduses/gate.html",
+        {
+            "gate": found,
+            "app_name": service.app_name(found.employer_org),
+            "reader_url": settings.portal_card_reader_url.rstrip("/"),
+            "entries": service.entries(db, gate=code),
+        },
+    )
+    response.headers["content-security-policy"] = card_reader_policy(settings.portal_card_reader_url)
+    return response
