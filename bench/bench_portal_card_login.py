@@ -8,7 +8,14 @@ pages (with their QR codes) are loaded in a phase of their own before, and their
 The same threads then call ``/healthz`` for as long; the ratio of the two rates is the headline.
 Target (issue): at least 300 logins/s on 2 cores.
 
-    .venv/bin/python bench/bench_portal_card_login.py [--database sqlite|postgresql] [--seconds 10]
+The card is a device of its own: by default (``--chip memory``) each thread opens its card's chip once
+(the sealed chip state, as the virtual reader opens it) and keeps it in memory, so that every login
+still checks the PIN and makes a fresh RSA signature with the chip's key, but the client does not also
+write the chip's state to the server's database per login (``--chip database``, the virtual reader of
+``openmyna card reader-serve``, does: on SQLite it queues for the same writer as the server).
+
+    .venv/bin/python bench/bench_portal_card_login.py [--database sqlite|postgresql] [--workers 2]
+        [--chip memory|database] [--seconds 10]
 """
 
 from __future__ import annotations
@@ -19,6 +26,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 
@@ -71,13 +79,33 @@ def _run(
     return len(flat), time.perf_counter() - started, flat
 
 
+class _MemoryReader:
+    """One card's chip opened once and kept in memory: the PIN checked and a fresh signature made per login."""
+
+    def __init__(self, context: Any, card_id: int) -> None:
+        from openmyna.card import service as cards
+        from openmyna.core.db import unit_of_work
+
+        with unit_of_work(context.session_factory) as session:
+            self.chip = cards.open_chip(context.keys, cards.get_card(session, card_id=card_id))
+
+    def certificate(self, kind: str) -> bytes:
+        return self.chip.certificate(kind)  # type: ignore[arg-type]
+
+    def sign(self, kind: str, pin: str, *, data: bytes) -> bytes:
+        return self.chip.sign(kind, pin, data=data)  # type: ignore[arg-type]
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_database_argument(parser)
     parser.add_argument("--seconds", type=float, default=10.0, help="timed seconds of /healthz (default 10)")
     parser.add_argument("--logins", type=int, default=800, help="timed logins, over all threads (default 800)")
     parser.add_argument("--threads", type=int, default=4, help="client threads, one persona card each (default 4)")
-    parser.add_argument("--workers", type=int, default=1, help="server worker processes (default 1)")
+    parser.add_argument("--workers", type=int, default=2, help="server worker processes (default 2: one a core)")
+    parser.add_argument(
+        "--chip", choices=("memory", "database"), default="memory", help="where the cards' chips live (see above)"
+    )
     args = parser.parse_args()
 
     from openmyna.app import migrate
@@ -92,7 +120,9 @@ def main() -> None:
         cards = [c for c in report.cards if c.state == "active"][: args.threads]
         if len(cards) < args.threads:
             raise SystemExit(f"only {len(cards)} cards in use in the seed; use --threads {len(cards)}")
-        readers = [VirtualReader(context.session_factory, context.keys, c.card_id) for c in cards]
+        readers: list[Any] = [VirtualReader(context.session_factory, context.keys, c.card_id) for c in cards]
+        if args.chip == "memory":
+            readers = [_MemoryReader(context, c.card_id) for c in cards]
         certificates = [base64.b64encode(r.certificate("auth")).decode() for r in readers]
         log(f"{len(cards)} cards in use; serving with {args.workers} worker(s)")
         with server(url, var_dir, free_port(), workers=args.workers, access_log=False) as base_url:
@@ -136,6 +166,7 @@ def main() -> None:
             quota = args.logins // args.threads + 1  # login pages, loaded beforehand (one is the warm-up's)
             pages, pages_s, _ = _run(args.threads, 3600, prepare, lambda i: len(ready[i]) < quota)
             login(0)  # warm: authorities loaded, status entries read
+            log(f"{pages} login pages loaded ({pages / pages_s:.0f}/s); timed logins begin")
             mark = cpu_mark()
             logins, login_s, login_samples = _run(args.threads, 600, login, lambda i: bool(ready[i]))
             login_cores = cpu_busy_cores_since(mark)
@@ -165,6 +196,7 @@ def main() -> None:
             "busy_cores_trivial": trivial_cores,
             "threads": args.threads,
             "server_workers": args.workers,
+            "chip": args.chip,
             "note": "client threads (incl. the virtual chip's RSA signatures) share the machine with the server",
             "machine": machine(),
             "code": code_version(),

@@ -299,3 +299,54 @@ def test_expired_certificates_are_reported_and_refused_at_login(
     assert report.status == "expired"
     with clock.frozen_at(after), pytest.raises(LoginRefused, match="validity period"):
         verify_signature(Responder(session_factory, ca_config), certificate_der=der, data=b"c", signature=signature)
+
+
+def test_a_fresh_responder_accepts_concurrent_first_logins(
+    db: Session, session_factory: sessionmaker[Session], ca_config: CaConfig, active_card: Callable[..., Card]
+) -> None:
+    """The authorities are read once by whichever login comes first; the others must never see a half-read map.
+
+    The reading thread is slowed down inside the read (the database answers, then the map is built) so that
+    the others arrive while it works: each waits for, or makes, a whole map, and every card is accepted.
+    """
+    import threading
+
+    from openmyna.jpki import ocsp
+    from openmyna.jpki.ocsp import Responder
+    from openmyna.jpki.verify import verify_signature
+
+    card = active_card()
+    db.commit()
+    reader = VirtualReader(session_factory, ca_config.keys, card.id)
+    der = reader.certificate("auth")
+    signature = reader.sign("auth", AUTH_PIN, data=b"challenge")
+    responder = Responder(session_factory, ca_config)
+    slow_load = ocsp.load
+
+    def load(config: CaConfig, row: object) -> object:
+        started.set()
+        threading.Event().wait(0.05)
+        return slow_load(config, row)  # type: ignore[arg-type]
+
+    started = threading.Event()
+    results: list[object] = []
+
+    def login() -> None:
+        try:
+            results.append(verify_signature(responder, certificate_der=der, data=b"challenge", signature=signature))
+        except Exception as exc:  # reported by the assertion below
+            results.append(exc)
+
+    original, ocsp.load = ocsp.load, load  # type: ignore[assignment]
+    try:
+        first = threading.Thread(target=login)
+        first.start()
+        started.wait(5)
+        others = [threading.Thread(target=login) for _ in range(4)]
+        for thread in others:
+            thread.start()
+        for thread in [first, *others]:
+            thread.join()
+    finally:
+        ocsp.load = original  # type: ignore[assignment]
+    assert [getattr(r, "serial", r) for r in results] == [card.auth_serial] * 5

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -107,6 +108,31 @@ def unit_of_work(factory: sessionmaker[Session]) -> Iterator[Session]:
 def is_postgresql(bind: Engine | Connection | Session) -> bool:
     engine = bind.get_bind() if isinstance(bind, Session) else bind
     return engine.dialect.name == "postgresql"
+
+
+class Sweeps:
+    """When a hot path's sweep of dead rows (expired sessions, challenges) last ran, per database and table.
+
+    Dead rows are refused by every reader's own condition, so the sweep only keeps tables small: running it
+    on every login made each login pay a scan and a write for nothing. :meth:`due` says yes at most once per
+    ``interval`` of the platform clock (``core.clock``: a test that moves the clock past a timeout is swept at
+    once; a clock set back counts as due). Per process: each worker sweeps on its own schedule.
+    """
+
+    def __init__(self, interval: dt.timedelta) -> None:
+        self.interval = interval
+        self._last: dict[tuple[str, str], dt.datetime] = {}
+
+    def due(self, session: Session, name: str, now: dt.datetime) -> bool:
+        key = (str(session.get_bind().engine.url), name)
+        last = self._last.get(key)
+        if last is not None and dt.timedelta(0) <= now - last < self.interval:
+            return False
+        self._last[key] = now
+        return True
+
+
+SWEEPS = Sweeps(dt.timedelta(seconds=5))
 
 
 def bulk_insert(

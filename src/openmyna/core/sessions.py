@@ -26,7 +26,7 @@ from starlette.concurrency import run_in_threadpool
 
 from openmyna.core import clock
 from openmyna.core.config import Settings
-from openmyna.core.db import Base, unit_of_work
+from openmyna.core.db import SWEEPS, Base, unit_of_work
 from openmyna.core.timefmt import as_utc
 
 COOKIE_KEY = "sid"
@@ -91,9 +91,11 @@ def _expired(now: dt.datetime, timeouts: Timeouts) -> Any:
 
 
 def start(session: Session, *, subject: str, data: dict[str, Any], address: str, timeouts: Timeouts) -> str:
-    """Begin a session for ``subject`` and return its token (for the cookie); expired sessions are dropped."""
+    """Begin a session for ``subject`` and return its token (for the cookie); expired sessions are dropped
+    (at most every few seconds: :class:`core.db.Sweeps`)."""
     now = _now()
-    session.execute(delete(WebSession).where(_expired(now, timeouts)))
+    if SWEEPS.due(session, WebSession.__tablename__, now):
+        session.execute(delete(WebSession).where(_expired(now, timeouts)))
     token = secrets.token_urlsafe(32)
     session.add(
         WebSession(

@@ -6,7 +6,7 @@ import functools
 import hmac
 import inspect
 import secrets
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from openmyna.core import i18n, sessions
 from openmyna.core.config import Settings
@@ -27,26 +28,47 @@ TEMPLATE_PACKAGES = ("core", "orgs", "registry", "corporate", "card", "portal", 
 LANGUAGE_COOKIE = "lang"
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """The request's unit of work; :class:`UnitOfWorkRoute` commits it at the end of the handler."""
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """The request's unit of work; :class:`UnitOfWorkRoute` commits it at the end of the handler.
+
+    Async, because making a session does no I/O (it connects on its first statement): a sync generator
+    dependency cost two threadpool calls a request, one to enter and one to leave. The endpoint's own call
+    (``_in_one_call``) commits or rolls back and closes the session in the thread that used it; only a
+    session an endpoint left open is finished here, off the event loop.
+    """
     session: Session = request.app.state.session_factory()
     try:
         yield session
-        session.commit()
     except BaseException:
-        session.rollback()
+        await _finish(session, commit=False)
         raise
-    finally:
-        session.close()
+    await _finish(session, commit=True)
 
 
-def get_read_session(request: Request) -> Iterator[Session]:
+async def get_read_session(request: Request) -> AsyncIterator[Session]:
     """A read-only unit of work: it never takes the database's writer (see ``core.sqlite``)."""
     session: Session = request.app.state.read_session_factory()
     try:
         yield session
     finally:
-        session.close()
+        await _finish(session, commit=False)
+
+
+async def _finish(session: Session, *, commit: bool) -> None:
+    if not session.in_transaction():
+        session.close()  # nothing held: no I/O
+        return
+
+    def finish() -> None:
+        try:
+            if commit:
+                session.commit()
+            else:
+                session.rollback()
+        finally:
+            session.close()
+
+    await run_in_threadpool(finish)
 
 
 def _lock_timeout(error: OperationalError) -> bool:

@@ -170,13 +170,17 @@ class Responder:
                 raise _NeedsDatabase
             with self._factory() as session:
                 rows = list(session.scalars(select(Authority)))
+            read = dict(self._authorities)
+            for row in rows:
+                loaded = load(self._config, row)
+                for candidate in (hashes.SHA1(), hashes.SHA256(), hashes.SHA384(), hashes.SHA512()):
+                    name_hash, key_hash = loaded.cert_id_hashes(candidate)
+                    read[(candidate.name, name_hash, key_hash)] = loaded
             with self._lock:
+                # Whole, then stamped: a thread that finds the stamp fresh also finds every authority read
+                # (stamping first let a concurrent first login see a half-filled map and refuse the card).
+                self._authorities = read
                 self._authorities_read = time.monotonic()
-                for row in rows:
-                    loaded = load(self._config, row)
-                    for candidate in (hashes.SHA1(), hashes.SHA256(), hashes.SHA384(), hashes.SHA512()):
-                        name_hash, key_hash = loaded.cert_id_hashes(candidate)
-                        self._authorities[(candidate.name, name_hash, key_hash)] = loaded
             found = self._authorities.get(issuer)
         return found
 

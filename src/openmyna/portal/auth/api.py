@@ -87,20 +87,15 @@ def card_login(
     _csrf(request, x_csrf_token)
     challenge = login.b64decode(body.challenge, field="challenge")
     token = login.token_of(settings.base_url, challenge)
-    login.challenge_for(db, token=token, site=settings.base_url)  # unknown, used or expired: say so first
-    mine = held(request, "card")
-    if mine is None or mine[0] != token:
-        raise login.NotThisBrowser("this challenge was not issued to this browser")
-    login.sign_in(
+    identity = login.sign_in_here(
         db,
         responder=responder(request),
         site=settings.base_url,
         token=token,
-        certificate=login.b64decode(body.certificate, field="certificate"),
-        signature=login.b64decode(body.signature, field="signature"),
-        method="card",
+        held=held(request, "card"),
+        certificate_b64=body.certificate,
+        signature_b64=body.signature,
     )
-    identity = login.take(db, token=token, browser_secret=mine[1])
     forget(request, "card")
     finish(request, db, identity, settings=settings)
     return {"next": safe_next(body.next)}

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from openmyna.card import service as cards
 from openmyna.card.models import Card
 from openmyna.core import clock
+from openmyna.core.db import SWEEPS
 from openmyna.core.errors import Conflict, DomainError, Forbidden, NotFound
 from openmyna.jpki.ocsp import Responder
 from openmyna.jpki.verify import LoginRefused, verify_signature
@@ -118,12 +119,13 @@ def token_of(site: str, challenge: bytes) -> str:
 def open_transaction(
     session: Session, *, method: Method, purpose: Purpose = "login", browser_secret: str | None = None
 ) -> Opened:
-    """A fresh single-use token for one browser; expired transactions are dropped on the way."""
+    """A fresh single-use token for one browser; expired transactions are dropped on the way (every few seconds)."""
     now = _now()
-    session.execute(
-        delete(LoginTransaction).where(LoginTransaction.expires_at <= now - TTL),
-        execution_options={"synchronize_session": False},
-    )
+    if SWEEPS.due(session, LoginTransaction.__tablename__, now):
+        session.execute(
+            delete(LoginTransaction).where(LoginTransaction.expires_at <= now - TTL),
+            execution_options={"synchronize_session": False},
+        )
     token, secret = secrets.token_urlsafe(24), browser_secret or secrets.token_urlsafe(24)
     expires = now + TTL
     session.add(
@@ -206,6 +208,60 @@ def sign_in(
     row.state, row.resident_id, row.subject, row.card_id = SIGNED, card.resident_id, card.subject, card.id
     row.failure, row.tries_left = "", None
     return row
+
+
+def sign_in_here(
+    session: Session,
+    *,
+    responder: Responder,
+    site: str,
+    token: str,
+    held: tuple[str, str] | None,
+    certificate_b64: str,
+    signature_b64: str,
+) -> Identity:
+    """The card on this computer: :func:`sign_in` and :func:`take` in one step, for the browser that ``held``
+    the challenge (its token and secret from the signed cookie); certificate and signature as posted (base64).
+
+    One read of the transaction and one guarded write (``pending`` to ``done``) instead of three reads and two
+    writes. The refusals come in the same order as the two steps give them (unknown, used or expired first,
+    then another browser's challenge, then the card), but the card's signature, chain and status are checked
+    before the first statement: on SQLite that statement takes the database's single writer, which is then held
+    only for the few statements that follow, not for the RSA verifications as well.
+    """
+    refused: LoginRefused | None = None
+    verified = None
+    try:
+        verified = verify_signature(
+            responder,
+            certificate_der=b64decode(certificate_b64, field="certificate"),
+            data=challenge_bytes(site, token),
+            signature=b64decode(signature_b64, field="signature"),
+            kind="auth",
+        )
+    except LoginRefused as exc:
+        refused = exc
+    row = _find(session, token, lock=True)
+    _usable(row)
+    if held is None or held[0] != token:
+        raise NotThisBrowser("this challenge was not issued to this browser")
+    _check_browser(row, held[1])
+    if row.method != "card":
+        raise LoginUnknown("no login of this kind with this code")
+    if refused is not None:
+        raise refused
+    assert verified is not None
+    card = holder_of(session, serial=verified.serial)
+    taken = session.execute(
+        update(LoginTransaction)
+        .where(LoginTransaction.id == row.id, LoginTransaction.state == PENDING)
+        .values(state=DONE, resident_id=card.resident_id, subject=card.subject, card_id=card.id, failure="")
+        .returning(LoginTransaction.id),
+        execution_options={"synchronize_session": False},
+    ).first()
+    if taken is None:  # a concurrent request took it first
+        raise LoginUsed("this login code has already been used; start a new login")
+    return Identity(card.resident_id, card.subject, row.method, row.purpose)
 
 
 def report_failure(session: Session, *, token: str, failure: str, tries_left: int | None) -> None:
