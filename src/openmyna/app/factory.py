@@ -24,6 +24,9 @@ from openmyna.corporate import api as corporate_api
 from openmyna.corporate import nta_api as corporate_nta_api
 from openmyna.corporate import views as corporate_views
 from openmyna.jpki import api as jpki_api
+from openmyna.kiosk import api as kiosk_api
+from openmyna.kiosk import views as kiosk_views
+from openmyna.kiosk.municipalities import municipalities as kiosk_municipalities
 from openmyna.network import api as network_api
 from openmyna.network.table import load_table
 from openmyna.numbers import api as numbers_api
@@ -74,6 +77,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.templates = build_templates()
     app.state.exchange_table = load_table(context.settings.exchange_table_path)
     app.state.network_providers = {}
+    app.state.kiosk_municipalities = kiosk_municipalities(context.settings.kiosk_municipalities_dir)  # validated now
     app.state.notice_queue = portal_notices_queue.from_settings(context.settings)
     app.add_middleware(
         SessionMiddleware,
@@ -124,6 +128,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         oidc_api.router,
         oidc_views.router,
         demo_rp.router,
+        kiosk_api.router,
+        kiosk_views.router,
     ):
         app.include_router(router)
     portal_payments.install(app)

@@ -15,6 +15,7 @@ from openmyna.core import throttle as _throttle  # noqa: F401
 from openmyna.core.db import Base
 from openmyna.corporate import models as _corporate_models  # noqa: F401
 from openmyna.jpki import models as _jpki_models  # noqa: F401
+from openmyna.kiosk import models as _kiosk_models  # noqa: F401
 from openmyna.localtax import models as _localtax_models  # noqa: F401  (register tables)
 from openmyna.network import models as _network_models  # noqa: F401
 from openmyna.numbers import models as _numbers_models  # noqa: F401

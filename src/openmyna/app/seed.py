@@ -12,6 +12,7 @@ from openmyna.card import demo as card_demo
 from openmyna.core.context import AppContext
 from openmyna.corporate import demo as corporate_demo
 from openmyna.jpki.authority import CaConfig
+from openmyna.kiosk import demo as kiosk_demo
 from openmyna.network import demo as network_demo
 from openmyna.network.table import load_table
 from openmyna.orgs import demo as orgs_demo
@@ -44,6 +45,7 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
             personas = registry_demo.find_personas(session, keys=context.keys)
             cards = card_demo.find_cards(session, personas={p.key: p.resident_id for p in personas})
             logins = orgs_demo.demo_logins(context.settings.municipality_code)
+            kiosk_demo.ensure_stores(session, keys=context.keys)  # stores came after some databases were seeded
             return SeedReport(False, residents, logins, personas, cards)
         logins = orgs_demo.seed_organisations(
             session, keys=context.keys, municipality_code=context.settings.municipality_code
@@ -85,4 +87,6 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
         corporate_demo.seed_corporations(session.connection(), seed=seed)
         notices_demo.seed_notices(session, keys=context.keys, municipality_code=municipality, persona_ids=persona_ids)
         payments_demo.seed_requests(session, municipality_code=municipality, persona_ids=persona_ids)
+        kiosk_demo.ensure_stores(session, keys=context.keys)
+        kiosk_demo.seed_seals(session, municipality_code=municipality, persona_ids=persona_ids)
     return SeedReport(True, residents, logins, personas, cards)

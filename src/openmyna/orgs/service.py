@@ -54,8 +54,8 @@ KIND_SCOPES: dict[str, tuple[str, ...]] = {
     "pension_office": ("network:query", "notices:send", "payments:request"),
     "insurer": ("network:query", "payments:request"),
     "medical_institution": (),
-    "kiosk_operator": (),
-    "platform_operator": ("registry:read", "network:provide", "jpki:verify"),
+    "kiosk_operator": ("kiosk:request",),  # a store terminal asks the issuance centre
+    "platform_operator": ("registry:read", "network:provide", "jpki:verify", "kiosk:route"),  # kiosk:route: the centre
     "linked_site": ("jpki:verify",),
     "employer": (),
     "shop": (),

@@ -1,0 +1,225 @@
+"""The printed certificate: an A4 PDF drawn with reportlab in Debian's IPAex Mincho (embedded as a subset),
+then PAdES-signed by the municipality's key with pyhanko (B-LT: an RFC 3161 time-stamp from the centre's
+time-stamping unit, and the OCSP answers and CRL of the signing chain embedded in the document).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import logging
+import warnings
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+import segno
+from asn1crypto import keys as asn1_keys
+from asn1crypto import x509 as asn1_x509
+from cryptography.hazmat.primitives import serialization
+from reportlab.lib.colors import Color, black, white
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.units import mm
+from reportlab.lib.utils import ImageReader
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.cidfonts import UnicodeCIDFont
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.pdfgen import canvas
+
+from openmyna.core.i18n import era_date
+from openmyna.kiosk.documents import Document
+from openmyna.kiosk.signing import LoadedSigner
+
+# pyhanko warns that fetching is off: on purpose, the answers are given (pre-signed OCSP, the current CRL).
+logging.getLogger("pyhanko.sign.signers.pdf_signer").setLevel(logging.ERROR)
+warnings.filterwarnings("ignore", message="DSA is deprecated", module="pyhanko")
+IPAEX_MINCHO = Path("/usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf")
+SIGNATURE_FIELD = "MunicipalSignature"
+BYTES_RESERVED = 24_000  # the CMS with the time-stamp token; sized once instead of signing twice
+_PATTERN = Color(0.55, 0.62, 0.75, alpha=0.16)
+
+
+@cache
+def font() -> str:
+    """A registered font that draws Japanese: IPAex Mincho embedded when installed, else a CID font."""
+    if IPAEX_MINCHO.exists():
+        pdfmetrics.registerFont(TTFont("IPAexMincho", str(IPAEX_MINCHO)))
+        return "IPAexMincho"
+    pdfmetrics.registerFont(UnicodeCIDFont("HeiseiMin-W3"))
+    return "HeiseiMin-W3"
+
+
+@dataclass(frozen=True)
+class Page:
+    """Everything printed besides the document's own content."""
+
+    number: str
+    issued_on: dt.date
+    municipality: str
+    mayor: str
+    qr_text: str
+    verify_url: str
+    copy_number: int = 1
+    copies: int = 1
+
+
+def _background(pdf: canvas.Canvas, face: str, width: float, height: float) -> None:
+    """A light pattern (地紋) repeating 「複写」 faintly: a stand-in for the paper's anti-copy ground."""
+    pdf.saveState()
+    pdf.setFillColor(_PATTERN)
+    pdf.setFont(face, 11)
+    for row in range(0, int(height), 36):
+        for column in range(-40, int(width), 90):
+            pdf.drawString(column + (row % 72), row, "複写　COPY")
+    pdf.restoreState()
+
+
+def _qr(pdf: canvas.Canvas, text: str, x: float, y: float, size: float) -> None:
+    code = segno.make(text, error="m", micro=False)
+    matrix = list(code.matrix)
+    border = 2
+    modules = len(matrix) + 2 * border
+    cell = size / modules
+    pdf.setFillColor(white)  # the quiet zone and light modules cover the background pattern
+    pdf.rect(x, y, size, size, stroke=0, fill=1)
+    pdf.setFillColor(black)
+    path = pdf.beginPath()
+    for r, line in enumerate(matrix):
+        for c, dark in enumerate(line):
+            if dark:
+                path.rect(x + (c + border) * cell, y + size - (r + border + 1) * cell, cell, cell)
+    pdf.drawPath(path, stroke=0, fill=1)
+
+
+def render(document: Document, page: Page) -> bytes:
+    """One A4 page per copy, unsigned."""
+    buffer = io.BytesIO()
+    face = font()
+    width, height = A4
+    pdf = canvas.Canvas(buffer, pagesize=A4, pageCompression=1, invariant=1, initialFontName=face)
+    pdf.setTitle(f"{document.title} {page.number}")
+    pdf.setAuthor(page.municipality)
+    pdf.setSubject(document.title)
+    for copy in range(1, page.copies + 1):
+        _background(pdf, face, width, height)
+        pdf.setFillColor(black)
+        pdf.setFont(face, 22)
+        pdf.drawCentredString(width / 2, height - 30 * mm, document.title)
+        pdf.setFont(face, 9)
+        pdf.drawRightString(width - 18 * mm, height - 18 * mm, f"証明書番号 {page.number}")
+        if page.copies > 1:
+            pdf.drawRightString(width - 18 * mm, height - 23 * mm, f"{copy} / {page.copies} 通")
+        y = height - 45 * mm
+        for index, block in enumerate(document.blocks):
+            top = y
+            for label, value in block:
+                pdf.setFont(face, 9)
+                pdf.drawString(22 * mm, y, label)
+                pdf.setFont(face, 11)
+                pdf.drawString(62 * mm, y, value)
+                y -= 6.2 * mm
+            pdf.setLineWidth(0.4)
+            pdf.rect(18 * mm, y + 3 * mm, width - 36 * mm, top - y + 2 * mm)
+            y -= 4 * mm if index < len(document.blocks) - 1 else 0
+        if document.seal_png:
+            pdf.setFont(face, 9)
+            pdf.drawString(22 * mm, y - 8 * mm, "印影")
+            pdf.drawImage(
+                ImageReader(io.BytesIO(document.seal_png)), 62 * mm, y - 42 * mm, 34 * mm, 34 * mm, mask="auto"
+            )
+            y -= 44 * mm
+        if document.notes:
+            pdf.setFont(face, 8)
+            pdf.drawString(22 * mm, y - 4 * mm, "　".join(f"※{note}" for note in document.notes))
+            y -= 6 * mm
+        pdf.setFont(face, 11)
+        pdf.drawString(22 * mm, y - 14 * mm, document.certification)
+        pdf.drawString(22 * mm, y - 22 * mm, era_date(page.issued_on))
+        pdf.setFont(face, 14)
+        pdf.drawRightString(width - 22 * mm, y - 32 * mm, page.mayor)
+        pdf.setFont(face, 8)
+        pdf.drawRightString(width - 22 * mm, y - 37 * mm, "（電子署名・公印省略）")
+        _qr(pdf, page.qr_text, 18 * mm, 14 * mm, 46 * mm)
+        pdf.setFont(face, 8)
+        lines = (
+            "この証明書は電子署名されています（PAdES）。QRコードの署名は公開鍵で確認できます。",
+            f"真正性の確認: {page.verify_url}",
+            f"{page.municipality}　コンビニ交付",
+        )
+        for offset, line in enumerate(lines):
+            pdf.drawString(68 * mm, 48 * mm - offset * 5 * mm, line)
+        pdf.showPage()
+    pdf.save()
+    return buffer.getvalue()
+
+
+def _asn1_cert(certificate: object) -> asn1_x509.Certificate:
+    return asn1_x509.Certificate.load(certificate.public_bytes(serialization.Encoding.DER))  # type: ignore[attr-defined]
+
+
+def _asn1_key(signer: LoadedSigner) -> asn1_keys.PrivateKeyInfo:
+    return asn1_keys.PrivateKeyInfo.load(
+        signer.key.private_bytes(
+            serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+
+
+@dataclass(frozen=True)
+class Revocation:
+    """The status evidence embedded in the document (B-LT): OCSP answers and the CA's CRL, DER."""
+
+    ocsps: tuple[bytes, ...]
+    crls: tuple[bytes, ...]
+
+
+@cache
+def _signers(signer: LoadedSigner, tsa: LoadedSigner) -> tuple[object, object]:
+    """pyhanko's signer and time-stamper for a pair of keys, built once (keys parsed once)."""
+    from pyhanko.sign import signers as pyhanko_signers
+    from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    ca = _asn1_cert(signer.ca_certificate)
+    cms_signer = pyhanko_signers.SimpleSigner(
+        signing_cert=_asn1_cert(signer.certificate),
+        signing_key=_asn1_key(signer),
+        cert_registry=SimpleCertificateStore.from_certs([ca]),
+    )
+    stamper = DummyTimeStamper(
+        tsa_cert=_asn1_cert(tsa.certificate),
+        tsa_key=_asn1_key(tsa),
+        certs_to_embed=SimpleCertificateStore.from_certs([ca]),
+    )
+    return cms_signer, stamper
+
+
+def sign(unsigned: bytes, *, signer: LoadedSigner, tsa: LoadedSigner, revocation: Revocation, name: str) -> bytes:
+    """PAdES B-LT: CMS signature with the municipality's key, an RFC 3161 time-stamp, and the DSS."""
+    from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
+    from pyhanko.sign import fields
+    from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata, PdfSigner
+    from pyhanko_certvalidator import ValidationContext
+
+    cms_signer, stamper = _signers(signer, tsa)
+    context = ValidationContext(
+        trust_roots=[_asn1_cert(signer.ca_certificate)],
+        ocsps=list(revocation.ocsps),
+        crls=list(revocation.crls),
+        allow_fetching=False,
+    )
+    meta = PdfSignatureMetadata(
+        field_name=SIGNATURE_FIELD,
+        subfilter=fields.SigSeedSubFilter.PADES,
+        embed_validation_info=True,
+        validation_context=context,
+        name=name,
+        reason="コンビニ交付による証明書の発行 (certificate issued at a convenience store)",
+        md_algorithm="sha256",
+    )
+    writer = IncrementalPdfFileWriter(io.BytesIO(unsigned))
+    output = io.BytesIO()
+    PdfSigner(meta, cms_signer, timestamper=stamper).sign_pdf(  # type: ignore[arg-type]
+        writer, output=output, bytes_reserved=BYTES_RESERVED
+    )
+    return output.getvalue()
