@@ -26,6 +26,7 @@ from reportlab.pdfbase.cidfonts import UnicodeCIDFont
 from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
+from openmyna.core import clock
 from openmyna.core.i18n import era_date
 from openmyna.kiosk.documents import Document
 from openmyna.kiosk.signing import LoadedSigner
@@ -174,24 +175,32 @@ class Revocation:
 
 
 @cache
-def _signers(signer: LoadedSigner, tsa: LoadedSigner) -> tuple[object, object]:
-    """pyhanko's signer and time-stamper for a pair of keys, built once (keys parsed once)."""
+def _cms_signer(signer: LoadedSigner) -> object:
+    """pyhanko's signer for one key, built once (the key parsed once)."""
     from pyhanko.sign import signers as pyhanko_signers
+    from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+    return pyhanko_signers.SimpleSigner(
+        signing_cert=_asn1_cert(signer.certificate),
+        signing_key=_asn1_key(signer),
+        cert_registry=SimpleCertificateStore.from_certs([_asn1_cert(signer.ca_certificate)]),
+    )
+
+
+@cache
+def _tsa_parts(tsa: LoadedSigner) -> tuple[asn1_x509.Certificate, asn1_keys.PrivateKeyInfo, asn1_x509.Certificate]:
+    return _asn1_cert(tsa.certificate), _asn1_key(tsa), _asn1_cert(tsa.ca_certificate)
+
+
+def _stamper(tsa: LoadedSigner, at: dt.datetime) -> object:
+    """The centre's time-stamping unit (RFC 3161), stamping the one clock's time."""
     from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
-    ca = _asn1_cert(signer.ca_certificate)
-    cms_signer = pyhanko_signers.SimpleSigner(
-        signing_cert=_asn1_cert(signer.certificate),
-        signing_key=_asn1_key(signer),
-        cert_registry=SimpleCertificateStore.from_certs([ca]),
+    certificate, key, ca = _tsa_parts(tsa)
+    return DummyTimeStamper(
+        tsa_cert=certificate, tsa_key=key, certs_to_embed=SimpleCertificateStore.from_certs([ca]), fixed_dt=at
     )
-    stamper = DummyTimeStamper(
-        tsa_cert=_asn1_cert(tsa.certificate),
-        tsa_key=_asn1_key(tsa),
-        certs_to_embed=SimpleCertificateStore.from_certs([ca]),
-    )
-    return cms_signer, stamper
 
 
 def sign(unsigned: bytes, *, signer: LoadedSigner, tsa: LoadedSigner, revocation: Revocation, name: str) -> bytes:
@@ -201,9 +210,10 @@ def sign(unsigned: bytes, *, signer: LoadedSigner, tsa: LoadedSigner, revocation
     from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata, PdfSigner
     from pyhanko_certvalidator import ValidationContext
 
-    cms_signer, stamper = _signers(signer, tsa)
+    now = clock.now()
     context = ValidationContext(
         trust_roots=[_asn1_cert(signer.ca_certificate)],
+        moment=now,
         ocsps=list(revocation.ocsps),
         crls=list(revocation.crls),
         allow_fetching=False,
@@ -219,7 +229,7 @@ def sign(unsigned: bytes, *, signer: LoadedSigner, tsa: LoadedSigner, revocation
     )
     writer = IncrementalPdfFileWriter(io.BytesIO(unsigned))
     output = io.BytesIO()
-    PdfSigner(meta, cms_signer, timestamper=stamper).sign_pdf(  # type: ignore[arg-type]
+    PdfSigner(meta, _cms_signer(signer), timestamper=_stamper(tsa, now)).sign_pdf(  # type: ignore[arg-type]
         writer, output=output, bytes_reserved=BYTES_RESERVED
     )
     return output.getvalue()
