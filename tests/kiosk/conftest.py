@@ -27,17 +27,17 @@ JST = clock.JST
 
 
 def open_instant(real: dt.datetime | None = None) -> dt.datetime:
-    """The latest instant at or before ``real`` (default: now) when the demo town's stores issue."""
+    """The earliest instant at or after ``real`` (default: now) when the demo town's stores issue.
+
+    Never before the real time: the test CAs were made at the real time, and their certificates must be valid.
+    """
     at = (real or dt.datetime.now(dt.UTC)).astimezone(JST).replace(microsecond=0)
     town = runtime.participating(Settings())["131016"]
     while True:
         day = at.date()
-        closed = rules.year_end(day) or day in town.maintenance_days
-        if not closed and rules.OPENS <= at.time() < rules.CLOSES:
-            return at
-        if not closed and at.time() >= rules.CLOSES:
-            return dt.datetime.combine(day, dt.time(22, 0), JST)
-        at = dt.datetime.combine(day - dt.timedelta(days=1), dt.time(22, 0), JST)
+        if not (rules.year_end(day) or day in town.maintenance_days) and at.time() < rules.CLOSES:
+            return max(at, dt.datetime.combine(day, rules.OPENS, JST))
+        at = dt.datetime.combine(day + dt.timedelta(days=1), rules.OPENS, JST)
 
 
 @pytest.fixture

@@ -113,21 +113,30 @@ def refused(
 
 
 def test_out_of_hours_year_end_and_maintenance_days_are_refused_and_logged(
-    db: Session, session_factory: sessionmaker[Session], person: Callable[..., Person], in_process_centre
+    db: Session,
+    session_factory: sessionmaker[Session],
+    person: Callable[..., Person],
+    in_process_centre,
+    open_now: dt.datetime,
 ) -> None:
     holder = person()
-    for instant, error in (
-        (dt.datetime(2026, 12, 7, 23, 0, tzinfo=JST), rules.OutOfHours),
-        (dt.datetime(2026, 12, 8, 6, 29, tzinfo=JST), rules.OutOfHours),
-        (dt.datetime(2026, 12, 30, 12, 0, tzinfo=JST), rules.ClosedDay),
-        (dt.datetime(2027, 1, 3, 12, 0, tzinfo=JST), rules.ClosedDay),
-        (dt.datetime(2027, 2, 14, 12, 0, tzinfo=JST), rules.ClosedDay),  # the town's maintenance day (YAML)
-    ):
-        with clock.frozen_at(instant):
+    day = open_now.date()
+    town = in_process_centre.municipalities["131016"]
+    maintenance = next((d for d in town.maintenance_days if d > day + dt.timedelta(days=1)), None)  # the YAML's
+    cases = [
+        (dt.datetime.combine(day, dt.time(23, 0), JST), rules.OutOfHours),
+        (dt.datetime.combine(day + dt.timedelta(days=1), dt.time(6, 29), JST), rules.OutOfHours),
+        (dt.datetime(day.year, 12, 30, 12, 0, tzinfo=JST), rules.ClosedDay),
+        (dt.datetime(day.year + 1, 1, 3, 12, 0, tzinfo=JST), rules.ClosedDay),
+    ]
+    if maintenance is not None:
+        cases.append((dt.datetime.combine(maintenance, dt.time(12, 0), JST), rules.ClosedDay))
+    for instant, error in cases:
+        with clock.frozen_at(max(instant, open_now)):
             refused(session_factory, in_process_centre, card_request(holder), error)
-    with clock.frozen_at(dt.datetime(2026, 12, 8, 6, 30, tzinfo=JST)):
+    with clock.frozen_at(dt.datetime.combine(day + dt.timedelta(days=1), dt.time(6, 30), JST)):
         assert terminal.issue(session_factory, centre_client=in_process_centre, request=card_request(holder)).number
-    assert count(db, Refusal) == 5 and count(db, Sale) == 1
+    assert count(db, Refusal) == len(cases) and count(db, Sale) == 1
     assert {r.reason for r in db.scalars(select(Refusal))} == {"kiosk-out-of-hours", "kiosk-closed-day"}
 
 

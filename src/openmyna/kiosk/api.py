@@ -6,8 +6,10 @@ import base64
 import binascii
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlalchemy.orm import Session
 
+from openmyna.core.db import unit_of_work
 from openmyna.core.errors import InvalidInput
 from openmyna.core.web import AppSettings, DbSession, Keys, ReadSession, UnitOfWorkRoute
 from openmyna.jpki.api import Config, responder
@@ -44,9 +46,19 @@ def _out(issued: municipality.Issued) -> IssuedOut:
 
 @router.post("/api/kiosk/centre/requests", response_model=IssuedOut, summary="A store terminal asks the centre")
 def centre_request(
-    body: CentreRequestIn, db: DbSession, settings: AppSettings, keys: Keys, store: Store, ocsp: OcspResponder
+    body: CentreRequestIn,
+    http: Request,
+    db: ReadSession,
+    settings: AppSettings,
+    keys: Keys,
+    store: Store,
+    ocsp: OcspResponder,
 ) -> IssuedOut:
-    """The issuance centre: checks the card's signature and status, routes to the person's municipality."""
+    """The issuance centre: checks the card's signature and status, routes to the person's municipality.
+
+    With the municipality in another process the centre routes on a read-only snapshot (holding no writer
+    while the municipality writes) and records its access event afterwards; in this process, one unit of work.
+    """
     request = centre.CardRequest(
         store=store.org_code,
         request_key=body.request_key,
@@ -58,15 +70,27 @@ def centre_request(
         certificate=_b64(body.certificate, "certificate"),
         signature=_b64(body.signature, "signature"),
     )
-    issued = centre.route(
-        db,
-        responder=ocsp,
-        municipalities=runtime.participating(settings),
-        client=runtime.municipality_client(db, settings=settings, keys=keys),
-        request=request,
-        caller=runtime.centre_caller(settings),
-    )
-    return _out(issued)
+    caller = runtime.centre_caller(settings)
+
+    def route(session: Session) -> centre.Routed:
+        return centre.route(
+            session,
+            responder=ocsp,
+            municipalities=runtime.participating(settings),
+            client=runtime.municipality_client(session, settings=settings, keys=keys),
+            request=request,
+            caller=caller,
+        )
+
+    if settings.kiosk_municipality_url:
+        routed = route(db)
+        with unit_of_work(http.app.state.session_factory) as session:
+            centre.record_routing(session, routed=routed, request=request, caller=caller)
+    else:
+        with unit_of_work(http.app.state.session_factory) as session:
+            routed = route(session)
+            centre.record_routing(session, routed=routed, request=request, caller=caller)
+    return _out(routed.issued)
 
 
 @router.post(

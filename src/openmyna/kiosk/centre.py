@@ -14,7 +14,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session
 
 from openmyna.card import service as cards
-from openmyna.core import clock
+from openmyna.core import audit, clock
 from openmyna.core.errors import DomainError, NotFound
 from openmyna.jpki import service as jpki
 from openmyna.jpki.ocsp import Responder
@@ -71,6 +71,12 @@ class CardRequest:
     signature: bytes
 
 
+@dataclass(frozen=True)
+class Routed:
+    subject: str  # the person's pseudonym
+    issued: Issued
+
+
 def challenge(*, store: str, request_key: str, signed_at: dt.datetime, kind: str, copies: int) -> bytes:
     """What the card signs: the store, the request, when, and what is asked (so nothing can be swapped)."""
     when = signed_at.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -82,8 +88,8 @@ class MunicipalityClient(Protocol):
         """Ask ``municipality``'s certificate server to issue (raises the server's refusal as a DomainError)."""
 
 
-def _card_holder(session: Session, serial: str) -> str:
-    """The pseudonym of the holder of the card in use whose current authentication certificate is ``serial``."""
+def _card_holder(session: Session, serial: str) -> tuple[str, int]:
+    """The holder (pseudonym, resident id) of the card in use whose current authentication certificate is ``serial``."""
     row = jpki.certificate(session, serial=serial, kind="auth")
     kind, _, card_id = row.holder_ref.partition(":")
     card = cards.get_card(session, card_id=int(card_id)) if kind == "card" and card_id.isdigit() else None
@@ -93,7 +99,7 @@ def _card_holder(session: Session, serial: str) -> str:
         cards.require_usable(card)
     except DomainError as exc:
         raise CardRefused(f"the card is not in use ({exc.detail})") from exc
-    return card.subject
+    return card.subject, card.resident_id
 
 
 def route(
@@ -104,8 +110,12 @@ def route(
     client: MunicipalityClient,
     request: CardRequest,
     caller: Caller,
-) -> Issued:
-    """Authenticate the card, apply the rules the centre can check, and have the municipality issue."""
+) -> Routed:
+    """Authenticate the card, apply the rules the centre can check, and have the municipality issue.
+
+    Only reads happen here (the municipality writes): with a municipality in another process, ``session``
+    may be a read-only one, so no writer is held while the municipality works.
+    """
     now = clock.now()
     if abs(now - request.signed_at) > SIGNATURE_AGE:
         raise CardRefused("the card's signature is older than 2 minutes; insert the card again")
@@ -120,8 +130,10 @@ def route(
     verified = verify_signature(
         responder, certificate_der=request.certificate, data=data, signature=request.signature, kind="auth"
     )
-    subject = _card_holder(session, verified.serial)
-    resident = registry.lookup_by_subject(session, subject=subject, caller=caller, purpose="kiosk routing")
+    subject, resident_id = _card_holder(session, verified.serial)
+    resident = registry.find_resident(session, resident_id=resident_id)
+    if resident is None:
+        raise CardRefused("the card's holder has no resident record")
     municipality = municipalities.get(resident.municipality_code)
     if municipality is None:
         raise NotParticipating(f"municipality {resident.municipality_code} does not take part")
@@ -129,15 +141,30 @@ def route(
     fee = rules.check_offered(municipality, request.kind) * request.copies
     if request.tendered is not None and request.tendered < fee:
         raise FeeUnpaid(f"the fee is {fee} yen and {request.tendered} yen was paid", fee=fee)
-    return client.issue(
-        session,
-        municipality=municipality,
-        request=MunicipalRequest(
-            subject=subject,
-            kind=request.kind,
-            options=request.options,
-            copies=request.copies,
-            store=request.store,
-            request_key=request.request_key,
+    return Routed(
+        subject,
+        client.issue(
+            session,
+            municipality=municipality,
+            request=MunicipalRequest(
+                subject=subject,
+                kind=request.kind,
+                options=request.options,
+                copies=request.copies,
+                store=request.store,
+                request_key=request.request_key,
+            ),
         ),
+    )
+
+
+def record_routing(session: Session, *, routed: Routed, request: CardRequest, caller: Caller) -> None:
+    """The centre's access event of the person (written after the municipality answered)."""
+    audit.record_access(
+        session,
+        subject=routed.subject,
+        actor_org=caller.org_code,
+        actor=f"{caller.actor} for {request.store}"[:128],
+        action="kiosk.route",
+        purpose=f"{request.kind} {routed.issued.number}",
     )

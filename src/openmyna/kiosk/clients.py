@@ -141,7 +141,7 @@ class InProcessCentre:
     caller: Caller
 
     def request(self, session: Session, request: centre.CardRequest) -> server.Issued:
-        return centre.route(
+        routed = centre.route(
             session,
             responder=self.responder,
             municipalities=self.municipalities,
@@ -149,6 +149,8 @@ class InProcessCentre:
             request=request,
             caller=self.caller,
         )
+        centre.record_routing(session, routed=routed, request=request, caller=self.caller)
+        return routed.issued
 
 
 class HttpCentre:

@@ -27,6 +27,7 @@ from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.pdfgen import canvas
 
 from openmyna.core import clock
+from openmyna.core.errors import DomainError
 from openmyna.core.i18n import era_date
 from openmyna.kiosk.documents import Document
 from openmyna.kiosk.signing import LoadedSigner
@@ -48,6 +49,13 @@ def font() -> str:
         return "IPAexMincho"
     pdfmetrics.registerFont(UnicodeCIDFont("HeiseiMin-W3"))
     return "HeiseiMin-W3"
+
+
+class SignerUnusable(DomainError):
+    slug = "kiosk-signer-unusable"
+    status = 503
+    title_ja = "証明書に署名できません（署名鍵が無効です）"
+    title_en = "The certificate cannot be signed (the signing key is not valid)"
 
 
 @dataclass(frozen=True)
@@ -227,9 +235,14 @@ def sign(unsigned: bytes, *, signer: LoadedSigner, tsa: LoadedSigner, revocation
         reason="コンビニ交付による証明書の発行 (certificate issued at a convenience store)",
         md_algorithm="sha256",
     )
+    from pyhanko.sign.general import SigningError
+
     writer = IncrementalPdfFileWriter(io.BytesIO(unsigned))
     output = io.BytesIO()
-    PdfSigner(meta, _cms_signer(signer), timestamper=_stamper(tsa, now)).sign_pdf(  # type: ignore[arg-type]
-        writer, output=output, bytes_reserved=BYTES_RESERVED
-    )
+    try:
+        PdfSigner(meta, _cms_signer(signer), timestamper=_stamper(tsa, now)).sign_pdf(  # type: ignore[arg-type]
+            writer, output=output, bytes_reserved=BYTES_RESERVED
+        )
+    except SigningError as exc:  # e.g. the key's certificate was revoked: nothing is signed with it
+        raise SignerUnusable(f"the signing key {signer.serial} does not validate: {exc}") from exc
     return output.getvalue()
