@@ -36,6 +36,7 @@ from openmyna.portal import views as portal_views
 from openmyna.portal.auth import api as portal_auth_api
 from openmyna.portal.auth import dependencies as portal_auth
 from openmyna.portal.auth import views as portal_auth_views
+from openmyna.portal.history import certificates as portal_certificates
 from openmyna.portal.history import views as portal_history_views
 from openmyna.portal.inquiries import views as portal_inquiries_views
 from openmyna.portal.mydata import views as portal_mydata_views
@@ -119,6 +120,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         portal_auth_views.router,
         portal_auth_api.router,
         portal_history_views.router,
+        portal_certificates.router,
         portal_mydata_views.router,
         portal_notices_api.router,
         portal_notices_views.router,
