@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -70,10 +71,8 @@ def person(
     def make(**overrides: object) -> Person:
         rid = resident(**overrides)
         card = active_card(resident_id=rid)
-        try:
+        with contextlib.suppress(seals.SealNotAllowed):
             seals.register(db, resident_id=rid, seal_png=seals.demo_seal_png("山田"), caller=clerk)
-        except seals.SealNotAllowed:
-            pass
         year = open_now.year
         localtax.record_assessment(
             db, resident_id=rid, assessment=localtax.assess(fiscal_year=year, income=4_200_000, dependants=1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import re
 from collections.abc import Callable
 
 from cryptography import x509
@@ -13,6 +14,8 @@ from openmyna.kiosk.demo import DEFAULT_STORE
 from openmyna.orgs import service as orgs
 from tests.kiosk.conftest import Person, card_request
 from tests.portal.conftest import Holder, card_login
+
+CSRF_ATTR = re.compile(r'data-csrf="([^"]+)"')
 
 
 def bearer(keys: KeyRing, org: str, scope: str) -> dict[str, str]:
@@ -90,3 +93,36 @@ def test_the_resident_sees_each_issuance_in_the_portal(
     card_login(client, Holder(holder.card, holder.reader))
     page = client.get("/portal/certificates")
     assert page.status_code == 200 and number in page.text and "印鑑登録証明書" in page.text
+
+
+def test_the_terminal_page_flow_as_its_script_runs_it(client: TestClient, person: Callable[..., Person]) -> None:
+    holder = person()
+    page = client.get("/kiosk", headers={"accept": "text/html"})
+    assert (
+        page.status_code == 200
+        and "connect-src 'self' http://127.0.0.1:8765" in page.headers["content-security-policy"]
+    )
+    csrf = CSRF_ATTR.search(page.text).group(1)  # type: ignore[union-attr]
+    headers = {"X-CSRF-Token": csrf}
+    assert client.post("/api/kiosk/terminal/challenge", json={"kind": "inkan"}).status_code == 403  # no CSRF token
+    challenge = client.post("/api/kiosk/terminal/challenge", json={"kind": "inkan"}, headers=headers).json()
+    data = base64.b64decode(challenge["challenge"])
+    body = {
+        "request_key": challenge["request_key"],
+        "signed_at": challenge["signed_at"],
+        "kind": "inkan",
+        "tendered": 500,
+        "method": "cash",
+        "certificate": base64.b64encode(holder.reader.certificate("auth")).decode(),
+        "signature": base64.b64encode(holder.reader.sign("auth", "1234", data=data)).decode(),
+    }
+    issued = client.post("/api/kiosk/terminal/issue", json=body, headers=headers)
+    assert issued.status_code == 200, issued.text
+    result = issued.json()
+    assert result["charged"] == 300 and result["change"] == 200
+    printed = client.get(result["print_url"])
+    assert printed.status_code == 200 and printed.content.startswith(b"%PDF")
+    other = TestClient(client.app)  # another browser never gets this terminal's print
+    assert other.get(result["print_url"]).status_code == 404
+    again = client.post("/api/kiosk/terminal/issue", json=body, headers=headers).json()
+    assert again["number"] == result["number"] and again["charged"] == 0  # a retry is not charged twice

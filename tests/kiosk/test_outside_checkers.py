@@ -35,7 +35,7 @@ from openmyna.core.context import AppContext, open_context
 from openmyna.core.db import make_engine, unit_of_work
 from openmyna.jpki.authority import CaConfig
 from openmyna.kiosk import documents, municipality, pdf, rules, runtime, signing
-from openmyna.kiosk.demo import DEFAULT_STORE, ensure_stores
+from openmyna.kiosk.demo import ensure_stores
 from openmyna.orgs import service as orgs
 from openmyna.orgs.service import Caller
 from openmyna.registry import seals

@@ -25,6 +25,7 @@ from openmyna.corporate import nta_api as corporate_nta_api
 from openmyna.corporate import views as corporate_views
 from openmyna.jpki import api as jpki_api
 from openmyna.kiosk import api as kiosk_api
+from openmyna.kiosk import terminal_views as kiosk_terminal
 from openmyna.kiosk import views as kiosk_views
 from openmyna.kiosk.municipalities import municipalities as kiosk_municipalities
 from openmyna.network import api as network_api
@@ -100,6 +101,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     wire(context.settings, context.keys)
     app.mount("/static", StaticFiles(packages=[("openmyna.core", "static")]), name="static")
     app.mount("/portal/static", StaticFiles(packages=[("openmyna.portal", "static")]), name="portal-static")
+    app.mount("/kiosk/static", StaticFiles(packages=[("openmyna.kiosk", "static")]), name="kiosk-static")
     for router in (
         network_api.router,  # first: the exchange query is the busiest route, and routes are matched in order
         views.router,
@@ -132,6 +134,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         demo_rp.router,
         kiosk_api.router,
         kiosk_views.router,
+        kiosk_terminal.router,
     ):
         app.include_router(router)
     portal_payments.install(app)

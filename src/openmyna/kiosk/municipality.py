@@ -239,3 +239,11 @@ def verify(session: Session, *, number: str) -> Verification | None:
         signer_status=status,
         pdf_sha256=row.pdf_sha256.hex(),
     )
+
+
+def printed_pdf(session: Session, *, number: str) -> bytes:
+    """The signed PDF of certificate ``number`` (for the terminal that printed it)."""
+    pdf_bytes = session.scalar(select(IssuedCertificate.pdf).where(IssuedCertificate.number == number))
+    if pdf_bytes is None:
+        raise NotFound(f"no certificate {number}")
+    return pdf_bytes

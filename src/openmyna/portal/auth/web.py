@@ -98,8 +98,6 @@ def finish(request: Request, db: Any, identity: Identity, *, settings: Settings)
 
 def reader_policy(response: Response, settings: Settings) -> Response:
     """The page policy plus ``connect-src`` to the local card reader, for the pages that use it."""
-    from openmyna.core.headers import PAGE_POLICY
+    from openmyna.core.headers import allow_connect
 
-    reader = settings.portal_card_reader_url.rstrip("/")
-    response.headers["content-security-policy"] = PAGE_POLICY + f"; connect-src 'self' {reader}"
-    return response
+    return allow_connect(response, settings.portal_card_reader_url)
