@@ -89,4 +89,7 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
         payments_demo.seed_requests(session, municipality_code=municipality, persona_ids=persona_ids)
         kiosk_demo.ensure_stores(session, keys=context.keys)
         kiosk_demo.seed_seals(session, municipality_code=municipality, persona_ids=persona_ids)
+        kiosk_demo.ensure_signers(
+            session, config=CaConfig.from_settings(context.settings, context.keys), settings=context.settings
+        )
     return SeedReport(True, residents, logins, personas, cards)

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
+from openmyna.core.config import Settings
 from openmyna.core.crypto import KeyRing
 from openmyna.core.errors import Conflict
+from openmyna.jpki.authority import CaConfig
 from openmyna.orgs import service as orgs
 from openmyna.orgs.service import Caller
 from openmyna.registry import seals
@@ -41,3 +43,12 @@ def seed_seals(session: Session, *, municipality_code: str, persona_ids: dict[st
             )
         except Conflict:
             continue  # under 15, or not a current resident
+
+
+def ensure_signers(session: Session, *, config: CaConfig, settings: Settings) -> None:
+    """The participating towns' document keys and the time-stamping unit, made now rather than at the first print."""
+    from openmyna.kiosk import runtime, signing
+
+    for town in runtime.participating(settings).values():
+        signing.municipality_signer(session, config=config, code=town.code, name=town.name)
+    signing.tsa_signer(session, config=config)

@@ -100,8 +100,12 @@ def _qr(pdf: canvas.Canvas, text: str, x: float, y: float, size: float) -> None:
     pdf.drawPath(path, stroke=0, fill=1)
 
 
+LINE = 6.0 * mm
+FOOTER_TOP = 66 * mm  # the QR code and the check lines sit below this on every page
+
+
 def render(document: Document, page: Page) -> bytes:
-    """One A4 page per copy, unsigned."""
+    """A4 pages, unsigned: each copy starts on a new page; a long household runs on to further pages."""
     buffer = io.BytesIO()
     face = font()
     width, height = A4
@@ -109,46 +113,10 @@ def render(document: Document, page: Page) -> bytes:
     pdf.setTitle(f"{document.title} {page.number}")
     pdf.setAuthor(page.municipality)
     pdf.setSubject(document.title)
-    for copy in range(1, page.copies + 1):
-        _background(pdf, face, width, height)
-        pdf.setFillColor(black)
-        pdf.setFont(face, 22)
-        pdf.drawCentredString(width / 2, height - 30 * mm, document.title)
-        pdf.setFont(face, 9)
-        pdf.drawRightString(width - 18 * mm, height - 18 * mm, f"証明書番号 {page.number}")
-        if page.copies > 1:
-            pdf.drawRightString(width - 18 * mm, height - 23 * mm, f"{copy} / {page.copies} 通")
-        y = height - 45 * mm
-        for index, block in enumerate(document.blocks):
-            top = y
-            for label, value in block:
-                pdf.setFont(face, 9)
-                pdf.drawString(22 * mm, y, label)
-                pdf.setFont(face, 11)
-                pdf.drawString(62 * mm, y, value)
-                y -= 6.2 * mm
-            pdf.setLineWidth(0.4)
-            pdf.rect(18 * mm, y + 3 * mm, width - 36 * mm, top - y + 2 * mm)
-            y -= 4 * mm if index < len(document.blocks) - 1 else 0
-        if document.seal_png:
-            pdf.setFont(face, 9)
-            pdf.drawString(22 * mm, y - 8 * mm, "印影")
-            pdf.drawImage(
-                ImageReader(io.BytesIO(document.seal_png)), 62 * mm, y - 42 * mm, 34 * mm, 34 * mm, mask="auto"
-            )
-            y -= 44 * mm
-        if document.notes:
-            pdf.setFont(face, 8)
-            pdf.drawString(22 * mm, y - 4 * mm, "　".join(f"※{note}" for note in document.notes))
-            y -= 6 * mm
-        pdf.setFont(face, 11)
-        pdf.drawString(22 * mm, y - 14 * mm, document.certification)
-        pdf.drawString(22 * mm, y - 22 * mm, era_date(page.issued_on))
-        pdf.setFont(face, 14)
-        pdf.drawRightString(width - 22 * mm, y - 32 * mm, page.mayor)
-        pdf.setFont(face, 8)
-        pdf.drawRightString(width - 22 * mm, y - 37 * mm, "（電子署名・公印省略）")
+
+    def footer() -> None:
         _qr(pdf, page.qr_text, 18 * mm, 14 * mm, 46 * mm)
+        pdf.setFillColor(black)
         pdf.setFont(face, 8)
         lines = (
             "この証明書は電子署名されています（PAdES）。QRコードの署名は公開鍵で確認できます。",
@@ -157,6 +125,59 @@ def render(document: Document, page: Page) -> bytes:
         )
         for offset, line in enumerate(lines):
             pdf.drawString(68 * mm, 48 * mm - offset * 5 * mm, line)
+
+    def start(copy: int, continued: bool) -> float:
+        _background(pdf, face, width, height)
+        pdf.setFillColor(black)
+        pdf.setFont(face, 22)
+        pdf.drawCentredString(width / 2, height - 30 * mm, document.title + ("（続き）" if continued else ""))
+        pdf.setFont(face, 9)
+        pdf.drawRightString(width - 18 * mm, height - 18 * mm, f"証明書番号 {page.number}")
+        if page.copies > 1:
+            pdf.drawRightString(width - 18 * mm, height - 23 * mm, f"{copy} / {page.copies} 通")
+        return height - 45 * mm
+
+    def room(y: float, need: float, copy: int) -> float:
+        if y - need >= FOOTER_TOP:
+            return y
+        footer()
+        pdf.showPage()
+        return start(copy, continued=True)
+
+    for copy in range(1, page.copies + 1):
+        y = start(copy, continued=False)
+        for block in document.blocks:
+            y = room(y, len(block) * LINE + 6 * mm, copy)
+            top = y
+            for label, value in block:
+                pdf.setFont(face, 9)
+                pdf.drawString(22 * mm, y, label)
+                pdf.setFont(face, 11)
+                pdf.drawString(62 * mm, y, value)
+                y -= LINE
+            pdf.setLineWidth(0.4)
+            pdf.rect(18 * mm, y + 3 * mm, width - 36 * mm, top - y + 2 * mm)
+            y -= 4 * mm
+        if document.seal_png:
+            y = room(y, 46 * mm, copy)
+            pdf.setFont(face, 9)
+            pdf.drawString(22 * mm, y - 8 * mm, "印影")
+            seal = ImageReader(io.BytesIO(document.seal_png))
+            pdf.drawImage(seal, 62 * mm, y - 42 * mm, 34 * mm, 34 * mm, mask="auto")
+            y -= 44 * mm
+        y = room(y, 46 * mm, copy)
+        if document.notes:
+            pdf.setFont(face, 8)
+            pdf.drawString(22 * mm, y - 2 * mm, "　".join(f"※{note}" for note in document.notes))
+            y -= 4 * mm
+        pdf.setFont(face, 11)
+        pdf.drawString(22 * mm, y - 12 * mm, document.certification)
+        pdf.drawString(22 * mm, y - 20 * mm, era_date(page.issued_on))
+        pdf.setFont(face, 14)
+        pdf.drawRightString(width - 22 * mm, y - 30 * mm, page.mayor)
+        pdf.setFont(face, 8)
+        pdf.drawRightString(width - 22 * mm, y - 35 * mm, "（電子署名・公印省略）")
+        footer()
         pdf.showPage()
     pdf.save()
     return buffer.getvalue()
