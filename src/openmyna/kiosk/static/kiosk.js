@@ -34,6 +34,7 @@
     var copies = parseInt(document.getElementById("copies").value, 10);
     var tenderedText = document.getElementById("tendered").value.trim();
     submit.disabled = true;
+    document.getElementById("kiosk-result").hidden = true;  // the previous certificate's result goes away
     say(root.dataset.msgWorking, false);
     try {
       var challenge = await post("/api/kiosk/terminal/challenge", { kind: kind, copies: copies });
@@ -75,8 +76,7 @@
       document.getElementById("result-change").textContent = "¥" + issued.body.change;
       document.getElementById("result-print").href = issued.body.print_url;
       document.getElementById("result-verify").href = issued.body.verify_url;
-      var result = document.getElementById("kiosk-result");
-      result.hidden = false;
+      document.getElementById("kiosk-result").hidden = false;
       document.getElementById("result-print").focus();
     } finally {
       submit.disabled = false;
