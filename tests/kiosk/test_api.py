@@ -126,3 +126,14 @@ def test_the_terminal_page_flow_as_its_script_runs_it(client: TestClient, person
     assert other.get(result["print_url"]).status_code == 404
     again = client.post("/api/kiosk/terminal/issue", json=body, headers=headers).json()
     assert again["number"] == result["number"] and again["charged"] == 0  # a retry is not charged twice
+
+
+def test_statistics_page_and_json(client: TestClient, keys: KeyRing, person: Callable[..., Person]) -> None:
+    holder = person()
+    store = bearer(keys, DEFAULT_STORE, "kiosk:request")
+    assert client.post("/api/kiosk/centre/requests", json=body_of(holder, copies=2), headers=store).status_code == 200
+    data = client.get("/api/kiosk/stats").json()
+    assert data["seed"]["counts"]["juminhyo"][3] == 408_639 and data["seed"]["totals"][3] == 871_455
+    assert data["platform"]["total"] == 2 and data["coverage"]["population"] >= 1
+    page = client.get("/kiosk/stats")
+    assert page.status_code == 200 and "408,639" in page.text and "住民票の写し" in page.text

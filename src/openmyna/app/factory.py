@@ -134,6 +134,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         demo_rp.router,
         kiosk_api.router,
         kiosk_views.router,
+        kiosk_views.api_router,
         kiosk_terminal.router,
     ):
         app.include_router(router)
