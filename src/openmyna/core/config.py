@@ -77,6 +77,10 @@ class Settings(BaseSettings):
     kiosk_municipality_url: str | None = Field(
         default=None, description="The municipal certificate server the centre calls over HTTP (unset: in this process)"
     )
+    kiosk_enforce_hours: bool = Field(
+        default=True,
+        description="False only for a test or benchmark deployment: issue at any hour (never in production)",
+    )
     kiosk_centre_org: str = Field(default="jlis", description="The organisation that runs the issuance centre")
     jpki_pkcs11_module: str | None = Field(default=None, description="PKCS#11 module for new CA keys (else key files)")
     jpki_pkcs11_token: str = "openmyna-jpki"

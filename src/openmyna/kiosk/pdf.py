@@ -16,7 +16,8 @@ from pathlib import Path
 import segno
 from asn1crypto import keys as asn1_keys
 from asn1crypto import x509 as asn1_x509
-from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric.padding import PKCS1v15
 from reportlab.lib.colors import Color, black, white
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.units import mm
@@ -38,6 +39,7 @@ warnings.filterwarnings("ignore", message="DSA is deprecated", module="pyhanko")
 IPAEX_MINCHO = Path("/usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf")
 SIGNATURE_FIELD = "MunicipalSignature"
 BYTES_RESERVED = 24_000  # the CMS with the time-stamp token; sized once instead of signing twice
+QR_MASK = 4  # any of the eight masks reads; choosing the "best" costs a second of pure Python per code
 _PATTERN = Color(0.55, 0.62, 0.75, alpha=0.16)
 
 
@@ -84,8 +86,9 @@ def _background(pdf: canvas.Canvas, face: str, width: float, height: float) -> N
 
 
 def _qr(pdf: canvas.Canvas, text: str, x: float, y: float, size: float) -> None:
-    code = segno.make(text, error="m", micro=False)
-    matrix = list(code.matrix)
+    """The code as vector squares, one rectangle per run of dark modules (a fixed mask: the search is slow)."""
+    code = segno.make(text, error="m", micro=False, mask=QR_MASK)
+    matrix = [list(line) for line in code.matrix]
     border = 2
     modules = len(matrix) + 2 * border
     cell = size / modules
@@ -94,9 +97,16 @@ def _qr(pdf: canvas.Canvas, text: str, x: float, y: float, size: float) -> None:
     pdf.setFillColor(black)
     path = pdf.beginPath()
     for r, line in enumerate(matrix):
-        for c, dark in enumerate(line):
-            if dark:
-                path.rect(x + (c + border) * cell, y + size - (r + border + 1) * cell, cell, cell)
+        c = 0
+        while c < len(line):
+            if not line[c]:
+                c += 1
+                continue
+            run = c
+            while run < len(line) and line[run]:
+                run += 1
+            path.rect(x + (c + border) * cell, y + size - (r + border + 1) * cell, (run - c) * cell, cell)
+            c = run
     pdf.drawPath(path, stroke=0, fill=1)
 
 
@@ -203,17 +213,30 @@ class Revocation:
     crls: tuple[bytes, ...]
 
 
+class _KeptKeySigner:
+    """pyhanko's SimpleSigner with the key object kept (it re-parses the key, with its RSA check, per signature)."""
+
+    @staticmethod
+    def build(signer: LoadedSigner) -> object:
+        from pyhanko.sign import signers as pyhanko_signers
+        from pyhanko.sign.general import get_pyca_cryptography_hash
+        from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+        class Kept(pyhanko_signers.SimpleSigner):  # type: ignore[misc]
+            def sign_raw(self, data: bytes, digest_algorithm: str) -> bytes:
+                return signer.key.sign(data, PKCS1v15(), get_pyca_cryptography_hash(digest_algorithm))
+
+        return Kept(
+            signing_cert=_asn1_cert(signer.certificate),
+            signing_key=_asn1_key(signer),
+            cert_registry=SimpleCertificateStore.from_certs([_asn1_cert(signer.ca_certificate)]),
+        )
+
+
 @cache
 def _cms_signer(signer: LoadedSigner) -> object:
-    """pyhanko's signer for one key, built once (the key parsed once)."""
-    from pyhanko.sign import signers as pyhanko_signers
-    from pyhanko_certvalidator.registry import SimpleCertificateStore
-
-    return pyhanko_signers.SimpleSigner(
-        signing_cert=_asn1_cert(signer.certificate),
-        signing_key=_asn1_key(signer),
-        cert_registry=SimpleCertificateStore.from_certs([_asn1_cert(signer.ca_certificate)]),
-    )
+    """pyhanko's signer for one key, built once."""
+    return _KeptKeySigner.build(signer)
 
 
 @cache
@@ -222,14 +245,29 @@ def _tsa_parts(tsa: LoadedSigner) -> tuple[asn1_x509.Certificate, asn1_keys.Priv
 
 
 def _stamper(tsa: LoadedSigner, at: dt.datetime) -> object:
-    """The centre's time-stamping unit (RFC 3161), stamping the one clock's time."""
+    """The centre's time-stamping unit (RFC 3161) stamping the one clock's time, with its key object kept."""
+    from asn1crypto import cms, core
+    from pyhanko.sign.general import as_signing_certificate, get_pyca_cryptography_hash, simple_cms_attribute
     from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+    class Kept(DummyTimeStamper):  # type: ignore[misc]
+        def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str, when: dt.datetime) -> tuple[bytes, object]:
+            digest = hashes.Hash(get_pyca_cryptography_hash(md_algorithm))
+            digest.update(tst_info_data)
+            signed_attrs = cms.CMSAttributes(
+                [
+                    simple_cms_attribute("content_type", "tst_info"),
+                    simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(when)})),
+                    simple_cms_attribute("signing_certificate", as_signing_certificate(self.tsa_cert)),
+                    simple_cms_attribute("message_digest", digest.finalize()),
+                ]
+            )
+            hash_algorithm = get_pyca_cryptography_hash(md_algorithm.upper())
+            return tsa.key.sign(signed_attrs.dump(), PKCS1v15(), hash_algorithm), signed_attrs
+
     certificate, key, ca = _tsa_parts(tsa)
-    return DummyTimeStamper(
-        tsa_cert=certificate, tsa_key=key, certs_to_embed=SimpleCertificateStore.from_certs([ca]), fixed_dt=at
-    )
+    return Kept(tsa_cert=certificate, tsa_key=key, certs_to_embed=SimpleCertificateStore.from_certs([ca]), fixed_dt=at)
 
 
 def sign(unsigned: bytes, *, signer: LoadedSigner, tsa: LoadedSigner, revocation: Revocation, name: str) -> bytes:
