@@ -211,26 +211,8 @@ def end_entity_builder(
         .add_extension(x509.CertificatePolicies([x509.PolicyInformation(POLICY_OIDS[kind], None)]), critical=False)
         .add_extension(_authority_key_id(ca_certificate), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(
-            x509.CRLDistributionPoints(
-                [x509.DistributionPoint([x509.UniformResourceIdentifier(urls.crl(kind))], None, None, None)]
-            ),
-            critical=False,
-        )
-        .add_extension(
-            x509.AuthorityInformationAccess(
-                [
-                    x509.AccessDescription(
-                        x509.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(urls.ocsp)
-                    ),
-                    x509.AccessDescription(
-                        x509.AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(urls.ca(kind))
-                    ),
-                ]
-            ),
-            critical=False,
-        )
     )
+    builder = _with_status_urls(builder, kind, urls)
     if kind == "sign":
         builder = builder.add_extension(x509.SubjectAlternativeName(holder_alt_names(holder)), critical=False)
     return builder
@@ -273,29 +255,33 @@ def organisation_builder(
         .add_extension(x509.CertificatePolicies([x509.PolicyInformation(POLICY_OIDS["org"], None)]), critical=False)
         .add_extension(_authority_key_id(ca_certificate), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(
-            x509.CRLDistributionPoints(
-                [x509.DistributionPoint([x509.UniformResourceIdentifier(urls.crl("org"))], None, None, None)]
-            ),
-            critical=False,
-        )
-        .add_extension(
-            x509.AuthorityInformationAccess(
-                [
-                    x509.AccessDescription(
-                        x509.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(urls.ocsp)
-                    ),
-                    x509.AccessDescription(
-                        x509.AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(urls.ca("org"))
-                    ),
-                ]
-            ),
-            critical=False,
-        )
     )
+    builder = _with_status_urls(builder, "org", urls)
     if time_stamping:
         builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
     return builder
+
+
+def _with_status_urls(builder: x509.CertificateBuilder, kind: Kind, urls: Urls) -> x509.CertificateBuilder:
+    """Where a validator finds the status and the issuer: the CRL, the OCSP responder, the CA certificate."""
+    return builder.add_extension(
+        x509.CRLDistributionPoints(
+            [x509.DistributionPoint([x509.UniformResourceIdentifier(urls.crl(kind))], None, None, None)]
+        ),
+        critical=False,
+    ).add_extension(
+        x509.AuthorityInformationAccess(
+            [
+                x509.AccessDescription(
+                    x509.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(urls.ocsp)
+                ),
+                x509.AccessDescription(
+                    x509.AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(urls.ca(kind))
+                ),
+            ]
+        ),
+        critical=False,
+    )
 
 
 def holder_alt_names(holder: HolderFacts) -> list[x509.GeneralName]:

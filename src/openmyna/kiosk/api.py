@@ -32,6 +32,21 @@ def _b64(value: str, field: str) -> bytes:
         raise InvalidInput(f"{field}: not base64", field=field) from exc
 
 
+def card_request_of(body: Any, *, store: str) -> centre.CardRequest:
+    """The centre's request from what a terminal sent (the centre API's body, or the touch screen's)."""
+    return centre.CardRequest(
+        store=store,
+        request_key=body.request_key,
+        signed_at=body.signed_at,
+        kind=body.kind,
+        options=documents.Options.parse(body.options),
+        copies=body.copies,
+        tendered=body.tendered,
+        certificate=_b64(body.certificate, "certificate"),
+        signature=_b64(body.signature, "signature"),
+    )
+
+
 def _out(issued: municipality.Issued) -> IssuedOut:
     return IssuedOut(
         number=issued.number,
@@ -59,17 +74,7 @@ def centre_request(
     With the municipality in another process the centre routes on a read-only snapshot (holding no writer
     while the municipality writes) and records its access event afterwards; in this process, one unit of work.
     """
-    request = centre.CardRequest(
-        store=store.org_code,
-        request_key=body.request_key,
-        signed_at=body.signed_at,
-        kind=body.kind,
-        options=documents.Options.parse(body.options),
-        copies=body.copies,
-        tendered=body.tendered,
-        certificate=_b64(body.certificate, "certificate"),
-        signature=_b64(body.signature, "signature"),
-    )
+    request = card_request_of(body, store=store.org_code)
     caller = runtime.centre_caller(settings)
 
     def route(session: Session) -> centre.Routed:

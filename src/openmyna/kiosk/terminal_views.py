@@ -19,8 +19,8 @@ from openmyna.core.errors import NotFound
 from openmyna.core.headers import allow_connect
 from openmyna.core.timefmt import UtcDateTimeIn
 from openmyna.core.web import AppSettings, Keys, ReadSession, UnitOfWorkRoute, check_csrf, render
-from openmyna.kiosk import centre, documents, municipality, runtime, terminal
-from openmyna.kiosk.api import _b64
+from openmyna.kiosk import centre, municipality, runtime, terminal
+from openmyna.kiosk.api import card_request_of
 from openmyna.kiosk.demo import DEFAULT_STORE
 from openmyna.kiosk.municipalities import KIND_NAMES, KINDS, Kind
 from openmyna.kiosk.schemas import REQUEST_KEY
@@ -96,17 +96,7 @@ def terminal_issue(
         client = runtime.centre_for(
             session, settings=settings, keys=keys, store=store, read_sessions=request.app.state.read_session_factory
         )
-    card_request = centre.CardRequest(
-        store=store,
-        request_key=body.request_key,
-        signed_at=body.signed_at,
-        kind=body.kind,
-        options=documents.Options.parse(body.options),
-        copies=body.copies,
-        tendered=body.tendered,
-        certificate=_b64(body.certificate, "certificate"),
-        signature=_b64(body.signature, "signature"),
-    )
+    card_request = card_request_of(body, store=store)
     printed = terminal.issue(factory, centre_client=client, request=card_request, method=body.method)
     request.session[PRINTS] = [*request.session.get(PRINTS, [])[-9:], printed.number]
     return {
