@@ -25,6 +25,13 @@ browser:
 	      || echo "chromium could not be installed; browser tests will be skipped"; \
 	  else echo "no $(CHROMIUM) and not root: browser tests will be skipped"; fi; \
 	fi
+	@# the outside checkers of issued certificates (pdfsig, pdftoppm, zbarimg, certutil): tests/kiosk
+	@if ! command -v pdfsig >/dev/null || ! command -v zbarimg >/dev/null || ! command -v certutil >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils zbar-tools libnss3-tools >/dev/null) \
+	      || echo "poppler-utils/zbar-tools could not be installed; the certificate checker tests will be skipped"; \
+	  else echo "no pdfsig/zbarimg and not root: the certificate checker tests will be skipped"; fi; \
+	fi
 
 # Debian's SoftHSM2 for the PKCS#11 CA-key tests; installed when root can.
 softhsm:

@@ -31,6 +31,10 @@ from openmyna.eservice.service import catalogue_for
 from openmyna.health import api as health_api
 from openmyna.health import views as health_views
 from openmyna.jpki import api as jpki_api
+from openmyna.kiosk import api as kiosk_api
+from openmyna.kiosk import terminal_views as kiosk_terminal
+from openmyna.kiosk import views as kiosk_views
+from openmyna.kiosk.municipalities import municipalities as kiosk_municipalities
 from openmyna.network import api as network_api
 from openmyna.network.table import load_table
 from openmyna.numbers import api as numbers_api
@@ -40,6 +44,7 @@ from openmyna.portal import views as portal_views
 from openmyna.portal.auth import api as portal_auth_api
 from openmyna.portal.auth import dependencies as portal_auth
 from openmyna.portal.auth import views as portal_auth_views
+from openmyna.portal.history import certificates as portal_certificates
 from openmyna.portal.history import views as portal_history_views
 from openmyna.portal.inquiries import views as portal_inquiries_views
 from openmyna.portal.mydata import views as portal_mydata_views
@@ -84,6 +89,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.exchange_table = load_table(context.settings.exchange_table_path)
     app.state.eservice_catalogue = catalogue_for(context.settings)  # a broken procedure file stops start-up here
     app.state.network_providers = {}
+    app.state.kiosk_municipalities = kiosk_municipalities(context.settings.kiosk_municipalities_dir)  # validated now
     app.state.notice_queue = portal_notices_queue.from_settings(context.settings)
     app.add_middleware(
         SessionMiddleware,
@@ -109,6 +115,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.mount("/eservice/static", StaticFiles(packages=[("openmyna.eservice", "static")]), name="eservice-static")
     app.mount("/carduses/static", StaticFiles(packages=[("openmyna.carduses", "static")]), name="carduses-static")
     app.mount("/health/static", StaticFiles(packages=[("openmyna.health", "static")]), name="health-static")
+    app.mount("/kiosk/static", StaticFiles(packages=[("openmyna.kiosk", "static")]), name="kiosk-static")
     for router in (
         network_api.router,  # first: the exchange query is the busiest route, and routes are matched in order
         views.router,
@@ -129,6 +136,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         portal_auth_views.router,
         portal_auth_api.router,
         portal_history_views.router,
+        portal_certificates.router,
         portal_mydata_views.router,
         portal_notices_api.router,
         portal_notices_views.router,
@@ -146,6 +154,10 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         health_views.router,
         carduses_api.router,
         carduses_views.router,
+        kiosk_api.router,
+        kiosk_views.router,
+        kiosk_views.api_router,
+        kiosk_terminal.router,
     ):
         app.include_router(router)
     portal_payments.install(app)

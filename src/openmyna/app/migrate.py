@@ -18,6 +18,7 @@ from openmyna.corporate import models as _corporate_models  # noqa: F401
 from openmyna.eservice import models as _eservice_models  # noqa: F401
 from openmyna.health import models as _health_models  # noqa: F401
 from openmyna.jpki import models as _jpki_models  # noqa: F401
+from openmyna.kiosk import models as _kiosk_models  # noqa: F401
 from openmyna.localtax import models as _localtax_models  # noqa: F401  (register tables)
 from openmyna.network import models as _network_models  # noqa: F401
 from openmyna.numbers import models as _numbers_models  # noqa: F401

@@ -14,6 +14,7 @@ from openmyna.core.context import AppContext
 from openmyna.corporate import demo as corporate_demo
 from openmyna.health import demo as health_demo
 from openmyna.jpki.authority import CaConfig
+from openmyna.kiosk import demo as kiosk_demo
 from openmyna.network import demo as network_demo
 from openmyna.network.table import load_table
 from openmyna.orgs import demo as orgs_demo
@@ -48,6 +49,7 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
             cards = card_demo.find_cards(session, personas={p.key: p.resident_id for p in personas})
             town = context.settings.municipality_code
             logins = [*orgs_demo.demo_logins(town), health_demo.RECEPTION, carduses_demo.GUARD]
+            kiosk_demo.ensure_stores(session, keys=context.keys)  # stores came after some databases were seeded
             return SeedReport(False, residents, logins, personas, cards)
         logins = orgs_demo.seed_organisations(
             session, keys=context.keys, municipality_code=context.settings.municipality_code
@@ -93,4 +95,9 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
         health_demo.seed_health(session, keys=context.keys, municipality_code=municipality, persona_ids=persona_ids)
         carduses_demo.seed_gates(session, keys=context.keys, persona_cards={c.persona: c.card_id for c in cards})
         logins += [health_demo.RECEPTION, carduses_demo.GUARD]
+        kiosk_demo.ensure_stores(session, keys=context.keys)
+        kiosk_demo.seed_seals(session, municipality_code=municipality, persona_ids=persona_ids)
+        kiosk_demo.ensure_signers(
+            session, config=CaConfig.from_settings(context.settings, context.keys), settings=context.settings
+        )
     return SeedReport(True, residents, logins, personas, cards)

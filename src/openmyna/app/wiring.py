@@ -7,12 +7,15 @@ from openmyna.core import events
 from openmyna.core.config import Settings
 from openmyna.core.crypto import KeyRing
 from openmyna.jpki.authority import CaConfig
+from openmyna.kiosk import rules as kiosk_rules
 from openmyna.network import handlers as network_handlers
 from openmyna.registry.events import ResidentFactsChanged, ResidentRegistered, ResidentRemoved, ResidentReturned
 
 
 def wire(settings: Settings | None = None, keys: KeyRing | None = None) -> None:
     """Subscribe every domain's handlers; with keys (and settings), also give them this process's configuration."""
+    if settings is not None:
+        kiosk_rules.configure(enforce_hours=settings.kiosk_enforce_hours)
     if settings is not None and keys is not None:
         card_handlers.configure(CaConfig.from_settings(settings, keys))
     if keys is not None:

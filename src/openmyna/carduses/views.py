@@ -7,7 +7,7 @@ from fastapi.responses import RedirectResponse, Response
 
 from openmyna.carduses import service
 from openmyna.core.errors import Forbidden
-from openmyna.core.headers import card_reader_policy
+from openmyna.core.headers import allow_connect
 from openmyna.core.web import AppSettings, ReadSession, UnitOfWorkRoute, render
 from openmyna.orgs.dependencies import staff_of
 
@@ -42,5 +42,4 @@ def gate(code: str, request: Request, db: ReadSession, settings: AppSettings) ->
             "entries": service.entries(db, gate=code),
         },
     )
-    response.headers["content-security-policy"] = card_reader_policy(settings.portal_card_reader_url)
-    return response
+    return allow_connect(response, settings.portal_card_reader_url)

@@ -29,6 +29,7 @@ from openmyna.core.context import open_context
 from openmyna.corporate import cli as corporate_cli
 from openmyna.eservice import cli as eservice_cli
 from openmyna.health import cli as health_cli
+from openmyna.kiosk import cli as kiosk_cli
 from openmyna.network import cli as network_cli
 from openmyna.numbers import cli as numbers_cli
 from openmyna.orgs import cli as orgs_cli
@@ -55,6 +56,7 @@ def _schema_first() -> None:
 app.add_typer(portal_cli.app, name="portal", callback=_schema_first)
 app.add_typer(corporate_cli.app, name="corporate", callback=_schema_first)
 app.add_typer(eservice_cli.app, name="eservice", callback=_schema_first)
+app.add_typer(kiosk_cli.app, name="kiosk", callback=_schema_first)
 app.add_typer(network_cli.app, name="network")
 app.add_typer(notices_cli.app, name="notices")
 app.add_typer(payments_cli.app, name="payments")

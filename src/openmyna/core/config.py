@@ -72,6 +72,20 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     mail_from: str = "no-reply@openmyna.example"
     email_verification_ttl_seconds: int = Field(default=86400, ge=60, description="A verification link's life")
+    kiosk_municipalities_dir: str | None = Field(
+        default=None, description="Folder of municipality YAML files for convenience-store issuance (default: shipped)"
+    )
+    kiosk_centre_url: str | None = Field(
+        default=None, description="The issuance centre a kiosk terminal calls over HTTP (unset: in this process)"
+    )
+    kiosk_municipality_url: str | None = Field(
+        default=None, description="The municipal certificate server the centre calls over HTTP (unset: in this process)"
+    )
+    kiosk_enforce_hours: bool = Field(
+        default=True,
+        description="False only for a test or benchmark deployment: issue at any hour (never in production)",
+    )
+    kiosk_centre_org: str = Field(default="jlis", description="The organisation that runs the issuance centre")
     jpki_pkcs11_module: str | None = Field(default=None, description="PKCS#11 module for new CA keys (else key files)")
     jpki_pkcs11_token: str = "openmyna-jpki"
     jpki_pkcs11_pin: SecretStr | None = None

@@ -13,6 +13,7 @@ import base64
 import hashlib
 import re
 from collections.abc import Iterable
+from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -27,11 +28,6 @@ DOCS_POLICY = (
     "connect-src 'self'; worker-src blob:; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 HSTS = "max-age=31536000"
-
-
-def card_reader_policy(reader_url: str) -> str:
-    """The page policy plus ``connect-src`` to the local card reader, for pages that read the card."""
-    return PAGE_POLICY + f"; connect-src 'self' {reader_url.rstrip('/')}"
 
 
 _COMMON = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
@@ -113,3 +109,9 @@ def _secure(cookie: bytes) -> bytes:
     if any(part.strip().lower() == b"secure" for part in cookie.split(b";")[1:]):
         return cookie
     return cookie + b"; Secure"
+
+
+def allow_connect(response: Any, origin: str) -> Any:
+    """The page policy plus ``connect-src`` to one more origin (the local card reader), for the pages that use it."""
+    response.headers["content-security-policy"] = PAGE_POLICY + f"; connect-src 'self' {origin.rstrip('/')}"
+    return response

@@ -24,7 +24,19 @@ from openmyna.core.crypto import KeyRing
 from openmyna.core.errors import DomainError, Forbidden
 from openmyna.core.sqlite import WriterBusy
 
-TEMPLATE_PACKAGES = ("core", "orgs", "registry", "corporate", "card", "portal", "eservice", "health", "carduses", "app")
+TEMPLATE_PACKAGES = (
+    "core",
+    "orgs",
+    "registry",
+    "corporate",
+    "card",
+    "portal",
+    "eservice",
+    "health",
+    "carduses",
+    "kiosk",
+    "app",
+)
 LANGUAGE_COOKIE = "lang"
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
 
-from openmyna.core.headers import card_reader_policy
+from openmyna.core.headers import allow_connect
 from openmyna.core.web import AppSettings, ReadSession, UnitOfWorkRoute, render
 from openmyna.health import service
 from openmyna.orgs.dependencies import staff_of
@@ -30,5 +30,4 @@ def reception(request: Request, db: ReadSession, settings: AppSettings) -> Respo
             "checks": service.checks_of_clinic(db, clinic=clinic.code),
         },
     )
-    response.headers["content-security-policy"] = card_reader_policy(settings.portal_card_reader_url)
-    return response
+    return allow_connect(response, settings.portal_card_reader_url)

@@ -60,7 +60,7 @@ def _body(media_type: str, description: str) -> dict[int | str, dict[str, Any]]:
     response_class=Response,
     responses=_body("application/x-pem-file", "The CA certificate"),
 )
-def ca_certificate(kind: Literal["sign", "auth"], db: DbSession, config: Config) -> Response:
+def ca_certificate(kind: Literal["sign", "auth", "org"], db: DbSession, config: Config) -> Response:
     return Response(service.ca_certificate_pem(db, config=config, kind=kind), media_type="application/x-pem-file")
 
 
@@ -70,7 +70,7 @@ def ca_certificate(kind: Literal["sign", "auth"], db: DbSession, config: Config)
     response_class=Response,
     responses=_body("application/pkix-crl", "The CA's current CRL"),
 )
-def crl(kind: Literal["sign", "auth"], db: DbSession, config: Config) -> Response:
+def crl(kind: Literal["sign", "auth", "org"], db: DbSession, config: Config) -> Response:
     return Response(service.current_crl(db, config=config, kind=kind), media_type="application/pkix-crl")
 
 

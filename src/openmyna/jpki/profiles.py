@@ -21,14 +21,23 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
-Kind = Literal["sign", "auth"]
-KINDS: tuple[Kind, ...] = ("sign", "auth")
+Kind = Literal["sign", "auth", "org"]
+KINDS: tuple[Kind, ...] = ("sign", "auth", "org")
 
+# "org" is the organisation CA openmyna operates beside the two JPKI CAs (the part LGPKI, 地方公共団体組織認証基盤,
+# plays in Japan): it certifies the keys with which municipalities sign the documents they issue.
 POLICY_OIDS: dict[Kind, x509.ObjectIdentifier] = {
     "sign": x509.ObjectIdentifier("1.2.392.200149.8.5.1.1"),
     "auth": x509.ObjectIdentifier("1.2.392.200149.8.5.1.3"),
+    # a UUID-derived OID (ITU-T X.667, arc 2.25): openmyna's own policy, claiming nothing of a real CA's
+    "org": x509.ObjectIdentifier("2.25.267148306347405424389373425137329961482"),
 }
-CA_UNITS: dict[Kind, str] = {"sign": "JPKI for digital signature", "auth": "JPKI for user authentication"}
+CA_UNITS: dict[Kind, str] = {
+    "sign": "JPKI for digital signature",
+    "auth": "JPKI for user authentication",
+    "org": "openmyna organisation CA",
+}
+_CA_ORGANISATIONS: dict[Kind, str] = {"sign": "JPKI", "auth": "JPKI", "org": "openmyna"}
 # subjectAltName otherName types of the signing certificate: the holder's four facts.
 _FACT_ARC = "1.2.392.200149.8.5.5"
 OID_NAME = x509.ObjectIdentifier(f"{_FACT_ARC}.1")
@@ -109,7 +118,7 @@ def ca_name(kind: Kind) -> x509.Name:
     return x509.Name(
         [
             x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
-            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "JPKI"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, _CA_ORGANISATIONS[kind]),
             x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, CA_UNITS[kind]),
         ]
     )
@@ -155,7 +164,7 @@ def responder_builder(
             x509.Name(
                 [
                     x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
-                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, "JPKI"),
+                    x509.NameAttribute(NameOID.ORGANIZATION_NAME, _CA_ORGANISATIONS[kind]),
                     x509.NameAttribute(NameOID.COMMON_NAME, f"OCSP responder, {CA_UNITS[kind]}"),
                 ]
             )
@@ -202,29 +211,77 @@ def end_entity_builder(
         .add_extension(x509.CertificatePolicies([x509.PolicyInformation(POLICY_OIDS[kind], None)]), critical=False)
         .add_extension(_authority_key_id(ca_certificate), critical=False)
         .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
-        .add_extension(
-            x509.CRLDistributionPoints(
-                [x509.DistributionPoint([x509.UniformResourceIdentifier(urls.crl(kind))], None, None, None)]
-            ),
-            critical=False,
-        )
-        .add_extension(
-            x509.AuthorityInformationAccess(
-                [
-                    x509.AccessDescription(
-                        x509.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(urls.ocsp)
-                    ),
-                    x509.AccessDescription(
-                        x509.AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(urls.ca(kind))
-                    ),
-                ]
-            ),
-            critical=False,
-        )
     )
+    builder = _with_status_urls(builder, kind, urls)
     if kind == "sign":
         builder = builder.add_extension(x509.SubjectAlternativeName(holder_alt_names(holder)), critical=False)
     return builder
+
+
+def organisation_builder(
+    *,
+    ca_certificate: x509.Certificate,
+    public_key: rsa.RSAPublicKey,
+    organisation: str,
+    unit: str,
+    serial: int,
+    not_before: dt.datetime,
+    not_after: dt.datetime,
+    urls: Urls,
+    time_stamping: bool = False,
+) -> x509.CertificateBuilder:
+    """A certificate of the organisation CA: an organisation's document-signing key (or a time-stamping unit).
+
+    ``C=JP, O=<organisation>, OU=<unit>``; digitalSignature + nonRepudiation; CRL and OCSP named like the
+    JPKI certificates, so every validator finds the status the same way.
+    """
+    name = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COUNTRY_NAME, "JP"),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation),
+            x509.NameAttribute(NameOID.ORGANIZATIONAL_UNIT_NAME, unit),
+        ]
+    )
+    builder = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(ca_certificate.subject)
+        .public_key(public_key)
+        .serial_number(serial)
+        .not_valid_before(not_before)
+        .not_valid_after(not_after)
+        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
+        .add_extension(_key_usage(digital_signature=True, non_repudiation=not time_stamping), critical=True)
+        .add_extension(x509.CertificatePolicies([x509.PolicyInformation(POLICY_OIDS["org"], None)]), critical=False)
+        .add_extension(_authority_key_id(ca_certificate), critical=False)
+        .add_extension(x509.SubjectKeyIdentifier.from_public_key(public_key), critical=False)
+    )
+    builder = _with_status_urls(builder, "org", urls)
+    if time_stamping:
+        builder = builder.add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
+    return builder
+
+
+def _with_status_urls(builder: x509.CertificateBuilder, kind: Kind, urls: Urls) -> x509.CertificateBuilder:
+    """Where a validator finds the status and the issuer: the CRL, the OCSP responder, the CA certificate."""
+    return builder.add_extension(
+        x509.CRLDistributionPoints(
+            [x509.DistributionPoint([x509.UniformResourceIdentifier(urls.crl(kind))], None, None, None)]
+        ),
+        critical=False,
+    ).add_extension(
+        x509.AuthorityInformationAccess(
+            [
+                x509.AccessDescription(
+                    x509.AuthorityInformationAccessOID.OCSP, x509.UniformResourceIdentifier(urls.ocsp)
+                ),
+                x509.AccessDescription(
+                    x509.AuthorityInformationAccessOID.CA_ISSUERS, x509.UniformResourceIdentifier(urls.ca(kind))
+                ),
+            ]
+        ),
+        critical=False,
+    )
 
 
 def holder_alt_names(holder: HolderFacts) -> list[x509.GeneralName]:

@@ -20,14 +20,14 @@ class ValidityRequest(StrictModel):
 
 class CertificateRef(BaseModel):
     serial: str
-    kind: Literal["sign", "auth"]
+    kind: Literal["sign", "auth", "org"]
     certificate_pem: str
     url: str
 
 
 class ValidityOut(BaseModel):
     serial: str
-    kind: Literal["sign", "auth"]
+    kind: Literal["sign", "auth", "org"]
     status: Literal["good", "revoked", "suspended", "expired", "not_yet_valid"]
     at: UtcDateTime
     not_before: UtcDateTime

@@ -38,6 +38,7 @@ __all__ = [
     "current_crl",
     "ensure_authorities",
     "issue",
+    "issue_organisation",
     "link_replacement",
     "note_holder_abroad",
     "nth_birthday_after",
@@ -153,6 +154,59 @@ def issue(
     )
     presign(authority, row)
     session.add(row)
+    return row
+
+
+ORGANISATION_VALIDITY = dt.timedelta(days=3 * 365)
+
+
+def issue_organisation(
+    session: Session,
+    *,
+    config: CaConfig,
+    public_key: rsa.RSAPublicKey,
+    organisation: str,
+    unit: str,
+    holder_ref: str,
+    time_stamping: bool = False,
+) -> Certificate:
+    """Issue an organisation CA certificate (a municipality's document-signing key, or a time-stamping unit).
+
+    Stored, revoked, listed in the CRL and answered by OCSP like every other certificate of the platform.
+    """
+    if public_key.key_size != 2048:
+        raise BadCsr("the key must be RSA-2048")
+    authority = loaded_authority(session, config=config, kind="org")
+    now = utcnow().replace(microsecond=0)
+    serial = profiles.random_serial()
+    builder = profiles.organisation_builder(
+        ca_certificate=authority.certificate,
+        public_key=public_key,
+        organisation=organisation,
+        unit=unit,
+        serial=serial,
+        not_before=now - dt.timedelta(minutes=5),
+        not_after=now + ORGANISATION_VALIDITY,
+        urls=config.urls,
+        time_stamping=time_stamping,
+    )
+    cert = sign_certificate(builder, authority.signer)
+    row = Certificate(
+        authority_id=authority.id,
+        kind="org",
+        serial=format(serial, "x"),
+        issue_id=secrets.token_hex(8).upper(),
+        holder_ref=holder_ref[:64],
+        subject=holder_ref[:64],
+        der=cert.public_bytes(serialization.Encoding.DER),
+        not_before=now - dt.timedelta(minutes=5),
+        not_after=now + ORGANISATION_VALIDITY,
+        issued_at=now,
+        status=GOOD,
+    )
+    presign(authority, row)
+    session.add(row)
+    session.flush()
     return row
 
 

@@ -4,9 +4,6 @@ over HTTP for an agency running elsewhere. Both sit behind :class:`Provider`."""
 from __future__ import annotations
 
 import datetime as dt
-import threading
-import time
-from dataclasses import dataclass
 from typing import Any, Protocol
 
 import httpx
@@ -18,6 +15,7 @@ from openmyna.core.crypto import KeyRing
 from openmyna.core.errors import DomainError
 from openmyna.localtax import service as localtax
 from openmyna.network.models import LocalId
+from openmyna.orgs.client import OrgTokenSource, TokenRefused
 from openmyna.pension import service as pension
 from openmyna.registry import service as registry
 
@@ -127,51 +125,28 @@ class InProcessProvider:
         return reader(session, ref)
 
 
-@dataclass
-class _CachedToken:
-    value: str
-    expires: float
-
-
 class HttpProvider:
     """A provider in another process: the hub authenticates with its own key (private_key_jwt) and asks."""
 
     def __init__(self, *, base_url: str, hub_code: str, hub_private_pem: bytes, timeout: float = 5.0) -> None:
         self.base_url = base_url.rstrip("/")
         self.hub_code = hub_code
-        self.hub_private_pem = hub_private_pem
         self.client = httpx.Client(timeout=timeout)
-        self._token: _CachedToken | None = None
-        self._lock = threading.Lock()
+        self._tokens = OrgTokenSource(
+            base_url=self.base_url,
+            org_code=hub_code,
+            private_pem=hub_private_pem,
+            scope="network:provide",
+            client=self.client,
+        )
 
     def _bearer(self) -> str:
-        with self._lock:
-            if self._token and self._token.expires > time.monotonic() + 10:
-                return self._token.value
-            from authlib.oauth2.rfc7523 import private_key_jwt_sign
-            from joserfc.jwk import ECKey
-
-            endpoint = f"{self.base_url}/oauth/token"
-            assertion = private_key_jwt_sign(
-                ECKey.import_key(self.hub_private_pem), self.hub_code, endpoint, alg="ES256"
-            )
-            response = self.client.post(
-                endpoint,
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": self.hub_code,
-                    "scope": "network:provide",
-                    "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                    "client_assertion": assertion,
-                },
-            )
-            if response.status_code != 200:
-                raise ProviderUnavailable(
-                    f"the provider at {self.base_url} refused the hub's credentials ({response.status_code})"
-                )
-            body = response.json()
-            self._token = _CachedToken(body["access_token"], time.monotonic() + int(body["expires_in"]))
-            return self._token.value
+        try:
+            return self._tokens.bearer()
+        except TokenRefused as exc:
+            raise ProviderUnavailable(
+                f"the provider at {self.base_url} refused the hub's credentials ({exc.status})"
+            ) from exc
 
     def provide(
         self, session: Session, *, agency: str, kind: str, item: str, business: str, code: str

@@ -56,8 +56,8 @@ KIND_SCOPES: dict[str, tuple[str, ...]] = {
     "insurer": ("network:query", "payments:request", "health:enrol"),
     "medical_institution": ("health:check",),  # a reception terminal asks for eligibility (オンライン資格確認)
     "clearing_house": (),  # answers eligibility for every insurer (支払基金等)
-    "kiosk_operator": (),
-    "platform_operator": ("registry:read", "network:provide", "jpki:verify"),
+    "kiosk_operator": ("kiosk:request",),  # a store terminal asks the issuance centre
+    "platform_operator": ("registry:read", "network:provide", "jpki:verify", "kiosk:route"),  # kiosk:route: the centre
     "linked_site": ("jpki:verify",),
     "employer": ("gates:operate",),  # registers employee IDs on cards and runs its gates
     "shop": (),

@@ -112,3 +112,18 @@ class ResidentVersion(Base):
     snapshot: Mapped[dict[str, Any]] = mapped_column(JSON)
 
     resident: Mapped[Resident] = relationship(back_populates="history")
+
+
+class SealRegistration(Base):
+    """印鑑登録: a resident's registered seal (its image) and the 印鑑登録証 card that proves it, until abolished."""
+
+    __tablename__ = "registry_seal_registrations"
+    __table_args__ = (Index("ix_registry_seal_registrations_resident", "resident_id", "abolished_on"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    resident_id: Mapped[int] = mapped_column(ForeignKey("registry_residents.id"))
+    card_number: Mapped[str] = mapped_column(String(16), unique=True)  # 印鑑登録証 number
+    seal_image: Mapped[bytes] = mapped_column(LargeBinary)  # PNG of the impression (印影)
+    registered_on: Mapped[dt.date] = mapped_column(Date)
+    abolished_on: Mapped[dt.date | None] = mapped_column(Date, nullable=True)
+    abolished_reason: Mapped[str] = mapped_column(String(64), default="")

@@ -627,3 +627,11 @@ def household_members(session: Session, *, resident: Resident) -> list[Resident]
             .order_by(Resident.id)
         )
     )
+
+
+def count_residents(session: Session, *, municipality_codes: list[str]) -> int:
+    """Current residents of these municipalities (a count: no one's data is read)."""
+    if not municipality_codes:
+        return 0
+    query = select(func.count()).where(Resident.status == RESIDENT, Resident.municipality_code.in_(municipality_codes))
+    return session.scalar(query) or 0

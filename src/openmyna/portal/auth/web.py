@@ -98,7 +98,6 @@ def finish(request: Request, db: Any, identity: Identity, *, settings: Settings)
 
 def reader_policy(response: Response, settings: Settings) -> Response:
     """The page policy plus ``connect-src`` to the local card reader, for the pages that use it."""
-    from openmyna.core.headers import card_reader_policy
+    from openmyna.core.headers import allow_connect
 
-    response.headers["content-security-policy"] = card_reader_policy(settings.portal_card_reader_url)
-    return response
+    return allow_connect(response, settings.portal_card_reader_url)
