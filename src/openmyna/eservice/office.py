@@ -175,7 +175,7 @@ def queue(
     elif not caller.allows(READ_SCOPE):
         raise Forbidden(f"{caller.actor} lacks the scope {READ_SCOPE}", required_scope=READ_SCOPE)
     rows = []
-    for item, application in session.execute(query).tuples():
+    for item, application in session.execute(query):
         if deciding_org(session, item, application) == caller.org_code:
             rows.append((item, application))
             if len(rows) >= limit:
