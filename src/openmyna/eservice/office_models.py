@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, DateTime, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, DateTime, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from openmyna.core.db import Base
@@ -37,7 +37,7 @@ class ItemFetch(Base):
     result: Mapped[str] = mapped_column(String(16))  # answered | no_data | refused
     data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     reason: Mapped[str] = mapped_column(Text, default="")
-    exchange_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    exchange_id: Mapped[str | None] = mapped_column(String(64), nullable=True)  # the network log's id
     actor: Mapped[str] = mapped_column(String(128))
     fetched_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True))
 

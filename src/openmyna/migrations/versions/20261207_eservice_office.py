@@ -38,7 +38,7 @@ def upgrade() -> None:
         sa.Column("result", sa.String(length=16), nullable=False),
         sa.Column("data", sa.JSON(), nullable=True),
         sa.Column("reason", sa.Text(), nullable=False),
-        sa.Column("exchange_id", sa.Integer(), nullable=True),
+        sa.Column("exchange_id", sa.String(length=64), nullable=True),
         sa.Column("actor", sa.String(length=128), nullable=False),
         sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id"),
