@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from openmyna.card import demo as card_demo
 from openmyna.core.context import AppContext
 from openmyna.corporate import demo as corporate_demo
+from openmyna.eservice import demo as eservice_demo
 from openmyna.jpki.authority import CaConfig
 from openmyna.network import demo as network_demo
 from openmyna.network.table import load_table
@@ -85,4 +86,5 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
         corporate_demo.seed_corporations(session.connection(), seed=seed)
         notices_demo.seed_notices(session, keys=context.keys, municipality_code=municipality, persona_ids=persona_ids)
         payments_demo.seed_requests(session, municipality_code=municipality, persona_ids=persona_ids)
+        eservice_demo.seed_reviewers(session, municipality_code=municipality, password=orgs_demo.DEMO_STAFF_PASSWORD)
     return SeedReport(True, residents, logins, personas, cards)
