@@ -16,8 +16,8 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import exists, select
+from sqlalchemy.orm import Session, aliased
 
 from openmyna.core import clock, events
 from openmyna.eservice.catalogue import Catalogue, Entry
@@ -58,55 +58,49 @@ def deadline_of(entry: Entry, as_of: dt.date) -> dt.date | None:
     return due if due >= as_of else dt.date(as_of.year + 1, deadline.month, deadline.day)
 
 
-_PEOPLE = (
-    select(
-        Resident.id,
-        Resident.household_id,
-        Resident.relationship_code,
-        Resident.birth_date,
-        Resident.pseudonym,
-    )
-    .where(Resident.status == RESIDENT)
-    .order_by(Resident.household_id, Resident.id)
-)
+def born_by(day: dt.date, years: int) -> dt.date:
+    """The latest birth date of someone at least ``years`` old on ``day`` (``eligibility.age_on`` in SQL terms)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:  # 29 February: someone born on 28 February of that year has had the birthday
+        return dt.date(day.year - years, 2, 28)
 
 
 def concerned(session: Session, entry: Entry, *, municipality: str, as_of: dt.date) -> set[str]:
-    """The subjects of the residents the procedure's rules select (parents in a household; read in one pass)."""
+    """The subjects of the residents the procedure's rules select, in one query.
+
+    With a child rule, the people concerned are the parents (head or spouse) of a household with a current
+    child under the age limit (and, for a single parent, no spouse in it); otherwise every resident the
+    age rules admit. The same rules as ``eligibility.refusal`` over ``eligibility.facts_of``.
+    """
     rules = entry.procedure.eligibility
-    query = _PEOPLE.where(Resident.municipality_code == municipality)
-    if rules.child_under is None:  # no child rule: every resident the age rules admit
-        found = set()
-        for row in session.execute(query.execution_options(yield_per=50_000)):
-            age = age_on(row.birth_date, as_of)
-            if (rules.min_age is None or age >= rules.min_age) and (rules.max_age is None or age <= rules.max_age):
-                found.add(row.pseudonym)
-        return found
-    found = set()
-
-    def settle(members: list[tuple[str, int, str]]) -> None:
-        if not any(rel == "child" and age < (rules.child_under or 0) for rel, age, _ in members):
-            return
-        has_spouse = any(rel == "spouse" for rel, _, _ in members)
-        if rules.single_parent and has_spouse:
-            return
-        for rel, age, subject in members:
-            if rel not in PARENTS:
-                continue
-            if (rules.min_age is None or age >= rules.min_age) and (rules.max_age is None or age <= rules.max_age):
-                found.add(subject)
-
-    current: int | None = -1
-    members: list[tuple[str, int, str]] = []
-    for row in session.execute(query.execution_options(yield_per=50_000)):
-        if row.household_id != current:
-            if members:
-                settle(members)
-            current, members = row.household_id, []
-        members.append((row.relationship_code, age_on(row.birth_date, as_of), row.pseudonym))
-    if members:
-        settle(members)
-    return found
+    person = aliased(Resident)
+    query = select(person.pseudonym).where(person.status == RESIDENT, person.municipality_code == municipality)
+    if rules.min_age is not None:
+        query = query.where(person.birth_date <= born_by(as_of, rules.min_age))
+    if rules.max_age is not None:
+        query = query.where(person.birth_date > born_by(as_of, rules.max_age + 1))
+    if rules.child_under is not None:
+        child = aliased(Resident)
+        query = query.where(
+            person.relationship_code.in_(PARENTS),
+            exists().where(
+                child.household_id == person.household_id,
+                child.relationship_code == "child",
+                child.status == RESIDENT,
+                child.birth_date > born_by(as_of, rules.child_under),
+            ),
+        )
+        if rules.single_parent:
+            spouse = aliased(Resident)
+            query = query.where(
+                ~exists().where(
+                    spouse.household_id == person.household_id,
+                    spouse.relationship_code == "spouse",
+                    spouse.status == RESIDENT,
+                )
+            )
+    return set(session.scalars(query.execution_options(yield_per=50_000)))
 
 
 def remind(
