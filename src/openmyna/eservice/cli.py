@@ -174,8 +174,11 @@ def pension_offer(
     as_of: str | None = typer.Option(None, "--as-of", help="The day to run as (YYYY-MM-DD)"),
 ) -> None:
     """Offer the pension one-click exemption to a resident whose income qualifies (prints the draft id)."""
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError as exc:
+        _fail(exc)
     context = open_context()
-    day = dt.date.fromisoformat(as_of) if as_of else None
     with unit_of_work(context.session_factory) as session:
         draft = reminders.offer_pension_exemption(
             session,
