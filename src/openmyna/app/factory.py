@@ -26,6 +26,8 @@ from openmyna.corporate import api as corporate_api
 from openmyna.corporate import nta_api as corporate_nta_api
 from openmyna.corporate import views as corporate_views
 from openmyna.eservice import api as eservice_api
+from openmyna.eservice import office_api as eservice_office_api
+from openmyna.eservice import office_views as eservice_office_views
 from openmyna.eservice import views as eservice_views
 from openmyna.eservice.service import catalogue_for
 from openmyna.health import api as health_api
@@ -158,6 +160,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         kiosk_views.router,
         kiosk_views.api_router,
         kiosk_terminal.router,
+        eservice_office_api.router,
+        eservice_office_views.router,
     ):
         app.include_router(router)
     portal_payments.install(app)

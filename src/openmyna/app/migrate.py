@@ -16,6 +16,7 @@ from openmyna.core import throttle as _throttle  # noqa: F401
 from openmyna.core.db import Base
 from openmyna.corporate import models as _corporate_models  # noqa: F401
 from openmyna.eservice import models as _eservice_models  # noqa: F401
+from openmyna.eservice import office_models as _eservice_office_models  # noqa: F401
 from openmyna.health import models as _health_models  # noqa: F401
 from openmyna.jpki import models as _jpki_models  # noqa: F401
 from openmyna.kiosk import models as _kiosk_models  # noqa: F401

@@ -12,6 +12,7 @@ from openmyna.card import demo as card_demo
 from openmyna.carduses import demo as carduses_demo
 from openmyna.core.context import AppContext
 from openmyna.corporate import demo as corporate_demo
+from openmyna.eservice import demo as eservice_demo
 from openmyna.health import demo as health_demo
 from openmyna.jpki.authority import CaConfig
 from openmyna.kiosk import demo as kiosk_demo
@@ -100,4 +101,5 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
         kiosk_demo.ensure_signers(
             session, config=CaConfig.from_settings(context.settings, context.keys), settings=context.settings
         )
+        eservice_demo.seed_reviewers(session, municipality_code=municipality, password=orgs_demo.DEMO_STAFF_PASSWORD)
     return SeedReport(True, residents, logins, personas, cards)

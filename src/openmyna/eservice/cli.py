@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import mimetypes
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +16,7 @@ from openmyna.card.reader import VirtualReader
 from openmyna.core.context import open_context
 from openmyna.core.db import unit_of_work
 from openmyna.core.errors import DomainError
-from openmyna.eservice import service
+from openmyna.eservice import office, reminders, service
 from openmyna.eservice.catalogue import CatalogueError
 from openmyna.jpki.authority import CaConfig
 
@@ -124,3 +126,65 @@ def signature(
     (out / "content").write_bytes(content)
     (out / "signature.p7s").write_bytes(cms)  # type: ignore[arg-type]
     typer.echo(f"{out / 'content'}\n{out / 'signature.p7s'}")
+
+
+@app.command("remind")
+def remind(
+    as_of: str | None = typer.Option(None, "--as-of", help="The day to run as (YYYY-MM-DD); today by default"),
+    municipality: str | None = typer.Option(None, help="The town (the configured municipality by default)"),
+    procedure: list[str] = typer.Option([], help="Only these procedure codes"),
+    lead_days: int = typer.Option(reminders.LEAD_DAYS, help="Remind this many days before the deadline"),
+) -> None:
+    """Send the reminders due for the town's periodic procedures (現況届); one JSON line per procedure."""
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError as exc:
+        _fail(exc)
+    context = open_context()
+    town = municipality or context.settings.municipality_code
+    with unit_of_work(context.session_factory) as session:
+        runs = reminders.remind(
+            session, catalogue=_catalogue(), municipality=town, as_of=day, lead_days=lead_days, codes=procedure or None
+        )
+    for run in runs:
+        typer.echo(json.dumps({**asdict(run), "due": run.due.isoformat()}))
+
+
+@app.command("assign")
+def assign(
+    username: str,
+    department: str,
+    org: str | None = typer.Option(None, help="The staff member's organisation (the town by default)"),
+) -> None:
+    """Put a staff member on a department's review queue."""
+    context = open_context()
+    try:
+        with unit_of_work(context.session_factory) as session:
+            office.assign(
+                session, org_code=org or context.settings.municipality_code, username=username, department=department
+            )
+    except DomainError as exc:
+        _fail(exc)
+    typer.echo(f"{username} reviews {department}")
+
+
+@app.command("pension-offer")
+def pension_offer(
+    resident_id: int,
+    as_of: str | None = typer.Option(None, "--as-of", help="The day to run as (YYYY-MM-DD)"),
+) -> None:
+    """Offer the pension one-click exemption to a resident whose income qualifies (prints the draft id)."""
+    try:
+        day = dt.date.fromisoformat(as_of) if as_of else None
+    except ValueError as exc:
+        _fail(exc)
+    context = open_context()
+    with unit_of_work(context.session_factory) as session:
+        draft = reminders.offer_pension_exemption(
+            session,
+            catalogue=_catalogue(),
+            municipality=context.settings.municipality_code,
+            resident_id=resident_id,
+            as_of=day,
+        )
+    typer.echo(json.dumps({"draft_id": draft}))

@@ -28,7 +28,16 @@ from openmyna.core.errors import Conflict, DomainError, Forbidden, InvalidInput,
 from openmyna.eservice import receipts, signing
 from openmyna.eservice.catalogue import Catalogue, Entry, cached_catalogue
 from openmyna.eservice.eligibility import facts_of, refusal
-from openmyna.eservice.models import SUBMITTED, Application, ApplicationItem, Attachment, Draft, StatusChange
+from openmyna.eservice.models import (
+    RETURNED,
+    SUBMITTED,
+    WITHDRAWN,
+    Application,
+    ApplicationItem,
+    Attachment,
+    Draft,
+    StatusChange,
+)
 from openmyna.jpki import service as jpki
 from openmyna.jpki.authority import CaConfig
 from openmyna.orgs.service import Caller
@@ -320,6 +329,7 @@ def submit(
         with session.begin_nested():
             application = _record(session, submission, entries, content, content_hash, subject, resident.id)
             application.signer_serial, application.signed_at = certificate.serial, signed_at
+            _supersede_returned(session, application, submission.procedures)
     except IntegrityError:  # the same content arrived at the same time: the first one wins
         existing = _existing(session, subject=subject, content_hash=content_hash, key=submission.idempotency_key)
         if existing is None:
@@ -399,6 +409,37 @@ def _record(
     session.add_all(upload.row(application_id=application.id) for upload in submission.uploads)
     session.flush()
     return application
+
+
+def _supersede_returned(session: Session, application: Application, codes: list[str]) -> None:
+    """A new application for a procedure whose earlier item was returned for correction replaces that item."""
+    returned = session.scalars(
+        select(ApplicationItem)
+        .join(Application, Application.id == ApplicationItem.application_id)
+        .where(
+            Application.subject == application.subject,
+            Application.id != application.id,
+            ApplicationItem.status == RETURNED,
+            ApplicationItem.procedure_code.in_(codes),
+        )
+    )
+    now = clock.now()
+    for item in returned:
+        item.status, item.updated_at = WITHDRAWN, now
+        if all(other.status == WITHDRAWN for other in item.application.items):
+            item.application.status = WITHDRAWN
+        item.application.updated_at = now
+        note = f"corrected by {application.receipt_number}"
+        session.add(
+            StatusChange(
+                application_id=item.application_id,
+                item_id=item.id,
+                status=WITHDRAWN,
+                at=now,
+                actor="eservice",
+                note=note,
+            )
+        )
 
 
 def get_application(session: Session, *, public_id: str, subject: str | None = None) -> Application:

@@ -50,9 +50,10 @@ KIND_SCOPES: dict[str, tuple[str, ...]] = {
         "corporate:write",
         "notices:send",
         "payments:request",
+        "eservice:read",
     ),
     "ministry": ("network:query", "corporate:write", "notices:send", "payments:request", "gates:operate"),
-    "pension_office": ("network:query", "notices:send", "payments:request"),
+    "pension_office": ("network:query", "notices:send", "payments:request", "eservice:read"),
     "insurer": ("network:query", "payments:request", "health:enrol"),
     "medical_institution": ("health:check",),  # a reception terminal asks for eligibility (オンライン資格確認)
     "clearing_house": (),  # answers eligibility for every insurer (支払基金等)

@@ -10,7 +10,7 @@ import datetime as dt
 import hashlib
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from sqlalchemy import event, func, select, update
@@ -18,10 +18,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from openmyna.core import audit, clock
+from openmyna.core.db import bulk_insert
 from openmyna.core.errors import DomainError, Forbidden, NotFound
 from openmyna.orgs.models import Organisation
 from openmyna.orgs.service import Caller
-from openmyna.portal.notices.models import Notice, NoticeMessage, SendJob
+from openmyna.portal.notices.models import NOTICE_KINDS, Notice, NoticeMessage, SendJob
 from openmyna.portal.notices.queue import QueueUnavailable, Task, TaskQueue
 from openmyna.portal.notices.schemas import SendRequest
 from openmyna.registry.models import Resident
@@ -159,6 +160,41 @@ def request_send(
         return _replayed(existing, digest), False
     enqueue_after_commit(session, queue, Task("fanout", {"job_id": job.id}))
     return job, True
+
+
+def deliver(
+    session: Session,
+    *,
+    sender_org: str,
+    kind: str,
+    title: str,
+    body: str,
+    subjects: Sequence[str],
+    due_date: dt.date | None = None,
+) -> int:
+    """One message to these people now, in the caller's transaction (no job, no queue); how many notices.
+
+    For notices another package produces inside its own unit of work (an application's decision, a
+    reminder run): they commit or roll back with what caused them. A subject listed twice gets one.
+    """
+    if kind not in NOTICE_KINDS:
+        raise ValueError(f"unknown notice kind {kind!r}")
+    unique = list(dict.fromkeys(subjects))
+    if not unique:
+        return 0
+    now = now_utc()
+    message = NoticeMessage(
+        sender_org=sender_org, kind=kind, title=title[:200], body=body, due_date=due_date, created_at=now
+    )
+    session.add(message)
+    session.flush()
+    bulk_insert(
+        session.connection(),
+        Notice.__table__,
+        ("message_id", "subject", "created_at"),
+        ((message.id, subject, now) for subject in unique),
+    )
+    return len(unique)
 
 
 def _job_by_key(session: Session, org_code: str, key: str) -> SendJob | None:
