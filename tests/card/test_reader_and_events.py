@@ -309,7 +309,9 @@ def test_a_fresh_responder_accepts_concurrent_first_logins(
     The reading thread is slowed down inside the read (the database answers, then the map is built) so that
     the others arrive while it works: each waits for, or makes, a whole map, and every card is accepted.
     """
+    import contextlib
     import threading
+    from collections.abc import Iterator
 
     from openmyna.jpki import ocsp
     from openmyna.jpki.ocsp import Responder
@@ -320,7 +322,16 @@ def test_a_fresh_responder_accepts_concurrent_first_logins(
     reader = VirtualReader(session_factory, ca_config.keys, card.id)
     der = reader.certificate("auth")
     signature = reader.sign("auth", AUTH_PIN, data=b"challenge")
-    responder = Responder(session_factory, ca_config)
+    guard = threading.Lock()
+
+    @contextlib.contextmanager
+    def one_at_a_time() -> Iterator[Session]:
+        # The test's sessions share one connection (savepoints), which two threads may not use at once; the
+        # server's read-only factory gives each thread its own. The race under test is after the read.
+        with guard, session_factory() as session:
+            yield session
+
+    responder = Responder(one_at_a_time, ca_config)  # type: ignore[arg-type]
     slow_load = ocsp.load
 
     def load(config: CaConfig, row: object) -> object:
