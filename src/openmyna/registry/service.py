@@ -627,3 +627,18 @@ def household_members(session: Session, *, resident: Resident) -> list[Resident]
             .order_by(Resident.id)
         )
     )
+
+
+def record_ids_by_subject(session: Session, subjects: list[str]) -> dict[str, int]:
+    """The id of each person's latest record, by the pseudonym :func:`subject_of` gives them (no personal data read).
+
+    For pages that link an access event to the record it was about (the counter's recent operations).
+    """
+    if not subjects:
+        return {}
+    rows = session.execute(
+        select(Resident.pseudonym, func.max(Resident.id))
+        .where(Resident.pseudonym.in_(set(subjects)))
+        .group_by(Resident.pseudonym)
+    )
+    return {pseudonym: record_id for pseudonym, record_id in rows}
