@@ -1,4 +1,4 @@
-"""Counter fixtures: the town's staff (a clerk, a viewer), a clerk of another town, and residents made by the API path."""
+"""Counter fixtures: the town's staff (clerk, viewer), a clerk of another town, residents made by the API's path."""
 
 from __future__ import annotations
 
