@@ -33,6 +33,15 @@ OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElemen
 MASKED = re.compile(r"\*\*\*\* \*\*\*\* \d{4}")
 
 
+@pytest.fixture(autouse=True)
+def _live_wiring(live_server: LiveServer) -> None:
+    """The server runs in this process: give the event handlers its keys back (the suite's autouse wiring gives
+    them the unit tests' keys, and the birth's network enrolment would then fail to open the number)."""
+    from openmyna.app.wiring import wire
+
+    wire(settings=live_server.settings, keys=live_server.context.keys)
+
+
 @pytest.fixture(params=list(WIDTHS))
 def counter_page(request: pytest.FixtureRequest, browser: Browser) -> Iterator[Page]:
     """A page at desktop or phone width; CSP is bypassed only so that the test can inject axe-core."""
@@ -122,6 +131,7 @@ def test_birth_then_card_hand_over_pin_reset_and_suspension(counter_page: Page, 
     expect(page.get_by_role("alert")).to_contain_text("フリガナが正しくありません")
     expect(page.locator("#given_name_kana")).to_have_attribute("aria-invalid", "true")
     assert_accessible(page)
+    page.screenshot(path=f"/tmp/openmyna-counter-birth-{width}.png", full_page=True)
     page.locator("#given_name_kana").fill("いちろう")
     page.get_by_label("男").check()
     page.locator("#birth_date").fill("2025-05-05")
@@ -151,6 +161,7 @@ def test_birth_then_card_hand_over_pin_reset_and_suspension(counter_page: Page, 
     page.get_by_role("button", name="初期化する").click()  # no identity check ticked: refused
     expect(page.get_by_role("alert")).to_contain_text("本人確認")
     assert_accessible(page)
+    page.screenshot(path=f"/tmp/openmyna-counter-card-{width}.png", full_page=True)
     page.get_by_label("本人確認をしました").check()
     page.get_by_label("初期化する暗証番号").select_option("auth")
     page.get_by_label("新しい暗証番号").fill("1357")
