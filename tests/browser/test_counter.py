@@ -5,15 +5,13 @@ serious or critical violation on any page, and nothing scrolls sideways."""
 from __future__ import annotations
 
 import contextlib
-import json
-import os
 import re
 from collections.abc import Iterator
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pytest
 from playwright.sync_api import expect
+from tests.browser.test_portal_notices import assert_accessible
 
 from openmyna.card import service as cards
 from openmyna.card.chip import PinLocked, WrongPin
@@ -27,9 +25,7 @@ if TYPE_CHECKING:
 
 pytestmark = [pytest.mark.browser, pytest.mark.xdist_group("browser")]
 
-AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 WIDTHS = {"desktop": (1280, 900), "phone": (390, 844)}
-OVERFLOW = "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
 MASKED = re.compile(r"\*\*\*\* \*\*\*\* \d{4}")
 
 
@@ -51,25 +47,6 @@ def counter_page(request: pytest.FixtureRequest, browser: Browser) -> Iterator[P
     page = context.new_page()
     yield page
     context.close()
-
-
-def assert_accessible(page: Page) -> None:
-    """axe-core finds no serious or critical violation (WCAG 2.1 A/AA rules), and nothing overflows sideways."""
-    if not AXE.exists():
-        if os.environ.get("CI"):
-            pytest.fail(f"axe-core is missing at {AXE}: run `make node-tools`")
-        pytest.skip(f"accessibility checks need axe-core at {AXE}: run `make node-tools`")
-    page.add_script_tag(path=str(AXE))
-    result = page.evaluate(
-        "async () => await axe.run(document, {runOnly: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice']})"
-    )
-    bad = [
-        (v["id"], v["impact"], [n["target"] for n in v["nodes"]][:3])
-        for v in result["violations"]
-        if v["impact"] in ("serious", "critical")
-    ]
-    assert not bad, json.dumps(bad, ensure_ascii=False)
-    assert page.evaluate(OVERFLOW) <= 0, "the page scrolls sideways"
 
 
 def card_made_for(server: LiveServer, resident_id: int) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
-from typing import Annotated
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -33,10 +33,10 @@ from openmyna.core.web import (
     render,
     render_error,
 )
-from openmyna.orgs.dependencies import record_refusal, town_staff
+from openmyna.orgs.dependencies import town_staff
 from openmyna.orgs.service import Caller
 from openmyna.registry import service as registry
-from openmyna.registry.views import REGISTRY_COUNTER_ACTIONS, csrf_refusal
+from openmyna.registry.views import REGISTRY_COUNTER_ACTIONS, csrf_refusal, pick_resident, refuse
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
@@ -132,17 +132,11 @@ def cards_page(
     caller = town_staff(request, session, COUNTER_SCOPE, operation="cards")
     if isinstance(caller, Response):
         return caller
-    holder, found, error, cards = None, [], None, []
-    try:
-        if resident is not None:
-            holder = registry.get_resident(session, resident_id=resident, caller=caller, purpose="counter: card")
-            cards = [
-                c for c in service.list_cards(session, resident_id=resident) if c.municipality_code == caller.org_code
-            ]
-        elif name or kana:
-            _total, found = registry.search(session, caller=caller, name=name or None, kana=kana or None, limit=20)
-    except DomainError as exc:
-        error = exc.detail
+    holder, found, error = pick_resident(
+        session, caller, resident_id=resident, name=name, kana=kana, purpose="counter: card"
+    )
+    mine = service.list_cards(session, resident_id=holder.id) if holder is not None else []
+    cards = [c for c in mine if c.municipality_code == caller.org_code]
     return render(
         request,
         "card/counter/cards.html",
@@ -195,9 +189,8 @@ def _operate(
         _card_of_town(session, caller, card_id)
         run(caller)
     except DomainError as exc:
-        session.rollback()
-        record_refusal(session, caller, operation=operation, error=exc)
         errors = form_errors(exc, lang)
+        refuse(session, caller, operation, exc)
         if not errors[0].field:
             errors = [FieldError(f"{operation}-form", errors[0].message)]
         return _card_page(request, session, caller, lang, card_id, errors=errors, status_code=exc.status)
@@ -274,43 +267,21 @@ def pin_reset(
     )
 
 
-@router.post("/staff/counter/cards/{card_id}/suspend", response_class=HTMLResponse)
-def suspend(
+@router.post("/staff/counter/cards/{card_id}/{step}", response_class=HTMLResponse)
+def suspend_or_resume(
     card_id: IdParam,
+    step: Literal["suspend", "resume"],
     request: Request,
     session: DbSession,
     config: Config,
     lang: Language,
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    """一時停止: the holder reports the card lost at the counter; its certificates go on hold."""
-    return _operate(
-        request,
-        session,
-        lang,
-        card_id,
-        csrf,
-        "suspend",
-        lambda caller: service.report_lost(session, config=config, card_id=card_id, caller=caller, via="holder"),
-    )
+    """一時停止 (the holder reports the card lost: its certificates go on hold) and its lifting when it is found."""
 
+    def run(caller: Caller) -> Card:
+        if step == "suspend":
+            return service.report_lost(session, config=config, card_id=card_id, caller=caller, via="holder")
+        return service.resume(session, config=config, card_id=card_id, caller=caller)
 
-@router.post("/staff/counter/cards/{card_id}/resume", response_class=HTMLResponse)
-def resume(
-    card_id: IdParam,
-    request: Request,
-    session: DbSession,
-    config: Config,
-    lang: Language,
-    csrf: Annotated[str, Form()] = "",
-) -> Response:
-    """The card was found: back in use, the holds on its certificates lifted."""
-    return _operate(
-        request,
-        session,
-        lang,
-        card_id,
-        csrf,
-        "resume",
-        lambda caller: service.resume(session, config=config, card_id=card_id, caller=caller),
-    )
+    return _operate(request, session, lang, card_id, csrf, step, run)

@@ -7,7 +7,6 @@ naming the staff member, and a refusal is one of the staff account (``orgs.depen
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 from collections.abc import Callable
 from typing import Annotated, Literal
@@ -127,28 +126,9 @@ REGISTRY_COUNTER_ACTIONS = {  # access-event action → the counter operation it
 BIRTH_RELATIONSHIPS = ("child", "grandchild", "other_relative")
 MOVE_IN_RELATIONSHIPS = ("head", "spouse", "child", "parent", "grandchild", "sibling", "other_relative", "cohabitant")
 Text = Annotated[str, Form(max_length=300)]
-
-
-def _refused(
-    request: Request,
-    session: Session,
-    caller: Caller,
-    operation: str,
-    error: DomainError,
-    page: Callable[..., Response],
-) -> Response:
-    """Undo whatever the refused operation wrote, record the refusal, and show the form again with the errors."""
-    session.rollback()
-    record_refusal(session, caller, operation=operation, error=error)
-    return page(status_code=error.status)
-
-
-def _invalid(
-    request: Request, session: Session, caller: Caller, operation: str, page: Callable[..., Response]
-) -> Response:
-    session.rollback()
-    record_refusal(session, caller, operation=operation, error=InvalidInput("the form broke its schema"))
-    return page(status_code=422)
+Choice = Annotated[str, Form(max_length=32)]
+Csrf = Annotated[str, Form(max_length=128)]
+Page = Callable[[list[FieldError], int], Response]
 
 
 def csrf_refusal(request: Request, session: Session, caller: Caller, operation: str, submitted: str) -> Response | None:
@@ -161,89 +141,134 @@ def csrf_refusal(request: Request, session: Session, caller: Caller, operation: 
     return None
 
 
-def _pick(
+def refuse(session: Session, caller: Caller, operation: str, error: DomainError) -> None:
+    """Undo whatever the refused operation wrote, and record the refusal against the staff account."""
+    session.rollback()
+    record_refusal(session, caller, operation=operation, error=error)
+
+
+def _submit(
+    request: Request,
+    session: Session,
+    lang: str,
+    caller: Caller,
+    *,
+    operation: str,
+    csrf: str,
+    run: Callable[[], int],
+    page: Page,
+) -> Response:
+    """One 届出: the CSRF check, then ``run`` (schema + service); its resident's result page, or the form again.
+
+    A refusal leaves nothing behind: the unit of work is rolled back before the refusal is recorded.
+    """
+    if (refused := csrf_refusal(request, session, caller, operation, csrf)) is not None:
+        return refused
+    try:
+        resident_id = run()
+    except ValidationError as exc:
+        errors, status, error = form_errors(exc, lang), 422, InvalidInput("the form broke its schema")
+    except DomainError as exc:
+        errors, status, error = form_errors(exc, lang), exc.status, exc
+    else:
+        return RedirectResponse(f"/staff/counter/done/{resident_id}?op={operation}", status_code=303)
+    refuse(session, caller, operation, error)
+    return page(errors, status)
+
+
+def pick_resident(
     session: Session, caller: Caller, *, resident_id: int | None, name: str, kana: str, purpose: str
 ) -> tuple[Resident | None, list[Resident], str | None]:
     """The resident the clerk chose (an access event), or the residents matching the search, or an error."""
-    if resident_id is not None:
-        try:
-            return service.get_resident(session, resident_id=resident_id, caller=caller, purpose=purpose), [], None
-        except DomainError as exc:
-            return None, [], exc.detail
-    if not (name or kana):
-        return None, [], None
     try:
-        _total, found = service.search(session, caller=caller, name=name or None, kana=kana or None, limit=20)
+        if resident_id is not None:
+            return service.get_resident(session, resident_id=resident_id, caller=caller, purpose=purpose), [], None
+        if name or kana:
+            return None, service.search(session, caller=caller, name=name or None, kana=kana or None, limit=20)[1], None
     except DomainError as exc:
         return None, [], exc.detail
-    return None, found, None
+    return None, [], None
 
 
 def _counter_page(
     request: Request,
-    template: str,
+    session: Session,
     lang: str,
+    caller: Caller,
     *,
+    operation: str,
     form: dict[str, str],
     errors: list[FieldError] | None = None,
     status_code: int = 200,
-    **context: object,
+    chosen: int | None = None,
+    name: str = "",
+    kana: str = "",
 ) -> Response:
+    """A 届出 form; for those about someone on the registry, with that person chosen (or the search to choose)."""
+    resident, found, search_error = pick_resident(
+        session, caller, resident_id=chosen, name=name, kana=kana, purpose=f"counter: {operation}"
+    )
     return render(
         request,
-        template,
+        f"registry/counter/{operation}.html",
         {
             "form": form,
             "errors": errors or [],
             "error_of": {e.field: e.message for e in errors or [] if e.field},
             "relationship_label": lambda r: relationship_label(r.relationship_code, r.sex, lang),
-            **context,
+            "resident": resident,
+            "found": found,
+            "search_error": search_error,
+            "query": {"name": name, "kana": kana},
+            "relationships": BIRTH_RELATIONSHIPS if operation == "birth" else MOVE_IN_RELATIONSHIPS,
         },
         status_code=status_code,
     )
 
 
-def _address(form: dict[str, str]) -> dict[str, str] | None:
+def _address(form: dict[str, str]) -> dict[str, str | None] | None:
+    """The address fields as the schema takes them; None when none was entered."""
     if not (form["postal_code"] or form["block"]):
         return None
-    return {
-        "postal_code": form["postal_code"],
-        "town": form["town"] or None,  # type: ignore[dict-item]
-        "block": form["block"],
-        "building": form["building"],
-    }
+    return {**form, "town": form["town"] or None}
 
 
 def _optional(value: str) -> str | None:
     return value or None
 
 
-@router.get("/staff/counter/birth", response_class=HTMLResponse)
-def birth_page(
-    request: Request,
-    session: DbSession,
-    lang: Language,
-    parent: Annotated[IdParam | None, Query()] = None,
-    name: Annotated[SafeText, Query(max_length=50)] = "",
-    kana: Annotated[SafeText, Query(max_length=100)] = "",
-) -> Response:
-    """出生届: choose a parent (whose household the child joins), then the child's facts."""
-    caller = town_staff(request, session, COUNTER_SCOPE, operation="birth")
-    if isinstance(caller, Response):
-        return caller
-    chosen, found, error = _pick(session, caller, resident_id=parent, name=name, kana=kana, purpose="counter: birth")
-    form = {"relationship": "child", "sex": "", "notified_on": clock.today().isoformat()}
-    return _counter_page(
-        request,
-        "registry/counter/birth.html",
-        lang,
-        form=form,
-        parent=chosen,
-        found=found,
-        search_error=error,
-        query={"name": name, "kana": kana},
-        relationships=BIRTH_RELATIONSHIPS,
-    )
+def _form_page(operation: str) -> Callable[..., Response]:
+    """The GET handler of a 届出 form: the staff check, then the form with today's dates (and the person chosen:
+    ``?parent=`` for a birth, ``?resident=`` for a move out or within, or ``?name=``/``?kana=`` to search)."""
+
+    def page(
+        request: Request,
+        session: DbSession,
+        lang: Language,
+        parent: Annotated[IdParam | None, Query()] = None,
+        resident: Annotated[IdParam | None, Query()] = None,
+        name: Annotated[SafeText, Query(max_length=50)] = "",
+        kana: Annotated[SafeText, Query(max_length=100)] = "",
+    ) -> Response:
+        caller = town_staff(request, session, COUNTER_SCOPE, operation=operation)
+        if isinstance(caller, Response):
+            return caller
+        today = clock.today().isoformat()
+        form = {"relationship": "child" if operation == "birth" else "head", "sex": "", "event_date": today}
+        form |= {"notified_on": today, "with_household": "yes" if operation == "move_within" else ""}
+        chosen = parent if operation == "birth" else resident
+        return _counter_page(
+            request, session, lang, caller, operation=operation, form=form, chosen=chosen, name=name, kana=kana
+        )
+
+    page.__name__ = f"{operation}_page"
+    return page
+
+
+router.get("/staff/counter/birth", response_class=HTMLResponse)(_form_page("birth"))
+router.get("/staff/counter/move-in", response_class=HTMLResponse)(_form_page("move_in"))
+router.get("/staff/counter/move-out", response_class=HTMLResponse)(_form_page("move_out"))
+router.get("/staff/counter/move-within", response_class=HTMLResponse)(_form_page("move_within"))
 
 
 @router.post("/staff/counter/birth", response_class=HTMLResponse)
@@ -253,87 +278,57 @@ def register_birth(
     keys: Keys,
     lang: Language,
     parent: Annotated[IdParam, Form()],
-    relationship: Annotated[str, Form(max_length=32)] = "child",
+    relationship: Choice = "child",
     family_name: Text = "",
     given_name: Text = "",
     family_name_kana: Text = "",
     given_name_kana: Text = "",
     birth_date: Text = "",
-    sex: Text = "",
+    sex: Choice = "",
     notified_on: Text = "",
-    csrf: Annotated[str, Form()] = "",
+    csrf: Csrf = "",
 ) -> Response:
+    """出生届: the child joins the chosen parent's household and gets a new My Number (``create_resident``)."""
     caller = town_staff(request, session, COUNTER_SCOPE, operation="birth")
     if isinstance(caller, Response):
         return caller
-    if (refused := csrf_refusal(request, session, caller, "birth", csrf)) is not None:
-        return refused
-    form = {
-        "relationship": relationship,
+    person = {
         "family_name": family_name,
         "given_name": given_name,
         "family_name_kana": family_name_kana,
         "given_name_kana": given_name_kana,
         "birth_date": birth_date,
         "sex": sex,
-        "notified_on": notified_on,
     }
+    form = {**person, "relationship": relationship, "notified_on": notified_on}
 
-    def page(errors: list[FieldError], status_code: int) -> Response:
-        chosen = None
-        with contextlib.suppress(DomainError):
-            chosen = service.get_resident(session, resident_id=parent, caller=caller, purpose="counter: birth")
+    def run() -> int:
+        mother_or_father = service.get_resident(session, resident_id=parent, caller=caller, purpose="counter: birth")
+        if mother_or_father.status != RESIDENT or mother_or_father.household_id is None:
+            raise service.NotAResident(f"resident {parent} is not a current resident here", field="parent")
+        household = {"household_id": mother_or_father.household_id, "relationship": relationship}
+        data = ResidentCreate.model_validate(
+            {**person, "kind": "birth", "event_date": birth_date, "notified_on": _optional(notified_on)}
+            | {"household": household}
+        )
+        return service.create_resident(
+            session, keys=keys, municipality_code=caller.org_code, data=data, caller=caller
+        ).id
+
+    def page(errors: list[FieldError], status: int) -> Response:
         return _counter_page(
             request,
-            "registry/counter/birth.html",
+            session,
             lang,
+            caller,
+            operation="birth",
             form=form,
             errors=errors,
-            status_code=status_code,
-            parent=chosen,
-            found=[],
-            search_error=None,
-            query={"name": "", "kana": ""},
-            relationships=BIRTH_RELATIONSHIPS,
+            status_code=status,
+            chosen=parent,
         )
 
-    try:
-        chosen = service.get_resident(session, resident_id=parent, caller=caller, purpose="counter: birth")
-        if chosen.status != RESIDENT or chosen.household_id is None:
-            raise service.NotAResident(f"resident {parent} is not a current resident here", field="parent")
-        data = ResidentCreate.model_validate(
-            {
-                "kind": "birth",
-                "family_name": family_name,
-                "given_name": given_name,
-                "family_name_kana": family_name_kana,
-                "given_name_kana": given_name_kana,
-                "birth_date": birth_date,
-                "sex": sex,
-                "event_date": birth_date,
-                "notified_on": _optional(notified_on),
-                "household": {"household_id": chosen.household_id, "relationship": relationship},
-            }
-        )
-        child = service.create_resident(session, keys=keys, municipality_code=caller.org_code, data=data, caller=caller)
-    except ValidationError as exc:
-        errors = form_errors(exc, lang)
-        return _invalid(request, session, caller, "birth", lambda status_code: page(errors, status_code))
-    except DomainError as exc:
-        errors = form_errors(exc, lang)
-        return _refused(request, session, caller, "birth", exc, lambda status_code: page(errors, status_code))
-    return RedirectResponse(f"/staff/counter/done/{child.id}?op=birth", status_code=303)
-
-
-@router.get("/staff/counter/move-in", response_class=HTMLResponse)
-def move_in_page(request: Request, session: DbSession, lang: Language) -> Response:
-    """転入届: someone moving in from another municipality (with the 転出証明書's My Number, if any)."""
-    caller = town_staff(request, session, COUNTER_SCOPE, operation="move_in")
-    if isinstance(caller, Response):
-        return caller
-    today = clock.today().isoformat()
-    form = {"relationship": "head", "sex": "", "event_date": today, "notified_on": today}
-    return _counter_page(request, "registry/counter/move_in.html", lang, form=form, relationships=MOVE_IN_RELATIONSHIPS)
+    return _submit(request, session, lang, caller, operation="birth", csrf=csrf, run=run, page=page)
 
 
 @router.post("/staff/counter/move-in", response_class=HTMLResponse)
@@ -347,25 +342,24 @@ def register_move_in(
     family_name_kana: Text = "",
     given_name_kana: Text = "",
     birth_date: Text = "",
-    sex: Text = "",
+    sex: Choice = "",
     my_number: Annotated[str, Form(max_length=20)] = "",
     previous_address: Text = "",
     event_date: Text = "",
     notified_on: Text = "",
     household_id: Annotated[str, Form(max_length=12)] = "",
-    relationship: Annotated[str, Form(max_length=32)] = "head",
+    relationship: Choice = "head",
     postal_code: Text = "",
     town: Text = "",
     block: Text = "",
     building: Text = "",
-    csrf: Annotated[str, Form()] = "",
+    csrf: Csrf = "",
 ) -> Response:
+    """転入届: a new record with the 転出証明書's My Number (or a new one), in a new or an existing household."""
     caller = town_staff(request, session, COUNTER_SCOPE, operation="move_in")
     if isinstance(caller, Response):
         return caller
-    if (refused := csrf_refusal(request, session, caller, "move_in", csrf)) is not None:
-        return refused
-    form = {
+    person = {
         "family_name": family_name,
         "given_name": given_name,
         "family_name_kana": family_name_kana,
@@ -374,110 +368,30 @@ def register_move_in(
         "sex": sex,
         "previous_address": previous_address,
         "event_date": event_date,
-        "notified_on": notified_on,
-        "household_id": household_id,
-        "relationship": relationship,
-        "postal_code": postal_code,
-        "town": town,
-        "block": block,
-        "building": building,
-    }  # the My Number is never sent back into the page
+    }
+    address = {"postal_code": postal_code, "town": town, "block": block, "building": building}
+    form = {**person, **address, "notified_on": notified_on, "household_id": household_id, "relationship": relationship}
+    # the My Number is never sent back into the page
 
-    def page(errors: list[FieldError], status_code: int) -> Response:
-        return _counter_page(
-            request,
-            "registry/counter/move_in.html",
-            lang,
-            form=form,
-            errors=errors,
-            status_code=status_code,
-            relationships=MOVE_IN_RELATIONSHIPS,
-        )
-
-    try:
+    def run() -> int:
         data = ResidentCreate.model_validate(
-            {
-                "kind": "move_in",
-                "family_name": family_name,
-                "given_name": given_name,
-                "family_name_kana": family_name_kana,
-                "given_name_kana": given_name_kana,
-                "birth_date": birth_date,
-                "sex": sex,
-                "event_date": event_date,
-                "notified_on": _optional(notified_on),
+            {**person, "kind": "move_in", "notified_on": _optional(notified_on)}
+            | {
                 "my_number": _optional(my_number.strip()),
-                "previous_address": previous_address,
-                "address": None if household_id else _address(form),
+                "address": None if household_id else _address(address),
                 "household": {"household_id": _optional(household_id), "relationship": relationship},
             }
         )
-        resident = service.create_resident(
+        return service.create_resident(
             session, keys=keys, municipality_code=caller.org_code, data=data, caller=caller
+        ).id
+
+    def page(errors: list[FieldError], status: int) -> Response:
+        return _counter_page(
+            request, session, lang, caller, operation="move_in", form=form, errors=errors, status_code=status
         )
-    except ValidationError as exc:
-        errors = form_errors(exc, lang)
-        return _invalid(request, session, caller, "move_in", lambda status_code: page(errors, status_code))
-    except DomainError as exc:
-        errors = form_errors(exc, lang)
-        return _refused(request, session, caller, "move_in", exc, lambda status_code: page(errors, status_code))
-    return RedirectResponse(f"/staff/counter/done/{resident.id}?op=move_in", status_code=303)
 
-
-def _chosen_page(
-    request: Request,
-    session: Session,
-    lang: Language,
-    caller: Caller,
-    *,
-    operation: str,
-    template: str,
-    resident_id: int | None,
-    name: str,
-    kana: str,
-    form: dict[str, str],
-) -> Response:
-    chosen, found, error = _pick(
-        session, caller, resident_id=resident_id, name=name, kana=kana, purpose=f"counter: {operation}"
-    )
-    return _counter_page(
-        request,
-        template,
-        lang,
-        form=form,
-        resident=chosen,
-        found=found,
-        search_error=error,
-        query={"name": name, "kana": kana},
-    )
-
-
-@router.get("/staff/counter/move-out", response_class=HTMLResponse)
-def move_out_page(
-    request: Request,
-    session: DbSession,
-    lang: Language,
-    resident: Annotated[IdParam | None, Query()] = None,
-    name: Annotated[SafeText, Query(max_length=50)] = "",
-    kana: Annotated[SafeText, Query(max_length=100)] = "",
-) -> Response:
-    """転出届: the resident (or the whole household) leaves the town; the result is the 転出証明書's data."""
-    caller = town_staff(request, session, COUNTER_SCOPE, operation="move_out")
-    if isinstance(caller, Response):
-        return caller
-    today = clock.today().isoformat()
-    return _chosen_page(
-        request,
-        session,
-        lang,
-        caller,
-        operation="move_out",
-        template="registry/counter/move_out.html",
-        resident_id=resident,
-        name=name,
-        kana=kana,
-        form={"event_date": today, "notified_on": today},
-    )
+    return _submit(request, session, lang, caller, operation="move_in", csrf=csrf, run=run, page=page)
 
 
 @router.post("/staff/counter/move-out", response_class=HTMLResponse)
@@ -491,13 +405,12 @@ def register_move_out(
     destination: Text = "",
     destination_country: Annotated[str, Form(max_length=2)] = "",
     with_household: Annotated[str, Form(max_length=3)] = "",
-    csrf: Annotated[str, Form()] = "",
+    csrf: Csrf = "",
 ) -> Response:
+    """転出届: the record (or the household's) becomes a removed record; the result page is the 転出証明書's data."""
     caller = town_staff(request, session, COUNTER_SCOPE, operation="move_out")
     if isinstance(caller, Response):
         return caller
-    if (refused := csrf_refusal(request, session, caller, "move_out", csrf)) is not None:
-        return refused
     form = {
         "event_date": event_date,
         "notified_on": notified_on,
@@ -506,69 +419,31 @@ def register_move_out(
         "with_household": with_household,
     }
 
-    def page(errors: list[FieldError], status_code: int) -> Response:
-        chosen, _found, _error = _pick(
-            session, caller, resident_id=resident, name="", kana="", purpose="counter: move_out"
-        )
-        return _counter_page(
-            request,
-            "registry/counter/move_out.html",
-            lang,
-            form=form,
-            errors=errors,
-            status_code=status_code,
-            resident=chosen,
-            found=[],
-            search_error=None,
-            query={"name": "", "kana": ""},
-        )
-
-    try:
+    def run() -> int:
         data = MoveOut.model_validate(
-            {
-                "event_date": event_date,
+            form
+            | {
                 "notified_on": _optional(notified_on),
-                "destination": destination,
                 "destination_country": _optional(destination_country.strip().upper()),
                 "with_household": with_household == "yes",
             }
         )
-        service.move_out(session, resident_id=resident, data=data, caller=caller)
-    except ValidationError as exc:
-        errors = form_errors(exc, lang)
-        return _invalid(request, session, caller, "move_out", lambda status_code: page(errors, status_code))
-    except DomainError as exc:
-        errors = form_errors(exc, lang)
-        return _refused(request, session, caller, "move_out", exc, lambda status_code: page(errors, status_code))
-    return RedirectResponse(f"/staff/counter/done/{resident}?op=move_out", status_code=303)
+        return service.move_out(session, resident_id=resident, data=data, caller=caller).id
 
+    def page(errors: list[FieldError], status: int) -> Response:
+        return _counter_page(
+            request,
+            session,
+            lang,
+            caller,
+            operation="move_out",
+            form=form,
+            errors=errors,
+            status_code=status,
+            chosen=resident,
+        )
 
-@router.get("/staff/counter/move-within", response_class=HTMLResponse)
-def move_within_page(
-    request: Request,
-    session: DbSession,
-    lang: Language,
-    resident: Annotated[IdParam | None, Query()] = None,
-    name: Annotated[SafeText, Query(max_length=50)] = "",
-    kana: Annotated[SafeText, Query(max_length=100)] = "",
-) -> Response:
-    """転居届: a move inside the town, alone (to a new household) or with the whole household."""
-    caller = town_staff(request, session, COUNTER_SCOPE, operation="move_within")
-    if isinstance(caller, Response):
-        return caller
-    today = clock.today().isoformat()
-    return _chosen_page(
-        request,
-        session,
-        lang,
-        caller,
-        operation="move_within",
-        template="registry/counter/move_within.html",
-        resident_id=resident,
-        name=name,
-        kana=kana,
-        form={"event_date": today, "notified_on": today, "with_household": "yes"},
-    )
+    return _submit(request, session, lang, caller, operation="move_out", csrf=csrf, run=run, page=page)
 
 
 @router.post("/staff/counter/move-within", response_class=HTMLResponse)
@@ -584,57 +459,42 @@ def register_move_within(
     block: Text = "",
     building: Text = "",
     with_household: Annotated[str, Form(max_length=3)] = "",
-    csrf: Annotated[str, Form()] = "",
+    csrf: Csrf = "",
 ) -> Response:
+    """転居届: a new address inside the town, for the person alone (a new household) or the whole household."""
     caller = town_staff(request, session, COUNTER_SCOPE, operation="move_within")
     if isinstance(caller, Response):
         return caller
-    if (refused := csrf_refusal(request, session, caller, "move_within", csrf)) is not None:
-        return refused
-    form = {
-        "event_date": event_date,
-        "notified_on": notified_on,
-        "postal_code": postal_code,
-        "town": town,
-        "block": block,
-        "building": building,
-        "with_household": with_household,
-    }
+    address = {"postal_code": postal_code, "town": town, "block": block, "building": building}
+    form = {**address, "event_date": event_date, "notified_on": notified_on, "with_household": with_household}
 
-    def page(errors: list[FieldError], status_code: int) -> Response:
-        chosen, _found, _error = _pick(
-            session, caller, resident_id=resident, name="", kana="", purpose="counter: move_within"
-        )
-        return _counter_page(
-            request,
-            "registry/counter/move_within.html",
-            lang,
-            form=form,
-            errors=errors,
-            status_code=status_code,
-            resident=chosen,
-            found=[],
-            search_error=None,
-            query={"name": "", "kana": ""},
-        )
-
-    try:
+    def run() -> int:
         data = MoveWithin.model_validate(
             {
                 "event_date": event_date,
                 "notified_on": _optional(notified_on),
-                "address": _address(form) or {},
+                "address": _address(address) or {},
                 "with_household": with_household == "yes",
             }
         )
-        service.move_within(session, resident_id=resident, municipality_code=caller.org_code, data=data, caller=caller)
-    except ValidationError as exc:
-        errors = form_errors(exc, lang)
-        return _invalid(request, session, caller, "move_within", lambda status_code: page(errors, status_code))
-    except DomainError as exc:
-        errors = form_errors(exc, lang)
-        return _refused(request, session, caller, "move_within", exc, lambda status_code: page(errors, status_code))
-    return RedirectResponse(f"/staff/counter/done/{resident}?op=move_within", status_code=303)
+        return service.move_within(
+            session, resident_id=resident, municipality_code=caller.org_code, data=data, caller=caller
+        ).id
+
+    def page(errors: list[FieldError], status: int) -> Response:
+        return _counter_page(
+            request,
+            session,
+            lang,
+            caller,
+            operation="move_within",
+            form=form,
+            errors=errors,
+            status_code=status,
+            chosen=resident,
+        )
+
+    return _submit(request, session, lang, caller, operation="move_within", csrf=csrf, run=run, page=page)
 
 
 @router.get("/staff/counter/done/{resident_id}", response_class=HTMLResponse)
