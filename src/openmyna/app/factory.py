@@ -23,6 +23,9 @@ from openmyna.core.web import build_templates
 from openmyna.corporate import api as corporate_api
 from openmyna.corporate import nta_api as corporate_nta_api
 from openmyna.corporate import views as corporate_views
+from openmyna.eservice import api as eservice_api
+from openmyna.eservice import views as eservice_views
+from openmyna.eservice.service import catalogue_for
 from openmyna.jpki import api as jpki_api
 from openmyna.network import api as network_api
 from openmyna.network.table import load_table
@@ -44,6 +47,8 @@ from openmyna.portal.oidc import api as oidc_api
 from openmyna.portal.oidc import demo_rp
 from openmyna.portal.oidc import views as oidc_views
 from openmyna.portal.payments import setup as portal_payments
+from openmyna.portal.proxy import api as portal_proxy_api
+from openmyna.portal.proxy import views as portal_proxy_views
 from openmyna.portal.settings import views as portal_settings_views
 from openmyna.registry import api as registry_api
 from openmyna.registry import views as registry_views
@@ -73,6 +78,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     app.state.keys = context.keys
     app.state.templates = build_templates()
     app.state.exchange_table = load_table(context.settings.exchange_table_path)
+    app.state.eservice_catalogue = catalogue_for(context.settings)  # a broken procedure file stops start-up here
     app.state.network_providers = {}
     app.state.notice_queue = portal_notices_queue.from_settings(context.settings)
     app.add_middleware(
@@ -85,6 +91,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     )
     install_problem_handlers(app)
     portal_auth.install(app)
+    portal_proxy_views.install(app)
     app.add_middleware(BodyLimits, max_bytes=context.settings.max_body_bytes, max_depth=context.settings.max_json_depth)
     app.add_middleware(
         SecurityHeaders,
@@ -95,6 +102,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
     wire(context.settings, context.keys)
     app.mount("/static", StaticFiles(packages=[("openmyna.core", "static")]), name="static")
     app.mount("/portal/static", StaticFiles(packages=[("openmyna.portal", "static")]), name="portal-static")
+    app.mount("/eservice/static", StaticFiles(packages=[("openmyna.eservice", "static")]), name="eservice-static")
     for router in (
         network_api.router,  # first: the exchange query is the busiest route, and routes are matched in order
         views.router,
@@ -121,9 +129,13 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         portal_notices_staff.router,
         portal_settings_views.router,
         portal_inquiries_views.router,
+        portal_proxy_views.router,
+        portal_proxy_api.router,
         oidc_api.router,
         oidc_views.router,
         demo_rp.router,
+        eservice_api.router,
+        eservice_views.router,
     ):
         app.include_router(router)
     portal_payments.install(app)

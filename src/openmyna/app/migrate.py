@@ -14,6 +14,7 @@ from openmyna.core import sessions as _sessions  # noqa: F401
 from openmyna.core import throttle as _throttle  # noqa: F401
 from openmyna.core.db import Base
 from openmyna.corporate import models as _corporate_models  # noqa: F401
+from openmyna.eservice import models as _eservice_models  # noqa: F401
 from openmyna.jpki import models as _jpki_models  # noqa: F401
 from openmyna.localtax import models as _localtax_models  # noqa: F401  (register tables)
 from openmyna.network import models as _network_models  # noqa: F401
@@ -25,6 +26,7 @@ from openmyna.portal.inquiries import models as _portal_inquiries_models  # noqa
 from openmyna.portal.notices import models as _portal_notices_models  # noqa: F401
 from openmyna.portal.oidc import models as _portal_oidc_models  # noqa: F401
 from openmyna.portal.payments import models as _payments_models  # noqa: F401
+from openmyna.portal.proxy import models as _portal_proxy_models  # noqa: F401
 from openmyna.portal.settings import models as _portal_settings_models  # noqa: F401
 from openmyna.registry import models as _registry_models  # noqa: F401
 

@@ -18,6 +18,7 @@ from openmyna.orgs import demo as orgs_demo
 from openmyna.portal.notices import demo as notices_demo
 from openmyna.portal.oidc import demo_rp
 from openmyna.portal.payments import demo as payments_demo
+from openmyna.portal.proxy import demo as proxy_demo
 from openmyna.registry import demo as registry_demo
 from openmyna.registry.models import Resident
 
@@ -85,4 +86,5 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
         corporate_demo.seed_corporations(session.connection(), seed=seed)
         notices_demo.seed_notices(session, keys=context.keys, municipality_code=municipality, persona_ids=persona_ids)
         payments_demo.seed_requests(session, municipality_code=municipality, persona_ids=persona_ids)
+        proxy_demo.seed_proxy(session, persona_ids=persona_ids)
     return SeedReport(True, residents, logins, personas, cards)

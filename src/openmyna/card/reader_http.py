@@ -24,6 +24,12 @@ class SignRequest(BaseModel):
     challenge: str = Field(max_length=2 * MAX_CHALLENGE, description="base64 of the bytes to sign")
     pin: str = Field(max_length=16)
     kind: str = Field(default="auth", pattern="^(auth|sign)$")
+    prehashed: bool = Field(default=False, description="The challenge is a SHA-256 digest to sign as is (documents)")
+
+
+class CertificateRequest(BaseModel):
+    kind: str = Field(pattern="^(auth|sign)$")
+    pin: str | None = Field(default=None, max_length=16, description="Needed for the signing certificate")
 
 
 def create_reader_app(reader: Reader, *, allowed_origins: list[str]) -> FastAPI:
@@ -39,6 +45,11 @@ def create_reader_app(reader: Reader, *, allowed_origins: list[str]) -> FastAPI:
         """The authentication certificate (no PIN needed), base64 of DER."""
         return {"certificate": base64.b64encode(reader.certificate("auth")).decode()}
 
+    @app.post("/reader/certificate")
+    def certificate_of_kind(body: CertificateRequest) -> dict[str, str]:
+        """A certificate of either kind; the signing one (it carries the four facts) needs its PIN."""
+        return {"certificate": base64.b64encode(reader.certificate(body.kind, pin=body.pin)).decode()}  # type: ignore[arg-type]
+
     @app.post("/reader/sign")
     def sign(body: SignRequest) -> dict[str, str | int]:
         """Sign a challenge with the card's key after the chip checks the PIN."""
@@ -48,7 +59,10 @@ def create_reader_app(reader: Reader, *, allowed_origins: list[str]) -> FastAPI:
             raise InvalidInput("challenge: not base64") from exc
         if not challenge:
             raise InvalidInput("challenge: empty")
-        signature = reader.sign(body.kind, body.pin, data=challenge)  # type: ignore[arg-type]
+        if body.prehashed:  # a document's digest (an application's CMS signed attributes): 32 bytes, signed as is
+            signature = reader.sign(body.kind, body.pin, digest=challenge)  # type: ignore[arg-type]
+        else:
+            signature = reader.sign(body.kind, body.pin, data=challenge)  # type: ignore[arg-type]
         return {"signature": base64.b64encode(signature).decode(), "tries_left": reader.tries_left(body.kind)}  # type: ignore[arg-type]
 
     return app

@@ -26,6 +26,7 @@ from openmyna.app.wiring import wire
 from openmyna.card import cli as card_cli
 from openmyna.core.context import open_context
 from openmyna.corporate import cli as corporate_cli
+from openmyna.eservice import cli as eservice_cli
 from openmyna.network import cli as network_cli
 from openmyna.numbers import cli as numbers_cli
 from openmyna.orgs import cli as orgs_cli
@@ -45,12 +46,13 @@ app.add_typer(registry_cli.keys_app, name="keys")
 
 
 def _schema_first() -> None:
-    """The corporate and portal commands bring the schema up to date first, as ``openmyna init`` would."""
+    """The corporate, eservice and portal commands bring the schema up to date first, as ``openmyna init`` would."""
     migrate.upgrade(open_context().engine)
 
 
 app.add_typer(portal_cli.app, name="portal", callback=_schema_first)
 app.add_typer(corporate_cli.app, name="corporate", callback=_schema_first)
+app.add_typer(eservice_cli.app, name="eservice", callback=_schema_first)
 app.add_typer(network_cli.app, name="network")
 app.add_typer(notices_cli.app, name="notices")
 app.add_typer(payments_cli.app, name="payments")
@@ -105,6 +107,10 @@ def print_report(report: SeedReport, base_url: str) -> None:
             f"Mynaportal: {base_url}/portal — with the card on this computer: run "
             "`openmyna card reader-serve --card ID` and type the auth PIN on the login page; with the QR code: "
             "`openmyna card app-login URL --card ID --pin PIN` (URL: the page's ログイン用URL)"
+        )
+        console.print(
+            "Proxy (代理人): employee is pensioner's proxy for menus A, C and F — log in with the employee's card, "
+            f"then {base_url}/portal/proxy → 「鈴木 一郎さんの代理で利用する」"
         )
 
 

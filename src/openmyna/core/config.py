@@ -44,6 +44,10 @@ class Settings(BaseSettings):
     login_failure_window_seconds: int = Field(default=900, ge=1, description="Failed logins are counted this long")
     login_lockout_seconds: int = Field(default=900, ge=1, description="A locked account or address waits this long")
     exchange_table_path: str | None = Field(default=None, description="Exchange table YAML (default: shipped)")
+    procedures_dir: str | None = Field(
+        default=None,
+        description="Operator directory of procedure YAML (<municipality>/*.yaml) over the shipped catalogue",
+    )
     worker_threads: int = Field(default=8, description="Threads per process for blocking (database) work")
     shutdown_grace_seconds: float = Field(
         default=10.0, ge=0, description="On SIGTERM, in-flight requests get this long before the server exits"

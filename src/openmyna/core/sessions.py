@@ -30,6 +30,7 @@ from openmyna.core.db import Base, unit_of_work
 from openmyna.core.timefmt import as_utc
 
 COOKIE_KEY = "sid"
+PERSON_KIND = "person"  # the subject namespace of a resident's session (``person:<pseudonym digits>``)
 TOUCH_INTERVAL = dt.timedelta(minutes=1)
 
 

@@ -25,7 +25,7 @@ from openmyna.core.crypto import KeyRing
 from openmyna.core.errors import DomainError, Forbidden
 from openmyna.core.sqlite import WriterBusy
 
-TEMPLATE_PACKAGES = ("core", "orgs", "registry", "corporate", "card", "portal", "app")
+TEMPLATE_PACKAGES = ("core", "orgs", "registry", "corporate", "card", "portal", "eservice", "app")
 LANGUAGE_COOKIE = "lang"
 
 

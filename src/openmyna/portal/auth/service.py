@@ -16,10 +16,11 @@ from sqlalchemy.orm import Session
 from openmyna.core import audit, clock, sessions
 from openmyna.core.errors import Unauthorized
 
-PERSON_KIND = "person"
+PERSON_KIND = sessions.PERSON_KIND
 LOGIN_ACTION = "portal.login"
 LOGOUT_ACTION = "portal.logout"
 LoginMethod = Literal["card", "qr"]
+ACTING_KEY = "acting"  # in the session's data while a proxy acts for a principal
 
 
 class LoginRequired(Unauthorized):
@@ -39,14 +40,44 @@ class ReauthenticationRequired(Unauthorized):
 
 
 @dataclass(frozen=True)
+class Proxy:
+    """The person really logged in while they act for someone else (a 代理人 switched to a principal)."""
+
+    grant_id: int
+    resident_id: int
+    subject: str
+    principal_name: str
+
+
+@dataclass(frozen=True)
 class PortalUser:
-    """The logged-in resident as a request sees it (plain values only)."""
+    """The logged-in resident as a request sees it (plain values only).
+
+    ``resident_id`` and ``subject`` are whose data the menus show: the principal's while a proxy acts for
+    them (``proxy`` then holds the proxy, whose card logged in). Events use :attr:`actor`, so what a proxy
+    does is labelled with the proxy's pseudonym.
+    """
 
     session_id: int
     resident_id: int
     subject: str
     method: str
     authenticated_at: dt.datetime
+    proxy: Proxy | None = None
+
+    @property
+    def actor(self) -> str:
+        """Who is acting: the proxy's pseudonym while acting for someone, else the resident's own."""
+        return self.proxy.subject if self.proxy is not None else self.subject
+
+    @property
+    def person_id(self) -> int:
+        """The resident whose card logged in (the proxy while acting)."""
+        return self.proxy.resident_id if self.proxy is not None else self.resident_id
+
+    @property
+    def person_subject(self) -> str:
+        return self.actor
 
     def authenticated_within(self, window: dt.timedelta) -> bool:
         """Whether the last card authentication is recent enough for a sensitive menu."""
@@ -88,17 +119,32 @@ def reauthenticated(session: Session, *, user: PortalUser) -> None:
         row.data = {**row.data, "authenticated_at": clock.now().isoformat()}
 
 
+def set_acting(session: Session, *, session_id: int, acting: dict[str, Any] | None) -> None:
+    """Put (or take out) whom the session's person acts for as a proxy: ``grant_id``, ``resident_id``,
+    ``subject`` and ``name`` of the principal. The grant itself is checked on every request."""
+    row = session.get(sessions.WebSession, session_id)
+    if row is not None:
+        data = {k: v for k, v in row.data.items() if k != ACTING_KEY}
+        row.data = data if acting is None else {**data, ACTING_KEY: acting}
+
+
 def user_of(active: sessions.ActiveSession | None) -> PortalUser | None:
     """The resident behind a web session, or None for no session or another kind (staff)."""
     if active is None or active.kind != PERSON_KIND:
         return None
     data: dict[str, Any] = active.data
+    own = int(data["resident_id"])
+    acting = data.get(ACTING_KEY)
+    proxy = None
+    if isinstance(acting, dict):
+        proxy = Proxy(int(acting["grant_id"]), own, active.subject, str(acting.get("name", "")))
     return PortalUser(
         session_id=active.id,
-        resident_id=int(data["resident_id"]),
-        subject=active.subject,
+        resident_id=int(acting["resident_id"]) if proxy is not None else own,
+        subject=str(acting["subject"]) if proxy is not None else active.subject,
         method=str(data["method"]),
         authenticated_at=dt.datetime.fromisoformat(data["authenticated_at"]),
+        proxy=proxy,
     )
 
 

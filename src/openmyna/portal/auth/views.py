@@ -26,11 +26,12 @@ from openmyna.core.web import (
 from openmyna.portal.auth import login, service
 from openmyna.portal.auth.dependencies import CurrentUser, OptionalUser
 from openmyna.portal.auth.web import HOME, finish, forget, held, qr_image, qr_url, reader_policy, remember, safe_next
+from openmyna.portal.proxy import service as proxy
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 REUSE_MARGIN = dt.timedelta(seconds=30)
 LOGIN_HISTORY_LIMIT = 500
-METHOD_NAMES = {"card": "plogin.method.card", "qr": "plogin.method.qr"}
+METHOD_NAMES = {"card": "plogin.method.card", "qr": "plogin.method.qr", "proxy": "plogin.method.proxy"}
 
 
 def jst(at: dt.datetime) -> dict[str, str]:
@@ -148,14 +149,22 @@ def logout(request: Request, db: DbSession, csrf: Annotated[str, Form(max_length
     return RedirectResponse(HOME + "?logged_out=1", status_code=303)
 
 
+def _login_method(event: audit.AccessEvent) -> str:
+    """card or qr; ``proxy`` when a proxy entered the portal for me (with their own card)."""
+    return "proxy" if event.action == proxy.SWITCH else (event.purpose or "").removeprefix("login:")
+
+
 @router.get("/portal/settings/logins", response_class=HTMLResponse)
 def login_history(request: Request, db: ReadSession, user: CurrentUser, lang: Language) -> Response:
     """Every login of mine: how (card or QR) and when, newest first (from my access events)."""
     events = db.scalars(
         select(audit.AccessEvent)
-        .where(audit.AccessEvent.subject == user.subject, audit.AccessEvent.action == service.LOGIN_ACTION)
+        .where(
+            audit.AccessEvent.subject == user.subject,
+            audit.AccessEvent.action.in_((service.LOGIN_ACTION, proxy.SWITCH)),
+        )
         .order_by(audit.AccessEvent.occurred_at.desc(), audit.AccessEvent.id.desc())
         .limit(LOGIN_HISTORY_LIMIT)
     )
-    rows = [{**jst(e.occurred_at), "method": (e.purpose or "").removeprefix("login:")} for e in events]
+    rows = [{**jst(e.occurred_at), "method": _login_method(e)} for e in events]
     return render(request, "portal/logins.html", {"rows": rows, "method_names": METHOD_NAMES, "user": user})

@@ -77,7 +77,7 @@ def finish(request: Request, db: Any, identity: Identity, *, settings: Settings)
     """Start the resident's session (a login) or refresh its card time (a re-authentication)."""
     user = service.user_of(sessions.current(request))
     if identity.purpose == "reauth":
-        if user is None or user.resident_id != identity.resident_id:
+        if user is None or user.person_id != identity.resident_id:
             raise CardRefused("re-authentication needs the card of the resident who is logged in")
         service.reauthenticated(db, user=user)
         return

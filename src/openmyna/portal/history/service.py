@@ -87,8 +87,10 @@ def read(
     lang: str,
     filters: Filters,
     number: int = 1,
+    actor: str | None = None,
 ) -> Page:
-    """One page of my history (newest first) with its proofs; the reading is an access event of mine."""
+    """One page of my history (newest first) with its proofs; the reading is an access event of mine
+    (``actor``: a proxy reading it for me)."""
     found = network_history.history(
         session,
         table=table,
@@ -111,7 +113,7 @@ def read(
         session,
         subject=citizen,
         actor_org="portal",
-        actor=citizen,
+        actor=actor or citizen,
         action=READ_ACTION,
         purpose=f"page {number}" + (" (filtered)" if filters.active else ""),
     )

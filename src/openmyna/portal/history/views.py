@@ -56,6 +56,7 @@ def _read(db: Any, keys: Any, table: Any, user: Any, lang: str, chosen: service.
         lang=lang,
         filters=chosen,
         number=page,
+        actor=user.actor,
     )
 
 

@@ -102,7 +102,7 @@ def fetch(
     return found
 
 
-def card_status(session: Session, *, resident_id: int, subject: str) -> list[dict[str, Any]]:
+def card_status(session: Session, *, resident_id: int, subject: str, actor: str | None = None) -> list[dict[str, Any]]:
     """My cards and their certificates' status, from the platform's own records (an access event)."""
     rows = []
     for card in cards.list_cards(session, resident_id=resident_id, limit=20):
@@ -122,5 +122,5 @@ def card_status(session: Session, *, resident_id: int, subject: str) -> list[dic
                 "certificates": certificates,
             }
         )
-    audit.record_access(session, subject=subject, actor_org="portal", actor=subject, action=CARD_ACTION)
+    audit.record_access(session, subject=subject, actor_org="portal", actor=actor or subject, action=CARD_ACTION)
     return rows

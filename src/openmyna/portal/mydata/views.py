@@ -39,5 +39,5 @@ def mydata_fetch(
     fetched = service.fetch(
         db, keys=keys, table=table, providers=request.app.state.network_providers, resident_id=user.resident_id
     )
-    status = service.card_status(db, resident_id=user.resident_id, subject=user.subject)
+    status = service.card_status(db, resident_id=user.resident_id, subject=user.subject, actor=user.actor)
     return render(request, "portal/mydata.html", {"fetched": fetched, "cards": status})

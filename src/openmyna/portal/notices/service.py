@@ -254,13 +254,21 @@ def _own(session: Session, *, subject: str, notice_id: int) -> tuple[Notice, Not
     return row[0], row[1]
 
 
-def open_notice(session: Session, *, subject: str, notice_id: int) -> tuple[Notice, NoticeMessage]:
-    """Read one notice: marked read (the first time) and recorded as an access event of the person."""
+def open_notice(
+    session: Session, *, subject: str, notice_id: int, actor: str | None = None
+) -> tuple[Notice, NoticeMessage]:
+    """Read one notice: marked read (the first time) and recorded as an access event of the person (``actor``:
+    a proxy reading it for them)."""
     notice, message = _own(session, subject=subject, notice_id=notice_id)
     if notice.read_at is None:
         notice.read_at = now_utc()
     audit.record_access(
-        session, subject=subject, actor_org="portal", actor=subject, action=READ_ACTION, purpose=f"notice:{notice_id}"
+        session,
+        subject=subject,
+        actor_org="portal",
+        actor=actor or subject,
+        action=READ_ACTION,
+        purpose=f"notice:{notice_id}",
     )
     return notice, message
 

@@ -98,7 +98,7 @@ def notice_page(
 ) -> Response:
     """One notice; opening it marks it read and is an access event the person sees."""
     try:
-        notice, message = service.open_notice(session, subject=user.subject, notice_id=notice_id)
+        notice, message = service.open_notice(session, subject=user.subject, notice_id=notice_id, actor=user.actor)
     except DomainError as exc:
         return render_error(request, exc)
     return render(
