@@ -16,7 +16,10 @@ class AccessEvent(Base):
     """One access to one person's data; ``subject`` is the person's key within the platform."""
 
     __tablename__ = "audit_access_events"
-    __table_args__ = (Index("ix_audit_access_events_subject_time", "subject", "occurred_at"),)
+    __table_args__ = (
+        Index("ix_audit_access_events_subject_time", "subject", "occurred_at"),
+        Index("ix_audit_access_events_actor_time", "actor", "occurred_at"),  # a staff member's recent work
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subject: Mapped[str] = mapped_column(String(64))
@@ -60,6 +63,17 @@ def events_for(session: Session, subject: str, *, limit: int = 100) -> list[Acce
     query = (
         select(AccessEvent)
         .where(AccessEvent.subject == subject)
+        .order_by(AccessEvent.occurred_at.desc(), AccessEvent.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
+def events_by(session: Session, actor: str, *, actions: Iterable[str], limit: int = 20) -> list[AccessEvent]:
+    """What one actor did, newest first: their events whose action is one of ``actions`` (a staff member's desk)."""
+    query = (
+        select(AccessEvent)
+        .where(AccessEvent.actor == actor, AccessEvent.action.in_(list(actions)))
         .order_by(AccessEvent.occurred_at.desc(), AccessEvent.id.desc())
         .limit(limit)
     )

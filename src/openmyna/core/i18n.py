@@ -15,7 +15,7 @@ DEFAULT_LANGUAGE = "ja"
 
 # Packages whose ``data/messages/*.json`` add to the core catalogue (one file per menu or part, so parts
 # built side by side never edit the same file). A key defined twice is an error, caught at start-up.
-MESSAGE_PACKAGES = ("portal", "eservice", "health", "carduses", "kiosk")
+MESSAGE_PACKAGES = ("registry", "card", "portal", "eservice", "health", "carduses", "kiosk")
 
 
 @cache

@@ -12,6 +12,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, AwareDatetime
 
+from openmyna.core.clock import JST
+
 
 def as_utc(value: dt.datetime) -> dt.datetime:
     """The same instant in UTC; a naive value is one read back from storage, where instants are UTC."""
@@ -33,3 +35,8 @@ UtcDateTime = Annotated[dt.datetime, AfterValidator(as_utc)]
 
 UtcDateTimeIn = Annotated[AwareDatetime, AfterValidator(as_utc)]
 """An instant a client sends: the offset is required (RFC 3339), so "9 o'clock" is never guessed."""
+
+
+def local_time(value: dt.datetime | None) -> str:
+    """An instant as Japan's wall-clock time (stored instants are UTC; SQLite hands them back naive)."""
+    return "" if value is None else as_utc(value).astimezone(JST).strftime("%Y-%m-%d %H:%M")

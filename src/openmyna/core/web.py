@@ -7,6 +7,7 @@ import hmac
 import inspect
 import secrets
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request
@@ -14,6 +15,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.routing import APIRoute
 from fastapi.templating import Jinja2Templates
 from jinja2 import ChoiceLoader, Environment, PackageLoader, select_autoescape
+from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -218,3 +220,30 @@ def render_error(request: Request, error: DomainError) -> HTMLResponse:
     lang = language(request)
     title = error.title_en if lang == "en" else error.title_ja
     return render(request, "error.html", {"title": title, "detail": error.detail}, status_code=error.status)
+
+
+@dataclass(frozen=True)
+class FieldError:
+    """One problem of a submitted form: the field's id (empty for the form as a whole) and what is wrong."""
+
+    field: str
+    message: str
+
+
+def form_errors(error: ValidationError | DomainError, lang: str) -> list[FieldError]:
+    """What a form's schema or a service refused, as messages for the page (Japanese first, field by field).
+
+    Schema errors are named by their pydantic type (``form.error.<type>`` in the catalogue, else pydantic's own
+    text); a domain error by the ``field`` it carries, with its detail.
+    """
+    if isinstance(error, DomainError):
+        field = str(error.extensions.get("field") or "").rsplit(".", 1)[-1]
+        title = error.title_en if lang == "en" else error.title_ja
+        return [FieldError(field, f"{title}: {error.detail}")]
+    problems = []
+    for item in error.errors(include_url=False):
+        field = str(item["loc"][-1]) if item["loc"] else ""
+        key = f"form.error.{item['type']}"
+        text = i18n.translate(key, lang)
+        problems.append(FieldError(field, item["msg"] if text == key else text))
+    return problems

@@ -4,13 +4,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Annotated
+from urllib.parse import urlencode
 
 from fastapi import Depends, Request
+from fastapi.responses import RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.orm import Session
 
-from openmyna.core import sessions
-from openmyna.core.errors import Forbidden, Unauthorized
-from openmyna.core.web import check_csrf, get_keys
+from openmyna.core import audit, sessions
+from openmyna.core.errors import DomainError, Forbidden, Unauthorized
+from openmyna.core.web import check_csrf, get_keys, render_error
 from openmyna.orgs.service import Caller, staff_caller, verify_access_token
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from POST /oauth/token")
@@ -21,6 +24,48 @@ def staff_of(request: Request) -> Caller | None:
     """The staff member whose live session this request carries (``core.sessions.load`` found it)."""
     active = sessions.current(request)
     return staff_caller(active.data) if active is not None and active.kind == "staff" else None
+
+
+def to_login(request: Request) -> Response:
+    """Send a visitor to the login page, to come back to exactly this page (query included)."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return RedirectResponse("/staff/login?" + urlencode({"next": target}), status_code=303)
+
+
+def record_refusal(session: Session, caller: Caller, *, operation: str, error: DomainError) -> None:
+    """A counter operation refused (no right, another town, bad input): an access event of the staff account.
+
+    Recorded after the refused operation's changes were rolled back, so the trail keeps the attempt only.
+    """
+    audit.record_access(
+        session,
+        subject=caller.actor[:64],
+        actor_org=caller.org_code,
+        actor=caller.actor,
+        action="counter.refused",
+        purpose=f"{operation}: {error.slug}"[:256],
+    )
+
+
+def town_staff(request: Request, session: Session, scope: str, *, operation: str) -> Caller | Response:
+    """The logged-in staff member of this town holding ``scope``, or the page to show instead.
+
+    Not logged in: the login page. Staff of another organisation (another municipality, an agency) or
+    without the role's scope: a 403 page, and the refusal is recorded against the staff account.
+    """
+    caller = staff_of(request)
+    if caller is None:
+        return to_login(request)
+    municipality = request.app.state.settings.municipality_code
+    refusal: Forbidden | None = None
+    if caller.org_code != municipality:
+        refusal = Forbidden(f"{caller.actor} works for {caller.org_code}, not for the municipality {municipality}")
+    elif not caller.allows(scope):
+        refusal = Forbidden(f"{caller.actor} lacks the scope {scope}", required_scope=scope)
+    if refusal is not None:
+        record_refusal(session, caller, operation=operation, error=refusal)
+        return render_error(request, refusal)
+    return caller
 
 
 def current_caller(

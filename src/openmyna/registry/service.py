@@ -635,3 +635,18 @@ def count_residents(session: Session, *, municipality_codes: list[str]) -> int:
         return 0
     query = select(func.count()).where(Resident.status == RESIDENT, Resident.municipality_code.in_(municipality_codes))
     return session.scalar(query) or 0
+
+
+def record_ids_by_subject(session: Session, subjects: list[str]) -> dict[str, int]:
+    """The id of each person's latest record, by the pseudonym :func:`subject_of` gives them (no personal data read).
+
+    For pages that link an access event to the record it was about (the counter's recent operations).
+    """
+    if not subjects:
+        return {}
+    rows = session.execute(
+        select(Resident.pseudonym, func.max(Resident.id))
+        .where(Resident.pseudonym.in_(set(subjects)))
+        .group_by(Resident.pseudonym)
+    )
+    return {pseudonym: record_id for pseudonym, record_id in rows}

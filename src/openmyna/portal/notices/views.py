@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Form, Path, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from openmyna.core import clock
 from openmyna.core.errors import DomainError
-from openmyna.core.timefmt import as_utc
+from openmyna.core.timefmt import local_time
 from openmyna.core.validation import IdParam
 from openmyna.core.web import DbSession, Keys, Language, ReadSession, UnitOfWorkRoute, check_csrf, render, render_error
 from openmyna.portal.auth.dependencies import CurrentUser
@@ -18,11 +16,6 @@ from openmyna.portal.notices import delivery, service
 from openmyna.portal.notices.models import NOTICE_KINDS
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
-
-
-def local_time(value: dt.datetime | None) -> str:
-    """An instant as Japan's wall-clock time (stored instants are UTC; SQLite hands them back naive)."""
-    return "" if value is None else as_utc(value).astimezone(clock.JST).strftime("%Y-%m-%d %H:%M")
 
 
 PAGE_SIZE = 50
