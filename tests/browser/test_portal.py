@@ -129,6 +129,9 @@ def test_card_login_my_page_history_verify_and_logout(
     page.goto(live_server.url("/portal/settings/logins"))
     expect(page.locator("#logins tbody tr").first).to_contain_text("マイナンバーカード（このパソコン）")
     accessible(page)
+    page.goto(live_server.url("/portal/history/access"))
+    expect(page.locator("#access-log tbody tr").first).to_be_visible()  # at least this session's readings
+    accessible(page)
     page.get_by_role("button", name="ログアウト").click()
     expect(page.get_by_role("status")).to_have_text("ログアウトしました。")
     page.goto(live_server.url("/portal/history"))

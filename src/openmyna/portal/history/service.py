@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import ColumnElement, or_, select
+from sqlalchemy import ColumnElement, and_, or_, select
 from sqlalchemy.orm import Session
 
 from openmyna.core import audit, clock
@@ -135,7 +135,10 @@ def read(
 
 
 @dataclass(frozen=True)
-class CardUse:
+class Access:
+    """One access event about me: when, by which organisation, what (the action code) and why."""
+
+    id: int
     when: dt.datetime
     org_code: str
     org_name: str
@@ -143,16 +146,30 @@ class CardUse:
     purpose: str
 
 
-def card_uses(session: Session, citizen: str, lang: str, *, limit: int = 20) -> list[CardUse]:
-    """Eligibility checks at clinics and insurers' enrolments about me, newest first (from the access events)."""
-    events = session.scalars(
-        select(audit.AccessEvent)
-        .where(
-            audit.AccessEvent.subject == citizen,
-            or_(*[audit.AccessEvent.action.startswith(prefix) for prefix in CARD_USE_ACTIONS]),
+def accesses(
+    session: Session,
+    citizen: str,
+    lang: str,
+    *,
+    prefixes: tuple[str, ...] = (),
+    before: int | None = None,
+    limit: int = 50,
+) -> list[Access]:
+    """Access events about me, newest first: all of them, or those whose action starts with one of ``prefixes``;
+    ``before`` an event id pages back."""
+    query = select(audit.AccessEvent).where(audit.AccessEvent.subject == citizen)
+    if prefixes:
+        query = query.where(or_(*[audit.AccessEvent.action.startswith(prefix) for prefix in prefixes]))
+    mark = None if before is None else session.get(audit.AccessEvent, before)
+    if mark is not None and mark.subject == citizen:  # keyset paging in the listing's own order
+        query = query.where(
+            or_(
+                audit.AccessEvent.occurred_at < mark.occurred_at,
+                and_(audit.AccessEvent.occurred_at == mark.occurred_at, audit.AccessEvent.id < mark.id),
+            )
         )
-        .order_by(audit.AccessEvent.occurred_at.desc(), audit.AccessEvent.id.desc())
-        .limit(limit)
+    events = session.scalars(
+        query.order_by(audit.AccessEvent.occurred_at.desc(), audit.AccessEvent.id.desc()).limit(limit)
     ).all()
     codes = {e.actor_org for e in events}
     rows = session.execute(
@@ -162,7 +179,8 @@ def card_uses(session: Session, citizen: str, lang: str, *, limit: int = 20) -> 
     ).all()
     names = {code: (name_en or name) if lang == "en" else name for code, name, name_en in rows}
     return [
-        CardUse(
+        Access(
+            e.id,
             _aware(e.occurred_at).astimezone(clock.JST),
             e.actor_org,
             names.get(e.actor_org, e.actor_org),
@@ -171,6 +189,11 @@ def card_uses(session: Session, citizen: str, lang: str, *, limit: int = 20) -> 
         )
         for e in events
     ]
+
+
+def card_uses(session: Session, citizen: str, lang: str, *, limit: int = 20) -> list[Access]:
+    """Eligibility checks at clinics, insurers' enrolments and gate reads about me, newest first."""
+    return accesses(session, citizen, lang, prefixes=CARD_USE_ACTIONS, limit=limit)
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

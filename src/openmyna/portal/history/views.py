@@ -10,6 +10,7 @@ from cryptography.hazmat.primitives import serialization
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from openmyna.core.i18n import translate
 from openmyna.core.web import DbSession, Keys, Language, UnitOfWorkRoute, render
 from openmyna.network.api import Table
 from openmyna.portal.auth.dependencies import CurrentUser
@@ -18,6 +19,7 @@ from openmyna.portal.history import service
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["portal"])
 MAX_PAGE = 100_000
+ACCESS_PER_PAGE = 50
 
 
 def filters(
@@ -98,3 +100,54 @@ def history_page(
             "card_uses": service.card_uses(db, user.subject, lang),
         },
     )
+
+
+def _part_label(action: str, lang: str) -> str:
+    """The part of the platform an action belongs to, in words ("" for a part without a label)."""
+    key = "access.part." + action.split(".")[0]
+    label = translate(key, lang)
+    return "" if label == key else label
+
+
+@router.get("/portal/history/access", response_class=HTMLResponse, include_in_schema=False)
+def access_page(
+    request: Request,
+    db: DbSession,
+    user: CurrentUser,
+    lang: Language,
+    before: Annotated[int | None, Query(ge=1, description="Older than this event (paging)")] = None,
+) -> Response:
+    """Every access event about me (who read or changed what, when, why), newest first, 50 a page."""
+    found = service.accesses(db, user.subject, lang, before=before, limit=ACCESS_PER_PAGE + 1)
+    return render(
+        request,
+        "portal/access.html",
+        {
+            "accesses": [(a, _part_label(a.action, lang)) for a in found[:ACCESS_PER_PAGE]],
+            "older": found[ACCESS_PER_PAGE - 1].id if len(found) > ACCESS_PER_PAGE else None,
+        },
+    )
+
+
+@router.get("/api/portal/history/access")
+def access_json(
+    db: DbSession,
+    user: CurrentUser,
+    lang: Language,
+    before: Annotated[int | None, Query(ge=1, description="Older than this event (paging)")] = None,
+) -> dict[str, Any]:
+    """The same as JSON: ``items`` newest first and ``older``, the ``before`` of the next page (or null)."""
+    found = service.accesses(db, user.subject, lang, before=before, limit=ACCESS_PER_PAGE + 1)
+    older = found[ACCESS_PER_PAGE - 1].id if len(found) > ACCESS_PER_PAGE else None
+    items = [
+        {
+            "id": a.id,
+            "at": a.when.isoformat(),
+            "org": a.org_code,
+            "org_name": a.org_name,
+            "action": a.action,
+            "purpose": a.purpose,
+        }
+        for a in found[:ACCESS_PER_PAGE]
+    ]
+    return {"items": items, "older": older}
