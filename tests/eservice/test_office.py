@@ -152,6 +152,29 @@ def test_staff_of_another_department_is_refused(
     assert anonymous.get("/staff/eservice", follow_redirects=False).status_code == 303
 
 
+def test_a_viewer_assigned_to_the_department_looks_but_does_not_decide(
+    client: TestClient, db: Session, applicant: Callable[..., Applicant], town
+) -> None:
+    orgs.add_staff(
+        db, org_code=MUNICIPALITY, username="looker", password=PASSWORD, display_name="looker", role="viewer"
+    )
+    office.assign(db, org_code=MUNICIPALITY, username="looker", department="kodomo-shien")
+    db.commit()
+    receipt = _submit(client, applicant())
+    item = _item(db, receipt)
+    viewer = TestClient(client.app)
+    log_in(viewer, "looker")
+    assert viewer.get(f"/staff/eservice/items/{item.id}").status_code == 200
+    refused = viewer.post(
+        f"/staff/eservice/items/{item.id}/decide",
+        data={"csrf": csrf_of(viewer, "/staff/eservice"), "decision": "approve"},
+        follow_redirects=False,
+    )
+    assert refused.status_code == 403
+    assert _item(db, receipt).status in ("submitted", "in_review")
+    assert _item(db, receipt).decided_at is None
+
+
 def test_municipal_system_pulls_and_decides_through_the_api(
     client: TestClient, db: Session, keys: KeyRing, applicant: Callable[..., Applicant], town, reviewers: None
 ) -> None:

@@ -50,6 +50,7 @@ from openmyna.orgs.service import Caller
 from openmyna.registry import service as registry
 
 READ_SCOPE = "eservice:read"  # an organisation's system pulls its applications
+DECIDE_SCOPE = "eservice:decide"  # a staff role that decides (a viewer assigned to a department only looks)
 OPEN_STATUSES = (SUBMITTED, IN_REVIEW)
 DECISIONS = {"approve": APPROVED, "return": RETURNED, "reject": REJECTED}
 DECIDED_BY = {"national_pension_premium": "pension_office"}  # business -> organisation kind that decides
@@ -134,8 +135,14 @@ def _may_see(session: Session, caller: Caller, item: ApplicationItem, applicatio
     return caller.allows(READ_SCOPE)
 
 
-def _item(session: Session, caller: Caller, item_id: int) -> tuple[ApplicationItem, Application]:
-    item = session.get(ApplicationItem, item_id)
+def _item(session: Session, caller: Caller, item_id: int, *, lock: bool = False) -> tuple[ApplicationItem, Application]:
+    """The item if ``caller`` may see it; with ``lock``, its row locked until the transaction ends (PostgreSQL:
+    two reviewers deciding at once take turns, and the second finds it decided; SQLite's writer already
+    serialises them)."""
+    query = select(ApplicationItem).where(ApplicationItem.id == item_id)
+    if lock:
+        query = query.with_for_update().execution_options(populate_existing=True)
+    item = session.scalars(query).first()
     if item is None:
         raise ItemNotFound(f"no application item {item_id}")
     application = item.application
@@ -406,7 +413,11 @@ def decide(
         raise ReasonRequired("a return or a rejection says why", field="reason")
     if len(reason) > 2000:
         raise InvalidInput("the reason has at most 2000 characters", field="reason")
-    item, application = _item(session, caller, item_id)
+    item, application = _item(session, caller, item_id, lock=True)
+    if caller.via == "session" and not caller.allows(DECIDE_SCOPE):
+        raise Forbidden(
+            f"{caller.actor} may look but not decide (role without {DECIDE_SCOPE})", required_scope=DECIDE_SCOPE
+        )
     if item.status not in OPEN_STATUSES:
         raise AlreadyDecided(f"item {item.id} is {item.status}", status=item.status)
     entry = _entry(catalogue, application, item)

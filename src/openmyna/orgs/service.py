@@ -65,7 +65,7 @@ KIND_SCOPES: dict[str, tuple[str, ...]] = {
     "delivery": ("notices:deliver",),  # 民間送達: copies of notices the resident agreed to
 }
 STAFF_ROLES: dict[str, tuple[str, ...]] = {
-    "clerk": ("registry:read", "registry:write", "card:read", "card:write", "notices:send"),
+    "clerk": ("registry:read", "registry:write", "card:read", "card:write", "notices:send", "eservice:decide"),
     "viewer": ("registry:read",),
     "reception": ("health:check",),  # a medical institution's reception desk
     "guard": ("gates:operate",),  # an employer's building security: gates and employee IDs
