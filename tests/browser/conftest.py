@@ -102,7 +102,7 @@ def reader_served(live_server: LiveServer, reader: Any) -> Iterator[None]:
         thread.join(5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
     """Debian's chromium, headless; the browser tests are skipped when it is not installed."""
     if not CHROMIUM.exists():
