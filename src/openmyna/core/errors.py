@@ -125,6 +125,23 @@ def _problem_response(description: str, schema: str = "Problem") -> dict[str, An
     }
 
 
+# 422: the body or parameters do not match the operation (a ValidationProblem, with ``errors``), or, as the IETF
+# Idempotency-Key draft answers, a key sent again with another request (a plain Problem).
+_UNPROCESSABLE: dict[str, Any] = {
+    "description": "The request does not match this operation, or an Idempotency-Key was reused with another request",
+    "content": {
+        PROBLEM_MEDIA_TYPE: {
+            "schema": {
+                "anyOf": [
+                    {"$ref": "#/components/schemas/ValidationProblem"},
+                    {"$ref": "#/components/schemas/Problem"},
+                ]
+            }
+        }
+    },
+}
+
+
 def declare_problems(document: dict[str, Any]) -> dict[str, Any]:
     """Say in an OpenAPI document what the handlers below answer: problem+json for every client error.
 
@@ -141,7 +158,7 @@ def declare_problems(document: dict[str, Any]) -> dict[str, Any]:
             if "4XX" in responses:
                 continue
             if "422" in responses:
-                responses["422"] = _problem_response("The request does not match this operation", "ValidationProblem")
+                responses["422"] = _UNPROCESSABLE
             if operation.get("security"):
                 responses.setdefault("401", _problem_response("No access token, or a malformed or expired one"))
                 responses.setdefault("403", _problem_response("The caller may not do this"))
