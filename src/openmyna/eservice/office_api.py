@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from openmyna.core import clock
-from openmyna.core.validation import BIGINT_MAX, IdParam
+from openmyna.core.validation import BIGINT_MAX, IdParam, MultilineText
 from openmyna.core.web import DbSession, UnitOfWorkRoute
 from openmyna.eservice import office
 from openmyna.eservice.api import config_of
@@ -25,7 +25,7 @@ router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/eservice/office", t
 
 class DecisionIn(BaseModel):
     decision: Literal["approve", "return", "reject"]
-    reason: str = Field(default="", max_length=2000)
+    reason: MultilineText = Field(default="", max_length=2000)
 
 
 def _fetch_out(f: Any) -> dict[str, Any]:

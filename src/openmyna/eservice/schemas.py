@@ -8,6 +8,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from openmyna.core.timefmt import UtcDateTime
+from openmyna.core.validation import SafeText
 
 
 class NeedOut(BaseModel):
@@ -52,10 +53,10 @@ class SearchOut(BaseModel):
 
 class UploadIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    procedure: str = Field(max_length=64)
-    code: str = Field(max_length=32)
-    filename: str = Field(max_length=200)
-    media_type: str = Field(max_length=100)
+    procedure: SafeText = Field(max_length=64)
+    code: SafeText = Field(max_length=32)
+    filename: SafeText = Field(max_length=200)
+    media_type: SafeText = Field(max_length=100)
     content: str = Field(description="base64 of the file")
 
 
@@ -64,17 +65,17 @@ class ContentIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
     municipality: str = Field(pattern=r"^[0-9]{6}$")
-    procedures: list[str] = Field(min_length=1, max_length=10)
+    procedures: list[SafeText] = Field(min_length=1, max_length=10)
     data: dict[str, dict[str, Any]]
     attachments: list[UploadIn] = Field(default=[], max_length=20)
-    life_event: str | None = Field(default=None, max_length=32)
+    life_event: SafeText | None = Field(default=None, max_length=32)
 
 
 class ApplicationIn(ContentIn):
     """A signed application: the CMS signature is over the canonical content the server rebuilds from the rest."""
 
     signature: str = Field(description="base64 of the DER CMS SignedData (detached)")
-    idempotency_key: str | None = Field(default=None, max_length=128)
+    idempotency_key: SafeText | None = Field(default=None, max_length=128)
 
 
 class ItemOut(BaseModel):

@@ -7,6 +7,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from openmyna.core.timefmt import UtcDateTimeIn
+from openmyna.core.validation import SafeText
 from openmyna.kiosk.municipalities import Kind
 
 REQUEST_KEY = r"^[A-Za-z0-9_-]{8,64}$"
@@ -36,7 +37,7 @@ class MunicipalRequestIn(BaseModel):
     kind: Kind
     options: dict[str, bool] = Field(default_factory=dict, max_length=8)
     copies: int = Field(default=1, ge=1, le=10)
-    store: str = Field(min_length=1, max_length=32)
+    store: SafeText = Field(min_length=1, max_length=32)
     request_key: str = Field(pattern=REQUEST_KEY)
 
 

@@ -15,7 +15,7 @@ from fastapi import Path as Path_
 from pydantic import Field
 
 from openmyna.core.errors import InvalidInput
-from openmyna.core.validation import StrictModel
+from openmyna.core.validation import SafeText, StrictModel
 from openmyna.core.web import AppSettings, DbSession, UnitOfWorkRoute, check_csrf, render
 from openmyna.jpki.api import responder
 from openmyna.portal.auth import login
@@ -30,7 +30,7 @@ class CardLoginIn(StrictModel):
     challenge: str = Field(max_length=MAX_B64, description="base64 of the challenge, as issued")
     certificate: str = Field(max_length=MAX_B64, description="base64 of the card's authentication certificate (DER)")
     signature: str = Field(max_length=MAX_B64, description="base64 of the RSASSA-PKCS1-v1_5/SHA-256 signature")
-    next: str = Field(default="/portal", max_length=2000)
+    next: SafeText = Field(default="/portal", max_length=2000)
 
 
 class SignedIn(StrictModel):

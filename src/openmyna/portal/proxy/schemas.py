@@ -7,14 +7,16 @@ from typing import Literal
 
 from pydantic import Field
 
-from openmyna.core.validation import StrictModel
+from openmyna.core.validation import PersonName, SafeText, StrictModel
 
 MenuKey = Literal["history", "mydata", "notices", "payments"]
 
 
 class GrantIn(StrictModel):
-    family_name: str = Field(min_length=1, max_length=50, description="the proxy's family name as in the registry")
-    given_name: str = Field(min_length=1, max_length=50)
+    family_name: PersonName = Field(
+        min_length=1, max_length=50, description="the proxy's family name as in the registry"
+    )
+    given_name: PersonName = Field(min_length=1, max_length=50)
     birth_date: dt.date = Field(description="the proxy's date of birth")
     menus: list[MenuKey] = Field(min_length=1, max_length=4)
     ends_on: dt.date = Field(description="the last day (Japan time) the proxy may act; at most a year ahead")
@@ -37,7 +39,7 @@ class InvitationOut(StrictModel):
 
 
 class AcceptIn(StrictModel):
-    code: str = Field(min_length=1, max_length=64)
+    code: SafeText = Field(min_length=1, max_length=64)
 
 
 class ActingOut(StrictModel):
