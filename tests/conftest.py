@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from argon2 import PasswordHasher
+from argon2 import profiles as argon2_profiles
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, create_engine, text
@@ -22,6 +24,7 @@ from openmyna.app import create_app, migrate
 from openmyna.core.config import Settings
 from openmyna.core.crypto import KeyRing
 from openmyna.core.db import make_engine, normalise_url
+from openmyna.orgs import service as orgs_service
 from openmyna.orgs.service import Caller
 
 TEST_MASTER_KEY = bytes(range(32))
@@ -77,6 +80,20 @@ def engine(database_url: str) -> Iterator[Engine]:
     migrate.upgrade(engine)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def production_password_hasher() -> Iterator[PasswordHasher]:
+    """Staff passwords hashed with argon2's cheapest profile in tests; yields the production hasher.
+
+    Staff fixtures hash several passwords per test, and the production cost (RFC 9106's low-memory profile:
+    64 MiB, 3 passes, 0.1-0.7 s a hash on 2 cores) added minutes to the suite. Hashes keep their parameters,
+    so verification is the same code; ``tests/orgs/test_staff.py`` checks the production parameters.
+    """
+    production = orgs_service._hasher
+    orgs_service._hasher = PasswordHasher.from_parameters(argon2_profiles.CHEAPEST)
+    yield production
+    orgs_service._hasher = production
 
 
 @pytest.fixture(autouse=True)

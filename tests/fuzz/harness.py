@@ -127,16 +127,25 @@ def _record(
         )
 
 
-def fuzz(
-    app: FastAPI, headers: dict[str, str], *, query: dict[str, str] | None = None, max_examples: int | None = None
-) -> Report:
-    """Run every operation of the app's document with ``headers`` on each request.
+@dataclass(frozen=True)
+class Caller:
+    """Who sends the cases: headers on every request, and query parameters pinned where an operation has them."""
 
-    ``query`` pins query parameters wherever an operation declares them (the NTA API's token is ``?id=``).
+    headers: dict[str, str]
+    query: dict[str, str] = field(default_factory=dict)
+
+
+def fuzz(app: FastAPI, callers: dict[str, Caller], *, max_examples: int | None = None) -> dict[str, Report]:
+    """Run every operation of the app's document as each caller; a report per caller.
+
+    Each case is generated once and sent as every caller in turn: generating cases from the schemas costs
+    several times more than answering them, and a case that one role may send is worth sending as all.
+    A caller's pinned ``query`` replaces the generated value wherever the operation declares that parameter
+    (the NTA API's token is ``?id=``).
     """
     contained = _Contained(app)
     schema = schemathesis.openapi.from_asgi("/openapi.json", contained)
-    report = Report()
+    reports = {name: Report() for name in callers}
     settings = hypothesis_settings(
         max_examples=max_examples or examples(),
         deadline=None,
@@ -147,27 +156,41 @@ def fuzz(
     )
     for result in schema.get_all_operations():
         operation = result.ok()
-        report.operations += 1
-        pinned = {name: value for name, value in (query or {}).items() if name in operation.query}
+        for report in reports.values():
+            report.operations += 1
         negatable = any(True for _ in operation.iter_parameters()) or len(operation.body) > 0
         for mode in MODES if negatable else MODES[:1]:
 
             @settings
-            @given(case=operation.as_strategy(generation_mode=mode, query=pinned))
+            @given(case=operation.as_strategy(generation_mode=mode))
             def run(case: schemathesis.Case) -> None:
-                report.cases += 1
-                contained.last_error = None
-                response = case.call(headers=headers)
-                try:
-                    case.validate_response(response, checks=CHECKS, headers=headers)
-                except FailureGroup as group:
-                    for error in group.exceptions:
-                        _record(report, case, headers, error, response.status_code, contained.last_error)
-                except Failure as error:
-                    _record(report, case, headers, error, response.status_code, contained.last_error)
+                for name, caller in callers.items():
+                    _send(case, caller, reports[name], contained)
 
             try:
                 run()
             except Unsatisfiable:
-                report.unnegatable.append(operation.label)  # every parameter's invalid forms were filtered out
-    return report
+                for report in reports.values():  # every parameter's invalid forms were filtered out
+                    report.unnegatable.append(operation.label)
+    return reports
+
+
+def _send(case: schemathesis.Case, caller: Caller, report: Report, contained: _Contained) -> None:
+    """Send ``case`` as ``caller`` (its pinned query values in place of the generated ones) and check the answer."""
+    generated = case.query
+    pinned = {name: value for name, value in caller.query.items() if name in case.operation.query}
+    if pinned:
+        case.query = {**(generated or {}), **pinned}
+    report.cases += 1
+    contained.last_error = None
+    headers = caller.headers
+    try:
+        response = case.call(headers=headers)
+        case.validate_response(response, checks=CHECKS, headers=headers)
+    except FailureGroup as group:
+        for error in group.exceptions:
+            _record(report, case, headers, error, response.status_code, contained.last_error)
+    except Failure as error:
+        _record(report, case, headers, error, response.status_code, contained.last_error)
+    finally:
+        case.query = generated

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from argon2 import PasswordHasher, Type, profiles
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -20,6 +21,14 @@ def test_password_is_stored_as_argon2(db: Session, staff) -> None:
         service.authenticate_staff(db, username="nobody", password="wrong")
     with pytest.raises(InvalidInput):
         service.add_staff(db, org_code="131016", username="x", password="short", display_name="x", role="clerk")
+
+
+def test_production_hashes_with_rfc_9106_low_memory_parameters(production_password_hasher: PasswordHasher) -> None:
+    """The suite hashes cheaply (tests/conftest.py); the server keeps argon2id at RFC 9106's low-memory profile."""
+    low_memory = profiles.RFC_9106_LOW_MEMORY
+    hasher = production_password_hasher
+    assert (hasher.type, hasher.time_cost, hasher.memory_cost) == (Type.ID, low_memory.time_cost, 65536)
+    assert hasher.hash("correct horse").startswith("$argon2id$v=19$m=65536,t=3,p=4$")
 
 
 def test_login_and_session_api_access(client: TestClient, staff) -> None:
