@@ -164,7 +164,7 @@ def register(
     context = open_context()
     try:
         with unit_of_work(context.session_factory) as session:
-            row, _pem = service.register_business(
+            row = service.register_business(
                 session, keys=context.keys, operator=operator, code=code, name=name, kind=kind, facts=facts.split(",")
             )
             line = f"{row.code}\t{row.operator_org}\t{row.kind}\t{','.join(service.allowed_facts(row))}"

@@ -160,10 +160,11 @@ def parse_facts(text: str) -> list[str]:
 
 def register_business(
     session: Session, *, keys: KeyRing, operator: str, code: str, name: str, kind: str, facts: list[str]
-) -> tuple[Business, bytes]:
-    """Register ``code`` with ``operator`` for ``facts``; the business's organisation is made if new.
+) -> Business:
+    """Register ``code`` with ``operator`` for ``facts``.
 
-    Returns the row and, for a new organisation, its private key PEM (kept in custody for the demo).
+    The business's organisation (kind ``business``) is made if new, its key kept in the platform's custody
+    (the demo's way); a business holding its own key registers it first with ``openmyna org add``.
     """
     platform = orgs.get_organisation(session, operator)
     if platform.kind != "platform_operator" or not platform.active:
@@ -173,12 +174,12 @@ def register_business(
     facts = parse_facts(",".join(facts))
     if session.scalar(select(Business.id).where(Business.code == code)) is not None:
         raise Conflict(f"business {code} is already registered")
-    private_pem = b""
     try:
         organisation = orgs.get_organisation(session, code)
     except NotFound:
-        made = orgs.add_organisation(session, keys=keys, code=code, name=name, kind="business", custodial=True)
-        organisation, private_pem = made.organisation, made.private_key_pem
+        organisation = orgs.add_organisation(
+            session, keys=keys, code=code, name=name, kind="business", custodial=True
+        ).organisation
     if organisation.kind != "business":
         raise Conflict(f"{code} is a {organisation.kind}, not a business")
     row = Business(
@@ -192,7 +193,7 @@ def register_business(
     )
     session.add(row)
     session.flush()
-    return row, private_pem
+    return row
 
 
 def get_business(session: Session, code: str) -> Business:
