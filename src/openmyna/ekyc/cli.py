@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
@@ -19,7 +19,7 @@ from openmyna.jpki.ocsp import Responder
 app = typer.Typer(help="Private identity verification through a platform operator (公的個人認証の民間利用).")
 
 
-def _refused(error: DomainError, use_id: int | None = None) -> None:
+def _refused(error: DomainError, use_id: int | None = None) -> NoReturn:
     """Print the refusal as the API's problem fields, and exit 1."""
     problem: dict[str, Any] = {"type": error.slug, "title": error.title_en, "detail": error.detail, "use_id": use_id}
     problem.update(error.extensions)
@@ -37,7 +37,6 @@ def _challenge(context: AppContext, business: str, purpose: service.Purpose) -> 
             return service.open_challenge(session, business=business, purpose=purpose)[0]
     except DomainError as exc:
         _refused(exc)
-        raise
 
 
 @app.command("open-account")
@@ -73,7 +72,6 @@ def open_account(
         )
     if isinstance(outcome, service.Refused):
         _refused(outcome.error, outcome.use_id)
-        return
     answer = {
         "verification_id": outcome.ref,
         "pseudonym": outcome.pseudonym,
@@ -96,7 +94,6 @@ def status(
         )
     if isinstance(found, service.Refused):
         _refused(found.error, found.use_id)
-        return
     answer = {
         "verification_id": found.ref,
         "status": found.status,
@@ -137,7 +134,6 @@ def login(
         )
     if isinstance(outcome, service.Refused):
         _refused(outcome.error, outcome.use_id)
-        return
     typer.echo(json.dumps({"pseudonym": outcome.pseudonym, "business": business}, ensure_ascii=False))
 
 

@@ -218,9 +218,11 @@ def open_challenge(session: Session, *, business: str, purpose: Purpose) -> tupl
         delete(Challenge).where(Challenge.expires_at <= now - TTL), execution_options={"synchronize_session": False}
     )
     challenge = PREFIX + f"{business}|{purpose}|{secrets.token_urlsafe(24)}".encode()
-    row = Challenge(token_hash=_digest(challenge), business=business, purpose=purpose, created_at=now)
-    session.add(row)
-    row.expires_at = now + TTL
+    session.add(
+        Challenge(
+            token_hash=_digest(challenge), business=business, purpose=purpose, created_at=now, expires_at=now + TTL
+        )
+    )
     session.flush()
     return challenge, now + TTL
 
@@ -231,8 +233,7 @@ def _challenge(session: Session, business: str, purpose: str, challenge: bytes) 
         raise ChallengeUnknown(f"the challenge was not issued to {business} for {purpose.replace('_', ' ')}")
     if row.used_at is not None:
         raise ChallengeUsed("this challenge was already used: a replay is refused")
-    expires = row.expires_at if row.expires_at.tzinfo else row.expires_at.replace(tzinfo=dt.UTC)
-    if clock.now() >= expires:
+    if clock.now() >= jpki.aware(row.expires_at):
         raise ChallengeExpired("the challenge is older than three minutes")
     return row
 
