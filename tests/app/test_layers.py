@@ -31,6 +31,7 @@ FLOORS: dict[str, float] = {
     "kiosk": 5,
     "health": 5,
     "carduses": 5,
+    "ekyc": 5,
     "disaster": 5,
     "points": 5,
     # The assembling layer: nothing imports it, and its parts may use each other.

@@ -21,6 +21,7 @@ from openmyna.core import clock
 from openmyna.core.crypto import KeyRing
 from openmyna.corporate import importer
 from openmyna.corporate import service as corporate
+from openmyna.ekyc import demo as ekyc_demo
 from openmyna.localtax import service as localtax
 from openmyna.network import enrolment, log
 from openmyna.numbers.service import random_my_number
@@ -35,7 +36,7 @@ from tests.registry.test_api import mover
 TOWN = "131016"
 AGENCY = "nenkin"  # the pension office
 JLIS = "jlis"  # the platform operator
-ROLES = ("anonymous", "municipality", "agency", "jlis", "corporate", "citizen")
+ROLES = ("anonymous", "municipality", "agency", "jlis", "corporate", "citizen", "bank")
 CORPORATION = number(101)
 
 
@@ -76,8 +77,10 @@ def _ledgers(db: Session, keys: KeyRing, *, residents: list[int], numbers: list[
 def build(client: TestClient, db: Session, keys: KeyRing, tmp_path: Path) -> World:
     """Make the organisations, people, a card, exchanges and a corporation; return each role's headers."""
     orgs_demo.seed_organisations(db, keys=keys, municipality_code=TOWN)
+    ekyc_demo.ensure_businesses(db, keys=keys)  # a platform operator and its bank, as `openmyna ekyc register` makes
     db.commit()
-    pems = {code: orgs.custodial_private_key(keys, orgs.get_organisation(db, code)) for code in (TOWN, AGENCY, JLIS)}
+    codes = (TOWN, AGENCY, JLIS, ekyc_demo.BANK)
+    pems = {code: orgs.custodial_private_key(keys, orgs.get_organisation(db, code)) for code in codes}
     town = bearer_for(client, TOWN, pems[TOWN])
     rng = random.Random(7)
     numbers = [random_my_number(rng) for _ in range(3)]
@@ -131,6 +134,7 @@ def build(client: TestClient, db: Session, keys: KeyRing, tmp_path: Path) -> Wor
         "jlis": bearer_for(client, JLIS, pems[JLIS]),
         "corporate": {"X-hojinInfo-api-token": token},
         "citizen": {"Authorization": f"Bearer {citizen['access_token']}"},
+        "bank": bearer_for(client, ekyc_demo.BANK, pems[ekyc_demo.BANK]),
     }
     query = {role: {"id": token} if role == "corporate" else {} for role in ROLES}
     return World(

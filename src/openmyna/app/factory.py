@@ -25,6 +25,7 @@ from openmyna.core.web import build_templates
 from openmyna.corporate import api as corporate_api
 from openmyna.corporate import nta_api as corporate_nta_api
 from openmyna.corporate import views as corporate_views
+from openmyna.ekyc import api as ekyc_api
 from openmyna.eservice import api as eservice_api
 from openmyna.eservice import office_api as eservice_office_api
 from openmyna.eservice import office_views as eservice_office_views
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         health_views.router,
         carduses_api.router,
         carduses_views.router,
+        ekyc_api.router,
         kiosk_api.router,
         kiosk_views.router,
         kiosk_views.api_router,

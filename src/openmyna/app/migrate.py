@@ -15,6 +15,7 @@ from openmyna.core import sessions as _sessions  # noqa: F401
 from openmyna.core import throttle as _throttle  # noqa: F401
 from openmyna.core.db import Base
 from openmyna.corporate import models as _corporate_models  # noqa: F401
+from openmyna.ekyc import models as _ekyc_models  # noqa: F401
 from openmyna.eservice import models as _eservice_models  # noqa: F401
 from openmyna.eservice import office_models as _eservice_office_models  # noqa: F401
 from openmyna.health import models as _health_models  # noqa: F401

@@ -12,6 +12,7 @@ from openmyna.card import demo as card_demo
 from openmyna.carduses import demo as carduses_demo
 from openmyna.core.context import AppContext
 from openmyna.corporate import demo as corporate_demo
+from openmyna.ekyc import demo as ekyc_demo
 from openmyna.eservice import demo as eservice_demo
 from openmyna.health import demo as health_demo
 from openmyna.jpki.authority import CaConfig
@@ -51,6 +52,7 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
             town = context.settings.municipality_code
             logins = [*orgs_demo.demo_logins(town), health_demo.RECEPTION, carduses_demo.GUARD]
             kiosk_demo.ensure_stores(session, keys=context.keys)  # stores came after some databases were seeded
+            ekyc_demo.ensure_businesses(session, keys=context.keys)
             return SeedReport(False, residents, logins, personas, cards)
         logins = orgs_demo.seed_organisations(
             session, keys=context.keys, municipality_code=context.settings.municipality_code
@@ -97,6 +99,7 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
         carduses_demo.seed_gates(session, keys=context.keys, persona_cards={c.persona: c.card_id for c in cards})
         logins += [health_demo.RECEPTION, carduses_demo.GUARD]
         kiosk_demo.ensure_stores(session, keys=context.keys)
+        ekyc_demo.ensure_businesses(session, keys=context.keys)
         kiosk_demo.seed_seals(session, municipality_code=municipality, persona_ids=persona_ids)
         kiosk_demo.ensure_signers(
             session, config=CaConfig.from_settings(context.settings, context.keys), settings=context.settings

@@ -27,6 +27,7 @@ from openmyna.card import cli as card_cli
 from openmyna.carduses import cli as carduses_cli
 from openmyna.core.context import open_context
 from openmyna.corporate import cli as corporate_cli
+from openmyna.ekyc import cli as ekyc_cli
 from openmyna.eservice import cli as eservice_cli
 from openmyna.health import cli as health_cli
 from openmyna.kiosk import cli as kiosk_cli
@@ -62,6 +63,7 @@ app.add_typer(notices_cli.app, name="notices")
 app.add_typer(payments_cli.app, name="payments")
 app.add_typer(health_cli.app, name="health", callback=_schema_first)
 app.add_typer(carduses_cli.app, name="gate", callback=_schema_first)
+app.add_typer(ekyc_cli.app, name="ekyc", callback=_schema_first)
 console = Console()
 
 

@@ -39,6 +39,7 @@ ORG_KINDS = (
     "employer",
     "shop",
     "delivery",
+    "business",
 )
 KIND_SCOPES: dict[str, tuple[str, ...]] = {
     "municipality": (
@@ -63,6 +64,7 @@ KIND_SCOPES: dict[str, tuple[str, ...]] = {
     "employer": ("gates:operate",),  # registers employee IDs on cards and runs its gates
     "shop": (),
     "delivery": ("notices:deliver",),  # 民間送達: copies of notices the resident agreed to
+    "business": ("ekyc:use",),  # a bank or phone company verifying customers through a platform operator
 }
 STAFF_ROLES: dict[str, tuple[str, ...]] = {
     "clerk": ("registry:read", "registry:write", "card:read", "card:write", "notices:send", "eservice:decide"),

@@ -26,7 +26,7 @@ READ_ACTION = "portal.history.read"
 # Accesses outside the exchange network that the history also lists: eligibility checks at clinics, the
 # insurers' enrolments, employee IDs and gate reads (written to ``core.audit`` by the health and carduses
 # parts; read here by action, not by import).
-CARD_USE_ACTIONS = ("health.", "carduses.")
+CARD_USE_ACTIONS = ("health.", "carduses.", "ekyc.")
 PER_PAGE = 10
 
 
