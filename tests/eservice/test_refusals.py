@@ -269,3 +269,19 @@ def test_a_back_office_system_of_another_organisation_is_refused_and_recorded(
     before = _events(db, subject)
     assert_problem(staff.get(f"/api/eservice/office/items/{item.id}"), 403, "eservice-not-reviewer")
     _refused_once(db, subject, before, "", action="eservice.review.refused")
+
+
+def test_a_refusal_naming_many_procedures_is_recorded_within_the_purpose_column(
+    client: TestClient, db: Session, applicant: Callable[..., Applicant]
+) -> None:
+    parent = applicant()
+    subject = parent.subject(db)
+    log_in(client, resident_id=parent.resident_id)
+    catalogue = client.app.state.eservice_catalogue  # type: ignore[attr-defined]
+    codes = sorted((e.procedure.code for e in catalogue.of(MUNICIPALITY)), key=len, reverse=True)[:10]
+    body = body_for(client, None, data={code: {} for code in codes}, signature=b"not a CMS")
+    before = _events(db, subject)
+    assert_problem(client.post("/api/eservice/applications", json=body), 400)
+    assert count(db) == 0
+    new = [e for e in _events(db, subject) if e.id not in {b.id for b in before}]
+    assert [e.action for e in new] == [REFUSED] and len(new[0].purpose) == service.PURPOSE_LENGTH

@@ -45,6 +45,7 @@ from openmyna.registry import service as registry
 
 SUBMIT_ACTION = "eservice.submit"
 REFUSED_ACTION = "eservice.submit.refused"
+PURPOSE_LENGTH: int = audit.AccessEvent.__table__.c.purpose.type.length  # type: ignore[attr-defined]
 SIGNING_WINDOW = dt.timedelta(hours=1)  # a signature older than this (by its signing time) is refused
 CLOCK_SKEW = dt.timedelta(minutes=5)
 MAGIC = {
@@ -367,7 +368,8 @@ def record_refusal(
     """
     subjects = dict.fromkeys(s for s in (expected_subject, _signer_subject(session, config, submission)) if s)
     municipality = submission.municipality if submission is not None else ""
-    codes = [] if submission is None else [c for c in submission.procedures if catalogue.get(municipality, c)]
+    named = [] if submission is None else submission.procedures
+    codes = [c for c in dict.fromkeys(named) if catalogue.get(municipality, c)]
     for subject in subjects:
         audit.record_access(
             session,
@@ -375,7 +377,7 @@ def record_refusal(
             actor_org=municipality or "eservice",
             actor="eservice",
             action=REFUSED_ACTION,
-            purpose=f"{error.slug}: {', '.join(codes)}" if codes else error.slug,
+            purpose=(f"{error.slug}: {', '.join(codes)}" if codes else error.slug)[:PURPOSE_LENGTH],
         )
     return list(subjects)
 
