@@ -358,8 +358,8 @@ def record_refusal(
     error: DomainError,
     submission: Submission | None,
     expected_subject: str | None,
-) -> list[str]:
-    """Record a refused submission as an access event of each resident it concerns; returns their subjects.
+) -> None:
+    """Record a refused submission as an access event of each resident it concerns.
 
     Call it in a unit of work of its own, after the refused one rolled back, so nothing of the refused
     submission is kept but these events. The residents concerned: the logged-in applicant, and the
@@ -379,7 +379,6 @@ def record_refusal(
             action=REFUSED_ACTION,
             purpose=(f"{error.slug}: {', '.join(codes)}" if codes else error.slug)[:PURPOSE_LENGTH],
         )
-    return list(subjects)
 
 
 def _signer_subject(session: Session, config: CaConfig, submission: Submission | None) -> str | None:
