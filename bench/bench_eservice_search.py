@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import threading
-import time
 
 import httpx
 
@@ -25,6 +23,7 @@ from _common import (
     latency_summary,
     log,
     machine,
+    run_threads,
     settings_for,
 )
 from _serve import free_port, server
@@ -46,29 +45,22 @@ def queries() -> list[dict[str, object]]:
 def run(
     base_url: str, threads: int, count: int, path: str, params: list[dict[str, object]]
 ) -> tuple[float, list[float]]:
-    samples: list[list[float]] = [[] for _ in range(threads)]
-    errors: list[BaseException] = []
+    """``count`` requests of ``path`` over ``threads`` keep-alive clients, cycling through ``params``."""
+    clients = [httpx.Client(base_url=base_url, timeout=30) for _ in range(threads)]
+    sent = [0] * threads
 
-    def loop(index: int) -> None:
-        try:
-            with httpx.Client(base_url=base_url, timeout=30) as client:
-                for n in range(index, count, threads):
-                    started = time.perf_counter()
-                    answer = client.get(path, params=params[n % len(params)] if params else None)
-                    samples[index].append(time.perf_counter() - started)
-                    assert answer.status_code == 200, answer.text
-        except BaseException as exc:
-            errors.append(exc)
+    def call(index: int) -> None:
+        n = index + threads * sent[index]
+        sent[index] += 1
+        answer = clients[index].get(path, params=params[n % len(params)] if params else None)
+        assert answer.status_code == 200, answer.text
 
-    started = time.perf_counter()
-    workers = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    if errors:
-        raise errors[0]
-    return time.perf_counter() - started, [s for per in samples for s in per]
+    try:
+        _, elapsed, samples = run_threads(threads, 3600, call, lambda i: i + threads * sent[i] < count)
+    finally:
+        for client in clients:
+            client.close()
+    return elapsed, samples
 
 
 def main() -> None:

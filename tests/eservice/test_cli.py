@@ -8,13 +8,16 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from openmyna.card import service as cards
 from openmyna.cli.main import app
+from openmyna.core import audit
 from openmyna.core.config import Settings
 from openmyna.core.context import open_context
 from openmyna.core.db import unit_of_work
+from openmyna.eservice.service import REFUSED_ACTION
 from openmyna.jpki import service as jpki
 from openmyna.jpki.authority import CaConfig
 from openmyna.orgs.service import Caller
@@ -128,3 +131,11 @@ def test_apply_refusals_exit_non_zero_with_nothing_on_stdout(env: dict[str, str]
     form.write_text(json.dumps({"name": ""}), encoding="utf-8")
     invalid = runner.invoke(app, [*base, "--pin", SIGN_PIN])
     assert invalid.exit_code == 1 and not invalid.stdout and "The form has errors" in invalid.stderr
+    # only the submission the server refused is in the holder's trail: the PIN and the form stop at the client
+    context = open_context(Settings())
+    with unit_of_work(context.session_factory) as session:
+        refused = session.scalars(select(audit.AccessEvent).where(audit.AccessEvent.action == REFUSED_ACTION)).all()
+        holder = registry.find_resident(session, resident_id=cards.get_card(session, card_id=card).resident_id)
+        assert holder is not None
+        subject = registry.subject_of(holder)
+    assert [(e.subject, e.purpose) for e in refused] == [(subject, f"eservice-not-entitled: {CODE}")]

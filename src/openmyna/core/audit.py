@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 
 from sqlalchemy import DateTime, Index, String, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from openmyna.core import clock
 from openmyna.core.db import Base, bulk_insert
+from openmyna.core.errors import DomainError
 
 
 class AccessEvent(Base):
@@ -56,6 +58,21 @@ def record_accesses(
         ("subject", "occurred_at", "actor_org", "actor", "action", "purpose"),
         ((subject, now, actor_org, actor, action, purpose) for subject in subjects),
     )
+
+
+@contextmanager
+def refusal_recorded(session: Session, record: Callable[[DomainError], object]) -> Iterator[None]:
+    """Run work whose refusal is kept: on a :class:`DomainError` the work is rolled back, then ``record(error)``
+    adds the refusal's access events in a second unit of work on the same session, which commits, and the
+    error goes on to the caller. Nothing of the refused work is kept but what ``record`` writes.
+    """
+    try:
+        yield
+    except DomainError as error:
+        session.rollback()
+        record(error)
+        session.commit()
+        raise
 
 
 def events_for(session: Session, subject: str, *, limit: int = 100) -> list[AccessEvent]:

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import base64
 import binascii
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from typing import Annotated
 
 from fastapi import APIRouter, Header, Query, Request, Response
+from sqlalchemy.orm import Session
 
+from openmyna.core import audit
 from openmyna.core.errors import InvalidInput
 from openmyna.core.web import DbSession, ReadSession, UnitOfWorkRoute, check_csrf
 from openmyna.eservice import schemas, service
-from openmyna.eservice.catalogue import Entry
+from openmyna.eservice.catalogue import Catalogue, Entry
 from openmyna.eservice.eligibility import Facts
 from openmyna.eservice.models import Application, Draft
 from openmyna.eservice.search import needs_of, search
@@ -148,7 +152,9 @@ def submit(
     applicant: OptionalApplicant,
     idempotency_key: Annotated[str | None, Header(max_length=128)] = None,
 ) -> schemas.ReceiptOut:
-    """The signer is the holder of the signing certificate in the CMS; a repeated submission returns the first."""
+    """The signer is the holder of the signing certificate in the CMS; a repeated submission returns the first.
+
+    A refusal is an access event of the applicant and of the signer (``eservice.submit.refused``)."""
     submission = service.Submission(
         municipality=body.municipality,
         procedures=body.procedures,
@@ -159,13 +165,11 @@ def submit(
         idempotency_key=body.idempotency_key or idempotency_key,
         via="api",
     )
-    application, created = service.submit(
-        db,
-        catalogue=catalogue,
-        config=config_of(request),
-        submission=submission,
-        expected_subject=applicant.subject if applicant else None,
-    )
+    expected = applicant.subject if applicant else None
+    with _refusal_recorded(db, request, catalogue, expected_subject=expected, submission=lambda: submission):
+        application, created = service.submit(
+            db, catalogue=catalogue, config=config_of(request), submission=submission, expected_subject=expected
+        )
     if not created:
         response.status_code = 200
     return receipt_out(application, created=created)
@@ -211,16 +215,44 @@ def submit_draft(
 ) -> schemas.ReceiptOut:
     check_csrf(request, x_csrf_token)
     draft = _draft(request, db, draft_id, applicant)
-    application, created = service.submit_draft(
-        db,
-        catalogue=catalogue,
-        config=config_of(request),
-        draft=draft,
-        card_signature=b64(body.signature, "signature"),
-        expected_subject=applicant.subject if applicant else None,
-    )
+    expected = applicant.subject if applicant else None
+    submission: service.Submission | None = None
+    concerned = expected or draft.subject
+    with _refusal_recorded(db, request, catalogue, expected_subject=concerned, submission=lambda: submission):
+        submission = service.signed_submission(db, draft=draft, card_signature=b64(body.signature, "signature"))
+        application, created = service.submit_draft(
+            db,
+            catalogue=catalogue,
+            config=config_of(request),
+            draft=draft,
+            submission=submission,
+            expected_subject=expected,
+        )
     remember(request, "applications", application.public_id)
     return receipt_out(application, created=created)
+
+
+def _refusal_recorded(
+    db: Session,
+    request: Request,
+    catalogue: Catalogue,
+    *,
+    expected_subject: str | None,
+    submission: Callable[[], service.Submission | None],
+) -> AbstractContextManager[None]:
+    """A refused submission is rolled back, then kept as the residents' access events (``service.record_refusal``)."""
+    config = config_of(request)
+    return audit.refusal_recorded(
+        db,
+        lambda error: service.record_refusal(
+            db,
+            catalogue=catalogue,
+            config=config,
+            error=error,
+            submission=submission(),
+            expected_subject=expected_subject,
+        ),
+    )
 
 
 def _draft(request: Request, db: DbSession, draft_id: str, applicant: OptionalApplicant) -> Draft:

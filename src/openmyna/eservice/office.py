@@ -13,6 +13,7 @@ in the network's log (the resident's やりとり履歴); every decision is a st
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -56,13 +57,21 @@ DECISIONS = {"approve": APPROVED, "return": RETURNED, "reject": REJECTED}
 DECIDED_BY = {"national_pension_premium": "pension_office"}  # business -> organisation kind that decides
 REVIEW_ACTION = "eservice.review"
 DECISION_ACTION = "eservice.decision"
+REFUSED_REVIEW_ACTION = "eservice.review.refused"
 PENSION_PROVIDER_KIND = "pension_office"
 
 
 class NotReviewer(Forbidden):
+    """A look at an item of another department or organisation; ``subject`` and ``purpose`` are for the
+    resident's record (:func:`record_refusal`), not for the problem document."""
+
     slug = "eservice-not-reviewer"
     title_ja = "この申請を扱う権限がありません"
     title_en = "Not a reviewer of this application"
+
+    def __init__(self, detail: str, *, subject: str, purpose: str, **extensions: Any) -> None:
+        super().__init__(detail, **extensions)
+        self.subject, self.purpose = subject, purpose
 
 
 class ItemNotFound(NotFound):
@@ -147,21 +156,34 @@ def _item(session: Session, caller: Caller, item_id: int, *, lock: bool = False)
         raise ItemNotFound(f"no application item {item_id}")
     application = item.application
     if not _may_see(session, caller, item, application):
-        # Recorded for the resident too: a refused look is part of their audit trail.
-        audit.record_access(
-            session,
-            subject=application.subject,
-            actor_org=caller.org_code,
-            actor=caller.actor,
-            action="eservice.review.refused",
-            purpose=f"{application.receipt_number} ({item.department})",
-        )
         raise NotReviewer(
             f"{caller.actor} of {caller.org_code} does not review department {item.department} "
             f"for application {application.receipt_number}",
             department=item.department,
+            subject=application.subject,
+            purpose=f"{application.receipt_number} ({item.department})",
         )
     return item, application
+
+
+def record_refusal(session: Session, *, caller: Caller, error: DomainError) -> None:
+    """A refused look is part of the resident's audit trail: an access event ``eservice.review.refused``.
+
+    Used through :func:`refusal_recorded`, so it is written after the refused request rolled back."""
+    if isinstance(error, NotReviewer):
+        audit.record_access(
+            session,
+            subject=error.subject,
+            actor_org=caller.org_code,
+            actor=caller.actor,
+            action=REFUSED_REVIEW_ACTION,
+            purpose=error.purpose,
+        )
+
+
+def refusal_recorded(session: Session, caller: Caller) -> AbstractContextManager[None]:
+    """Back-office work whose refusal is rolled back and then kept in the resident's trail (API and pages)."""
+    return audit.refusal_recorded(session, lambda error: record_refusal(session, caller=caller, error=error))
 
 
 # --- the queue -------------------------------------------------------------------------------------------

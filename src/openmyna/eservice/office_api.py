@@ -54,7 +54,10 @@ def items(
 
 @router.get("/items/{item_id}", summary="One item with its signature checked (an access event the resident sees)")
 def item(item_id: IdParam, caller: CurrentCaller, session: DbSession, request: Request) -> dict[str, Any]:
-    review = office.open_item(session, caller=caller, item_id=item_id, config=config_of(request), today=clock.today())
+    with office.refusal_recorded(session, caller):
+        review = office.open_item(
+            session, caller=caller, item_id=item_id, config=config_of(request), today=clock.today()
+        )
     check = review.signature
     return {
         **office.item_view(review.item, review.application),
@@ -82,15 +85,16 @@ def fetch(
     catalogue: CatalogueDep,
     table: TableDep,
 ) -> dict[str, Any]:
-    rows = office.fetch(
-        session,
-        caller=caller,
-        item_id=item_id,
-        keys=request.app.state.keys,
-        catalogue=catalogue,
-        table=table,
-        providers=request.app.state.network_providers,
-    )
+    with office.refusal_recorded(session, caller):
+        rows = office.fetch(
+            session,
+            caller=caller,
+            item_id=item_id,
+            keys=request.app.state.keys,
+            catalogue=catalogue,
+            table=table,
+            providers=request.app.state.network_providers,
+        )
     return {"fetched": [_fetch_out(f) for f in rows]}
 
 
@@ -100,13 +104,14 @@ def fetch(
 def decide(
     item_id: IdParam, body: DecisionIn, caller: CurrentCaller, session: DbSession, catalogue: CatalogueDep
 ) -> dict[str, Any]:
-    decided = office.decide(
-        session,
-        caller=caller,
-        item_id=item_id,
-        decision=body.decision,
-        reason=body.reason,
-        catalogue=catalogue,
-        today=clock.today(),
-    )
+    with office.refusal_recorded(session, caller):
+        decided = office.decide(
+            session,
+            caller=caller,
+            item_id=item_id,
+            decision=body.decision,
+            reason=body.reason,
+            catalogue=catalogue,
+            today=clock.today(),
+        )
     return office.item_view(decided, decided.application)

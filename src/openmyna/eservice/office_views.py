@@ -65,9 +65,10 @@ def _item_page(
     status: int = 200,
 ) -> Response:
     try:
-        review = office.open_item(
-            session, caller=caller, item_id=item_id, config=config_of(request), today=clock.today()
-        )
+        with office.refusal_recorded(session, caller):
+            review = office.open_item(
+                session, caller=caller, item_id=item_id, config=config_of(request), today=clock.today()
+            )
     except DomainError as exc:
         return render_error(request, exc)
     item, application = review.item, review.application
@@ -114,15 +115,16 @@ def fetch(
         return caller
     try:
         check_csrf(request, csrf)
-        office.fetch(
-            session,
-            caller=caller,
-            item_id=item_id,
-            keys=request.app.state.keys,
-            catalogue=catalogue,
-            table=table,
-            providers=request.app.state.network_providers,
-        )
+        with office.refusal_recorded(session, caller):
+            office.fetch(
+                session,
+                caller=caller,
+                item_id=item_id,
+                keys=request.app.state.keys,
+                catalogue=catalogue,
+                table=table,
+                providers=request.app.state.network_providers,
+            )
     except DomainError as exc:
         return render_error(request, exc)
     return RedirectResponse(f"/staff/eservice/items/{item_id}", status_code=303)
@@ -146,15 +148,16 @@ def decide(
     except DomainError as exc:
         return render_error(request, exc)
     try:
-        office.decide(
-            session,
-            caller=caller,
-            item_id=item_id,
-            decision=decision,
-            reason=reason,
-            catalogue=catalogue,
-            today=clock.today(),
-        )
+        with office.refusal_recorded(session, caller):
+            office.decide(
+                session,
+                caller=caller,
+                item_id=item_id,
+                decision=decision,
+                reason=reason,
+                catalogue=catalogue,
+                today=clock.today(),
+            )
     except (office.ReasonRequired, office.AlreadyDecided) as exc:
         return _item_page(request, session, caller, catalogue, item_id, problem=exc.detail, status=exc.status)
     except DomainError as exc:

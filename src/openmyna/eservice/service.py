@@ -44,6 +44,8 @@ from openmyna.orgs.service import Caller
 from openmyna.registry import service as registry
 
 SUBMIT_ACTION = "eservice.submit"
+REFUSED_ACTION = "eservice.submit.refused"
+PURPOSE_LENGTH: int = audit.AccessEvent.__table__.c.purpose.type.length  # type: ignore[attr-defined]
 SIGNING_WINDOW = dt.timedelta(hours=1)  # a signature older than this (by its signing time) is refused
 CLOCK_SKEW = dt.timedelta(minutes=5)
 MAGIC = {
@@ -267,8 +269,11 @@ def _signer_of(session: Session, *, config: CaConfig, content: bytes, signature:
     return verified, row
 
 
-def _check_signer(session: Session, *, config: CaConfig, verified: signing.Verified, municipality: str) -> Any:
-    """The signing certificate was good at the signing time (within the last hour) and is not revoked since."""
+def _check_signer(
+    session: Session, *, config: CaConfig, verified: signing.Verified, holder: Any, municipality: str
+) -> dt.datetime:
+    """The signing certificate (``holder``, its row from :func:`_signer_of`) was good at the signing time (within
+    the last hour) and is not revoked since; the signing time."""
     now = clock.now()
     signed_at = verified.signing_time or now
     if signed_at > now + CLOCK_SKEW or signed_at < now - SIGNING_WINDOW:
@@ -285,12 +290,11 @@ def _check_signer(session: Session, *, config: CaConfig, verified: signing.Verif
         raise SignatureRefused(
             f"the certificate was {validity.status}{reason} at signing time", certificate_status=validity.status
         )
-    row = jpki.certificate(session, serial=validity.serial, kind="sign")
-    if row.revoked_at is not None:  # good when signed, revoked (or suspended) since: refused all the same
+    if holder.revoked_at is not None:  # good when signed, revoked (or suspended) since: refused all the same
         raise SignatureRefused(
-            f"the certificate was revoked after signing ({row.revocation_reason})", certificate_status="revoked"
+            f"the certificate was revoked after signing ({holder.revocation_reason})", certificate_status="revoked"
         )
-    return row, signed_at
+    return signed_at
 
 
 def submit(
@@ -315,8 +319,8 @@ def submit(
     existing = _existing(session, subject=subject, content_hash=content_hash, key=submission.idempotency_key)
     if existing is not None:
         return existing, False
-    certificate, signed_at = _check_signer(
-        session, config=config, verified=verified, municipality=submission.municipality
+    signed_at = _check_signer(
+        session, config=config, verified=verified, holder=holder, municipality=submission.municipality
     )
     caller = Caller(org_code=submission.municipality, actor="eservice", scopes=frozenset(), via="eservice")
     resident = registry.lookup_by_subject(session, subject=subject, caller=caller, purpose="online application")
@@ -328,7 +332,7 @@ def submit(
     try:
         with session.begin_nested():
             application = _record(session, submission, entries, content, content_hash, subject, resident.id)
-            application.signer_serial, application.signed_at = certificate.serial, signed_at
+            application.signer_serial, application.signed_at = holder.serial, signed_at
             _supersede_returned(session, application, submission.procedures)
     except IntegrityError:  # the same content arrived at the same time: the first one wins
         existing = _existing(session, subject=subject, content_hash=content_hash, key=submission.idempotency_key)
@@ -344,6 +348,48 @@ def submit(
         purpose=f"{application.receipt_number}: {', '.join(submission.procedures)}",
     )
     return application, True
+
+
+def record_refusal(
+    session: Session,
+    *,
+    catalogue: Catalogue,
+    config: CaConfig,
+    error: DomainError,
+    submission: Submission | None,
+    expected_subject: str | None,
+) -> None:
+    """Record a refused submission as an access event of each resident it concerns.
+
+    Call it in a unit of work of its own, after the refused one rolled back, so nothing of the refused
+    submission is kept but these events. The residents concerned: the logged-in applicant, and the
+    signer when the signature verifies over what was sent (a refused form or file is still signed by
+    someone). The purpose names the refusal's slug and the catalogue's procedures, never the content.
+    """
+    subjects = dict.fromkeys(s for s in (expected_subject, _signer_subject(session, config, submission)) if s)
+    municipality = submission.municipality if submission is not None else ""
+    named = [] if submission is None else submission.procedures
+    codes = [c for c in dict.fromkeys(named) if catalogue.get(municipality, c)]
+    for subject in subjects:
+        audit.record_access(
+            session,
+            subject=subject,
+            actor_org=municipality or "eservice",
+            actor="eservice",
+            action=REFUSED_ACTION,
+            purpose=(f"{error.slug}: {', '.join(codes)}" if codes else error.slug)[:PURPOSE_LENGTH],
+        )
+
+
+def _signer_subject(session: Session, config: CaConfig, submission: Submission | None) -> str | None:
+    """The holder of the certificate whose signature verifies over the submission's content, if any."""
+    if submission is None:
+        return None
+    try:
+        _, holder = _signer_of(session, config=config, content=content_of(submission), signature=submission.signature)
+    except DomainError:
+        return None
+    return holder.subject
 
 
 def _existing(session: Session, *, subject: str, content_hash: bytes, key: str | None) -> Application | None:
@@ -534,18 +580,25 @@ def apply_with_reader(
     """Check, have the card sign the canonical content (pyhanko asks the reader for the raw signature), submit.
 
     Each reader command is its own unit of work (a wrong PIN is counted even if the submission fails), and
-    the submission is one more, so a refusal leaves nothing half-written.
+    the submission is one more, so a refusal leaves nothing half-written; a refused submission is then
+    recorded in one more (:func:`record_refusal`).
     """
     _, content = check(catalogue, submission)
     certificate = reader.certificate("sign", pin=pin)
     signature = signing.sign(
         content, certificate_der=certificate, sign_digest=lambda digest: reader.sign("sign", pin, digest=digest)
     )
-    with unit_of_work(session_factory) as session:
-        application, created = submit(
-            session, catalogue=catalogue, config=config, submission=replace(submission, signature=signature)
-        )
-        return Receipt.of(application, created=created)
+    signed = replace(submission, signature=signature)
+    try:
+        with unit_of_work(session_factory) as session:
+            application, created = submit(session, catalogue=catalogue, config=config, submission=signed)
+            return Receipt.of(application, created=created)
+    except DomainError as exc:
+        with unit_of_work(session_factory) as session:
+            record_refusal(
+                session, catalogue=catalogue, config=config, error=exc, submission=signed, expected_subject=None
+            )
+        raise
 
 
 # --- the browser's two-step signature over a draft ----------------------------------------------------
@@ -597,20 +650,24 @@ def prepare_draft(session: Session, *, catalogue: Catalogue, draft: Draft, certi
     return digest
 
 
+def signed_submission(session: Session, *, draft: Draft, card_signature: bytes) -> Submission:
+    """The draft's submission with the card's signature put into its prepared SignedData."""
+    if not draft.prepared:
+        raise Conflict("prepare the signature first (the draft changed or was never prepared)")
+    cms = signing.complete(bytes.fromhex(draft.prepared["template"]), card_signature)
+    return submission_of(session, draft=draft, signature=cms)
+
+
 def submit_draft(
     session: Session,
     *,
     catalogue: Catalogue,
     config: CaConfig,
     draft: Draft,
-    card_signature: bytes,
+    submission: Submission,
     expected_subject: str | None,
 ) -> tuple[Application, bool]:
-    """Put the card's signature into the prepared SignedData and submit the draft; the draft's files move over."""
-    if not draft.prepared:
-        raise Conflict("prepare the signature first (the draft changed or was never prepared)")
-    cms = signing.complete(bytes.fromhex(draft.prepared["template"]), card_signature)
-    submission = submission_of(session, draft=draft, signature=cms)
+    """Submit the draft's signed submission (:func:`signed_submission`); the draft's files move over."""
     application, created = submit(
         session, catalogue=catalogue, config=config, submission=submission, expected_subject=expected_subject
     )

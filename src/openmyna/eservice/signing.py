@@ -141,6 +141,12 @@ class Verified:
     signing_time: dt.datetime | None
 
 
+def _same_name(one: asn1_x509.Name, other: asn1_x509.Name) -> bool:
+    """X.501 names equal: the same DER bytes (the usual case, cheap), else by asn1crypto's RFC 5280 comparison
+    (string preparation of every attribute, a millisecond a name)."""
+    return one.dump() == other.dump() or one == other
+
+
 def verify(content: bytes, signature_der: bytes) -> Verified:
     """Check the CMS structure, the message digest over ``content`` and the RSA signature (no trust decision:
     whose certificate it is and its status are the caller's check, against the JPKI signing CA)."""
@@ -161,8 +167,8 @@ def verify(content: bytes, signature_der: bytes) -> Verified:
                 for c in signed["certificates"] or []
                 if c.name == "certificate"
                 and isinstance(wanted, cms.IssuerAndSerialNumber)
-                and c.chosen.issuer == wanted["issuer"]
                 and c.chosen.serial_number == wanted["serial_number"].native
+                and _same_name(c.chosen.issuer, wanted["issuer"])
             ),
             None,
         )
