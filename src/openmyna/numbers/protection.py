@@ -23,6 +23,7 @@ its records, and nobody can compute an agency's code from it (that needs the who
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 
 from sqlalchemy import select, update
@@ -78,6 +79,20 @@ def pseudonym_of_link(link: bytes) -> str:
 
 def pseudonym(keys: KeyRing, number: str) -> str:
     return pseudonym_of_link(person_link(keys, number))
+
+
+PAIRWISE_KEY = "oidc-pairwise-subject/v1"  # the key ring's purpose for pairwise subject identifiers
+
+
+def pairwise_subject(keys: KeyRing, *, sector: str, person: str) -> str:
+    """The person's name within one sector (OpenID Connect Core §8.1): stable there, unlinkable across sectors.
+
+    ``person`` is the platform's pseudonym of the person; it enters only the HMAC, so neither it nor the
+    My Number can be read from, or matched across sectors by, the result. A linked site's sector is its host;
+    an event organiser's is ``ticket-organiser:<code>``.
+    """
+    digest = keys.mac(PAIRWISE_KEY, f"{sector.lower()}\n{person}".encode())
+    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def lookup(keys: KeyRing, number: str, *, generation: int) -> bytes:

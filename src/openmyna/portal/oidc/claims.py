@@ -1,4 +1,4 @@
-"""Which claims each scope releases, how the consent page names them, and pairwise subject identifiers.
+"""Which claims each scope releases and how the consent page names them.
 
 Scopes follow OpenID Connect Core §5.4 with one narrowing: ``profile`` releases the name and its reading
 only, and the date of birth and the sex are scopes of their own (``birthdate``, ``gender``), so a resident
@@ -7,11 +7,9 @@ consents to each separately. Kana readings use the claim language tag ``#ja-Kana
 
 from __future__ import annotations
 
-import base64
 from dataclasses import dataclass
 from typing import Any
 
-from openmyna.core.crypto import KeyRing
 from openmyna.registry.models import Resident
 
 KANA = "#ja-Kana-JP"
@@ -65,19 +63,6 @@ def scope_list(scope: str | None) -> list[str]:
     """The scopes of a space-separated value, each once, in the order of :data:`SCOPES` (what the page lists)."""
     asked = set((scope or "").split())
     return [name for name in SCOPES if name in asked]
-
-
-PAIRWISE_KEY = "oidc-pairwise-subject/v1"  # the key ring's purpose for pairwise subject identifiers
-
-
-def pairwise_subject(keys: KeyRing, *, sector: str, person: str) -> str:
-    """The person's ``sub`` for one sector (OpenID Connect Core §8.1): stable there, unlinkable across sectors.
-
-    ``person`` is the platform's internal key of the person; it enters only the HMAC, so neither it nor the
-    My Number can be read from, or matched across sites by, the ``sub``.
-    """
-    digest = keys.mac(PAIRWISE_KEY, f"{sector.lower()}\n{person}".encode())
-    return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()
 
 
 def released_claims(resident: Resident, *, sub: str, scope: str) -> dict[str, Any]:

@@ -23,8 +23,9 @@ from openmyna.core.crypto import KeyRing
 from openmyna.core.errors import InvalidInput, NotFound
 from openmyna.core.timefmt import as_utc
 from openmyna.core.validation import unsafe_character
+from openmyna.numbers.protection import pairwise_subject
 from openmyna.orgs import service as orgs
-from openmyna.portal.oidc.claims import pairwise_subject, released_claims
+from openmyna.portal.oidc.claims import released_claims
 from openmyna.portal.oidc.models import AccessToken, AuthorizationCode, Consent, RelyingParty
 from openmyna.registry import service as registry
 
