@@ -17,8 +17,9 @@ import shutil
 import statistics
 import sys
 import tempfile
+import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -130,6 +131,36 @@ def latency_summary(samples_s: Sequence[float]) -> dict[str, float]:
         "min_ms": round(ordered[0] * 1000, 3),
         "max_ms": round(ordered[-1] * 1000, 3),
     }
+
+
+def run_threads(
+    threads: int, seconds: float, work: Callable[[int], None], more: Callable[[int], bool] = lambda _i: True
+) -> tuple[int, float, list[float]]:
+    """``work(thread)`` repeated by each thread until the deadline (or while ``more(thread)``): count, elapsed
+    seconds, latencies."""
+    samples: list[list[float]] = [[] for _ in range(threads)]
+    errors: list[BaseException] = []
+    deadline = time.perf_counter() + seconds
+
+    def loop(index: int) -> None:
+        try:
+            while time.perf_counter() < deadline and more(index):
+                started = time.perf_counter()
+                work(index)
+                samples[index].append(time.perf_counter() - started)
+        except BaseException as exc:  # reported below: a failed call fails the benchmark
+            errors.append(exc)
+
+    started = time.perf_counter()
+    workers = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join()
+    if errors:
+        raise errors[0]
+    flat = [s for per in samples for s in per]
+    return len(flat), time.perf_counter() - started, flat
 
 
 def emit(result: dict[str, Any]) -> None:

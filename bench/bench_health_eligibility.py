@@ -29,10 +29,10 @@ from _common import (
     latency_summary,
     log,
     machine,
+    run_threads,
     settings_for,
 )
 from _serve import free_port, server
-from bench_portal_card_login import _run
 
 WORKLOAD = "health_eligibility"
 TARGET, TARGET_P99_MS = 500, 50.0
@@ -92,10 +92,10 @@ def main() -> None:
 
             check(0)  # warm: authorities loaded, status entries read
             mark = cpu_mark()
-            checks, check_s, samples = _run(args.threads, 600, check, lambda i: done[i] < quota)
+            checks, check_s, samples = run_threads(args.threads, 600, check, lambda i: done[i] < quota)
             check_cores = cpu_busy_cores_since(mark)
             mark = cpu_mark()
-            calls, trivial_s, trivial_samples = _run(args.threads, args.seconds, trivial)
+            calls, trivial_s, trivial_samples = run_threads(args.threads, args.seconds, trivial)
             trivial_cores = cpu_busy_cores_since(mark)
             for client in clients:
                 client.close()

@@ -23,9 +23,6 @@ from __future__ import annotations
 import argparse
 import base64
 import re
-import threading
-import time
-from collections.abc import Callable
 from typing import Any
 
 import httpx
@@ -40,6 +37,7 @@ from _common import (
     latency_summary,
     log,
     machine,
+    run_threads,
     settings_for,
 )
 from _serve import free_port, server
@@ -47,36 +45,6 @@ from _serve import free_port, server
 WORKLOAD = "portal_card_login"
 TARGET = 300
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
-
-
-def _run(
-    threads: int, seconds: float, work: Callable[[int], None], more: Callable[[int], bool] = lambda _i: True
-) -> tuple[int, float, list[float]]:
-    """``work(thread)`` repeated by each thread until the deadline (or while ``more(thread)``): count, elapsed
-    seconds, latencies."""
-    samples: list[list[float]] = [[] for _ in range(threads)]
-    errors: list[BaseException] = []
-    deadline = time.perf_counter() + seconds
-
-    def loop(index: int) -> None:
-        try:
-            while time.perf_counter() < deadline and more(index):
-                started = time.perf_counter()
-                work(index)
-                samples[index].append(time.perf_counter() - started)
-        except BaseException as exc:  # reported below: a failed login fails the benchmark
-            errors.append(exc)
-
-    started = time.perf_counter()
-    workers = [threading.Thread(target=loop, args=(i,)) for i in range(threads)]
-    for worker in workers:
-        worker.start()
-    for worker in workers:
-        worker.join()
-    if errors:
-        raise errors[0]
-    flat = [s for per in samples for s in per]
-    return len(flat), time.perf_counter() - started, flat
 
 
 class _MemoryReader:
@@ -164,14 +132,14 @@ def main() -> None:
                 assert clients[index].get("/healthz").status_code == 200
 
             quota = args.logins // args.threads + 1  # login pages, loaded beforehand (one is the warm-up's)
-            pages, pages_s, _ = _run(args.threads, 3600, prepare, lambda i: len(ready[i]) < quota)
+            pages, pages_s, _ = run_threads(args.threads, 3600, prepare, lambda i: len(ready[i]) < quota)
             login(0)  # warm: authorities loaded, status entries read
             log(f"{pages} login pages loaded ({pages / pages_s:.0f}/s); timed logins begin")
             mark = cpu_mark()
-            logins, login_s, login_samples = _run(args.threads, 600, login, lambda i: bool(ready[i]))
+            logins, login_s, login_samples = run_threads(args.threads, 600, login, lambda i: bool(ready[i]))
             login_cores = cpu_busy_cores_since(mark)
             mark = cpu_mark()
-            calls, trivial_s, trivial_samples = _run(args.threads, args.seconds, trivial)
+            calls, trivial_s, trivial_samples = run_threads(args.threads, args.seconds, trivial)
             trivial_cores = cpu_busy_cores_since(mark)
             for client in clients:
                 client.close()
