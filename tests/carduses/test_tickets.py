@@ -191,6 +191,11 @@ def test_a_revoked_card_is_refused_with_the_reason_and_nothing_changes(
     tickets = client.get("/api/tickets/events/FES-1/tickets", headers=headers[LIVE]).json()
     assert [(t["number"], t["status"]) for t in tickets] == [(number, "valid")]
     assert _reads(db, False) == 1 and _reads(db, True) == 0
+    # the holder's new card matches the same ticket: the pseudonym names the person, not the card
+    renewed = holder(resident_id=person.resident_id)
+    assert renewed.card.id != person.card.id and renewed.card.auth_serial != person.card.auth_serial
+    admitted = door(client, headers[LIVE], renewed)
+    assert admitted.status_code == 200 and admitted.json()["ticket"] == number
 
 
 def test_bad_input_is_4xx_and_changes_nothing(

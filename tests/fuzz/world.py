@@ -35,7 +35,8 @@ from tests.registry.test_api import mover
 TOWN = "131016"
 AGENCY = "nenkin"  # the pension office
 JLIS = "jlis"  # the platform operator
-ROLES = ("anonymous", "municipality", "agency", "jlis", "corporate", "citizen")
+ORGANISER = "fuzz-live"  # an event organiser (ticketless entry)
+ROLES = ("anonymous", "municipality", "agency", "jlis", "corporate", "citizen", "organiser")
 CORPORATION = number(101)
 
 
@@ -76,8 +77,12 @@ def _ledgers(db: Session, keys: KeyRing, *, residents: list[int], numbers: list[
 def build(client: TestClient, db: Session, keys: KeyRing, tmp_path: Path) -> World:
     """Make the organisations, people, a card, exchanges and a corporation; return each role's headers."""
     orgs_demo.seed_organisations(db, keys=keys, municipality_code=TOWN)
+    orgs.add_organisation(db, keys=keys, code=ORGANISER, name="Fuzz Live", kind="organiser", custodial=True)
     db.commit()
-    pems = {code: orgs.custodial_private_key(keys, orgs.get_organisation(db, code)) for code in (TOWN, AGENCY, JLIS)}
+    pems = {
+        code: orgs.custodial_private_key(keys, orgs.get_organisation(db, code))
+        for code in (TOWN, AGENCY, JLIS, ORGANISER)
+    }
     town = bearer_for(client, TOWN, pems[TOWN])
     rng = random.Random(7)
     numbers = [random_my_number(rng) for _ in range(3)]
@@ -124,6 +129,15 @@ def build(client: TestClient, db: Session, keys: KeyRing, tmp_path: Path) -> Wor
     citizen = orgs.issue_access_token(
         keys, org_code=registry.subject_of(person), scopes={"self"}, issuer="http://testserver", ttl_seconds=3600
     )
+    organiser = bearer_for(client, ORGANISER, pems[ORGANISER])
+    event = {
+        "code": "FUZZ-1",
+        "name": "夏フェス",
+        "venue": "武道館",
+        "starts_at": "2030-08-01T17:30:00+09:00",
+        "capacity": 9,
+    }
+    _post(client, "/api/tickets/events", event, organiser, 201)
     headers = {
         "anonymous": {},
         "municipality": town,
@@ -131,6 +145,7 @@ def build(client: TestClient, db: Session, keys: KeyRing, tmp_path: Path) -> Wor
         "jlis": bearer_for(client, JLIS, pems[JLIS]),
         "corporate": {"X-hojinInfo-api-token": token},
         "citizen": {"Authorization": f"Bearer {citizen['access_token']}"},
+        "organiser": organiser,
     }
     query = {role: {"id": token} if role == "corporate" else {} for role in ROLES}
     return World(

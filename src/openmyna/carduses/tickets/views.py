@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Annotated
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from openmyna.carduses.tickets import service
 from openmyna.carduses.tickets.models import Event
+from openmyna.carduses.tickets.schemas import CODE
 from openmyna.core import clock
 from openmyna.core.errors import Forbidden
 from openmyna.core.headers import allow_connect
@@ -35,7 +37,9 @@ def venues(request: Request, db: ReadSession) -> Response:
 
 
 @router.get("/venue/{code}")
-def venue(code: str, request: Request, db: ReadSession, settings: AppSettings) -> Response:
+def venue(
+    code: Annotated[str, Path(pattern=CODE)], request: Request, db: ReadSession, settings: AppSettings
+) -> Response:
     """Hold the card to the reader, type the PIN: the ticket bound to the holder is matched and used."""
     staff = staff_of(request)
     if staff is None or not staff.allows("tickets:operate"):
