@@ -248,7 +248,7 @@ def test_cli_ticket_bind_enter_and_list(env: dict[str, str]) -> None:  # noqa: F
     )
     assert added.exit_code == 0, added.output
     listed = runner.invoke(app, ["ticket", "events"])
-    assert listed.exit_code == 0 and listed.stdout.split("\t")[0] == "FES-1"
+    assert listed.exit_code == 0 and listed.stdout.split("\t")[:3] == ["FES-1", LIVE, "2030-08-01T17:30:00+09:00"]
     refused = runner.invoke(app, ["ticket", "enter", "--card", str(card_id), "--pin", "1234", "--event", "FES-1"])
     assert refused.exit_code == 1 and json.loads(refused.stdout)["reason"] == "no-ticket"
     bound = runner.invoke(app, ["ticket", "bind", "--card", str(card_id), "--pin", "1234", "--event", "FES-1"])
@@ -257,13 +257,13 @@ def test_cli_ticket_bind_enter_and_list(env: dict[str, str]) -> None:  # noqa: F
     assert runner.invoke(app, ["ticket", "list", "--event", "FES-1"]).stdout.startswith(number)
     admitted = runner.invoke(app, ["ticket", "enter", "--card", str(card_id), "--pin", "1234", "--event", "FES-1"])
     assert admitted.exit_code == 0, admitted.stdout
-    assert json.loads(admitted.stdout) | {"read_id": 0} == {
+    assert json.loads(admitted.stdout) | {"entry_id": 0} == {
         "admitted": True,
         "reason": "admitted",
         "event": "FES-1",
         "ticket": number,
         "seat": "",
-        "read_id": 0,
+        "entry_id": 0,
     }
     again = runner.invoke(app, ["ticket", "enter", "--card", str(card_id), "--pin", "1234", "--event", "FES-1"])
     assert again.exit_code == 1 and json.loads(again.stdout)["reason"] == "already-used"

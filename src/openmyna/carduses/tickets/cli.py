@@ -50,7 +50,7 @@ def events() -> None:
     with unit_of_work(context.session_factory) as session:
         for event in service.list_events(session):
             typer.echo(
-                f"{event.code}\t{event.organiser_org}\t{event.starts_at.isoformat()}\t{event.venue}\t{event.name}"
+                f"{event.code}\t{event.organiser_org}\t{service.doors_open(event).isoformat()}\t{event.venue}\t{event.name}"
             )
 
 

@@ -14,6 +14,7 @@ revoked card are refused; every door read is logged, and each step is an access 
 
 from __future__ import annotations
 
+import datetime as dt
 import secrets
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +22,9 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
+from openmyna.card import service as cards
 from openmyna.carduses import service as gates
+from openmyna.carduses.models import GateChallenge
 from openmyna.carduses.tickets.models import Event, Ticket, TicketRead
 from openmyna.core import audit, clock
 from openmyna.core.crypto import KeyRing
@@ -107,7 +110,7 @@ class Admission:
             "event": self.event,
             "ticket": self.ticket,
             "seat": self.seat,
-            "read_id": self.read_id,
+            "entry_id": self.read_id,
         }
 
 
@@ -138,7 +141,7 @@ def _organiser(session: Session, code: str) -> orgs.Organisation:
 
 
 def add_event(
-    session: Session, *, organiser: str, code: str, name: str, venue: str, starts_at: Any, capacity: int
+    session: Session, *, organiser: str, code: str, name: str, venue: str, starts_at: dt.datetime, capacity: int
 ) -> Event:
     """A new event of ``organiser`` with ``capacity`` tickets."""
     _organiser(session, organiser)
@@ -147,10 +150,23 @@ def add_event(
         raise InvalidInput(f"the capacity is 1–{MAX_CAPACITY}", field="capacity")
     if session.scalar(select(Event.id).where(Event.code == code)) is not None:
         raise Conflict(f"event {code} already exists")
-    event = Event(code=code, name=name, venue=venue, organiser_org=organiser, starts_at=starts_at, capacity=capacity)
+    event = Event(
+        code=code,
+        name=name,
+        venue=venue,
+        organiser_org=organiser,
+        starts_at=starts_at.astimezone(dt.UTC),  # SQLite keeps the wall time only: always UTC, as clock.now()
+        capacity=capacity,
+    )
     session.add(event)
     session.flush()
     return event
+
+
+def doors_open(event: Event) -> dt.datetime:
+    """When the doors open, in Japan time (SQLite hands the stored UTC back naive)."""
+    value = event.starts_at if event.starts_at.tzinfo else event.starts_at.replace(tzinfo=dt.UTC)
+    return value.astimezone(clock.JST)
 
 
 def get_event(session: Session, code: str) -> Event:
@@ -177,7 +193,7 @@ def tickets_of(session: Session, *, event: str) -> list[Ticket]:
     return list(session.scalars(select(Ticket).where(Ticket.event_id == found.id).order_by(Ticket.id)))
 
 
-def open_challenge(session: Session, *, event: str, purpose: str) -> tuple[bytes, Any]:
+def open_challenge(session: Session, *, event: str, purpose: str) -> tuple[bytes, dt.datetime]:
     """A fresh single-use challenge (one minute) naming ``purpose`` and the event, for the card to sign."""
     if purpose not in PURPOSES:
         raise InvalidInput(f"the purpose is one of {', '.join(PURPOSES)}", field="purpose")
@@ -185,7 +201,9 @@ def open_challenge(session: Session, *, event: str, purpose: str) -> tuple[bytes
     return gates.issue_challenge(session, prefix=PREFIX, place=f"{purpose}:{event}")
 
 
-def _prove(session: Session, *, responder: Responder, event: str, purpose: str, proof: Proof) -> tuple[Any, Any]:
+def _prove(
+    session: Session, *, responder: Responder, event: str, purpose: str, proof: Proof
+) -> tuple[GateChallenge, cards.Card]:
     """The challenge row and the card in use that signed it for ``purpose`` at ``event`` (CardRefused if not)."""
     row = gates.find_challenge(
         session, prefix=PREFIX, place=f"{purpose}:{event}", challenge=proof.challenge, refused=CardRefused

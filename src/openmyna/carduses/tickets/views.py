@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from openmyna.carduses.tickets import service
-from openmyna.carduses.tickets.models import Event
 from openmyna.carduses.tickets.schemas import CODE
-from openmyna.core import clock
 from openmyna.core.errors import Forbidden
 from openmyna.core.headers import allow_connect
 from openmyna.core.web import AppSettings, ReadSession, UnitOfWorkRoute, render
@@ -20,19 +17,13 @@ from openmyna.orgs.dependencies import staff_of
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
 
-def _starts(event: Event) -> dt.datetime:
-    """When the doors open, in Japan time (SQLite hands back naive UTC)."""
-    value = event.starts_at if event.starts_at.tzinfo else event.starts_at.replace(tzinfo=dt.UTC)
-    return value.astimezone(clock.JST)
-
-
 @router.get("/venue")
 def venues(request: Request, db: ReadSession) -> Response:
     """The usher's events."""
     staff = staff_of(request)
     if staff is None or not staff.allows("tickets:operate"):
         return RedirectResponse("/staff/login?next=/venue", status_code=303)
-    events = [(e, _starts(e)) for e in service.list_events(db, organiser=staff.org_code)]
+    events = [(e, service.doors_open(e)) for e in service.list_events(db, organiser=staff.org_code)]
     return render(request, "carduses/venues.html", {"events": events})
 
 
@@ -52,7 +43,7 @@ def venue(
         "carduses/venue.html",
         {
             "event": event,
-            "starts": _starts(event),
+            "starts": service.doors_open(event),
             "reader_url": settings.portal_card_reader_url.rstrip("/"),
             "reads": service.reads(db, event=code),
             "sold": len(service.tickets_of(db, event=code)),
