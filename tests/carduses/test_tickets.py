@@ -230,7 +230,11 @@ def test_bad_input_is_4xx_and_changes_nothing(
     assert client.post("/api/tickets/events", json=EVENT, headers=headers[LIVE]).status_code == 409
     assert client.post("/api/tickets/TNOPE/transfer", json=sale, headers=headers[LIVE]).status_code == 404
     assert client.get("/api/tickets/events/FES-1/tickets", headers=headers[LIVE]).json() == []
-    assert [e["code"] for e in client.get("/api/tickets/events").json()] == ["FES-1", "OTHER-1"]
+    events = client.get("/api/tickets/events").json()
+    assert [(e["code"], e["starts_at"]) for e in events] == [
+        ("FES-1", EVENT["starts_at"]),
+        ("OTHER-1", EVENT["starts_at"]),
+    ]
 
 
 def test_cli_ticket_bind_enter_and_list(env: dict[str, str]) -> None:  # noqa: F811

@@ -45,7 +45,7 @@ def _event_out(event: Event) -> EventOut:
         name=event.name,
         venue=event.venue,
         organiser=event.organiser_org,
-        starts_at=event.starts_at,
+        starts_at=service.doors_open(event),
         capacity=event.capacity,
     )
 
