@@ -188,6 +188,11 @@ def get_ticket(session: Session, number: str) -> tuple[Ticket, Event]:
     return ticket, session.get_one(Event, ticket.event_id)
 
 
+def sold(session: Session, event: Event) -> int:
+    """How many tickets of ``event`` exist (sold, listed or used)."""
+    return session.scalar(select(func.count()).select_from(Ticket).where(Ticket.event_id == event.id)) or 0
+
+
 def tickets_of(session: Session, *, event: str) -> list[Ticket]:
     found = get_event(session, event)
     return list(session.scalars(select(Ticket).where(Ticket.event_id == found.id).order_by(Ticket.id)))
@@ -248,8 +253,7 @@ def issue(session: Session, *, keys: KeyRing, event: str, subject: str, seat: st
     found = get_event(session, event)
     holder = holder_of(keys, organiser=found.organiser_org, subject=subject)
     _refuse_second(session, found, holder)
-    sold = session.scalar(select(func.count()).select_from(Ticket).where(Ticket.event_id == found.id)) or 0
-    if sold >= found.capacity:
+    if sold(session, found) >= found.capacity:
         raise TicketConflict(f"{found.code} is sold out ({found.capacity} tickets)", reason="sold-out")
     ticket = Ticket(
         number="T" + secrets.token_hex(5).upper(),

@@ -46,7 +46,7 @@ def venue(
             "starts": service.doors_open(event),
             "reader_url": settings.portal_card_reader_url.rstrip("/"),
             "reads": service.reads(db, event=code),
-            "sold": len(service.tickets_of(db, event=code)),
+            "sold": service.sold(db, event),
         },
     )
     return allow_connect(response, settings.portal_card_reader_url)
