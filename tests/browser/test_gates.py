@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 import pytest
 from playwright.sync_api import expect
 from tests.browser.conftest import reader_served
+from tests.browser.test_pages import log_in
 from tests.browser.test_portal import _fresh, accessible
 
 from openmyna.card.reader import VirtualReader
@@ -56,9 +57,7 @@ def test_the_gate_admits_the_employee_and_refuses_another_card(
 ) -> None:
     page = _fresh(browser, viewport)
     page.goto(live_server.url("/gates"))
-    page.get_by_label("ユーザー名").fill(GUARD.username)
-    page.get_by_label("パスワード").fill(GUARD.password)
-    page.get_by_role("button", name="ログイン").click()
+    log_in(page, live_server, GUARD.username, GUARD.password)
     page.get_by_role("link", name="オープンマイナ株式会社 本社1階ゲート").click()
     expect(page.get_by_role("heading", level=1)).to_contain_text("本社1階ゲート")
     accessible(page)

@@ -36,7 +36,8 @@ from tests.registry.test_api import mover
 TOWN = "131016"
 AGENCY = "nenkin"  # the pension office
 JLIS = "jlis"  # the platform operator
-ROLES = ("anonymous", "municipality", "agency", "jlis", "corporate", "citizen", "bank")
+ORGANISER = "fuzz-live"  # an event organiser (ticketless entry)
+ROLES = ("anonymous", "municipality", "agency", "jlis", "corporate", "citizen", "bank", "organiser")
 CORPORATION = number(101)
 
 
@@ -78,8 +79,9 @@ def build(client: TestClient, db: Session, keys: KeyRing, tmp_path: Path) -> Wor
     """Make the organisations, people, a card, exchanges and a corporation; return each role's headers."""
     orgs_demo.seed_organisations(db, keys=keys, municipality_code=TOWN)
     ekyc_demo.ensure_businesses(db, keys=keys)  # a platform operator and its bank, as `openmyna ekyc register` makes
+    orgs.add_organisation(db, keys=keys, code=ORGANISER, name="Fuzz Live", kind="organiser", custodial=True)
     db.commit()
-    codes = (TOWN, AGENCY, JLIS, ekyc_demo.BANK)
+    codes = (TOWN, AGENCY, JLIS, ekyc_demo.BANK, ORGANISER)
     pems = {code: orgs.custodial_private_key(keys, orgs.get_organisation(db, code)) for code in codes}
     town = bearer_for(client, TOWN, pems[TOWN])
     rng = random.Random(7)
@@ -127,6 +129,15 @@ def build(client: TestClient, db: Session, keys: KeyRing, tmp_path: Path) -> Wor
     citizen = orgs.issue_access_token(
         keys, org_code=registry.subject_of(person), scopes={"self"}, issuer="http://testserver", ttl_seconds=3600
     )
+    organiser = bearer_for(client, ORGANISER, pems[ORGANISER])
+    event = {
+        "code": "FUZZ-1",
+        "name": "夏フェス",
+        "venue": "武道館",
+        "starts_at": "2030-08-01T17:30:00+09:00",
+        "capacity": 9,
+    }
+    _post(client, "/api/tickets/events", event, organiser, 201)
     headers = {
         "anonymous": {},
         "municipality": town,
@@ -135,6 +146,7 @@ def build(client: TestClient, db: Session, keys: KeyRing, tmp_path: Path) -> Wor
         "corporate": {"X-hojinInfo-api-token": token},
         "citizen": {"Authorization": f"Bearer {citizen['access_token']}"},
         "bank": bearer_for(client, ekyc_demo.BANK, pems[ekyc_demo.BANK]),
+        "organiser": organiser,
     }
     query = {role: {"id": token} if role == "corporate" else {} for role in ROLES}
     return World(

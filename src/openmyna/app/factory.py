@@ -15,6 +15,8 @@ from openmyna.card import api as card_api
 from openmyna.card import views as card_views
 from openmyna.carduses import api as carduses_api
 from openmyna.carduses import views as carduses_views
+from openmyna.carduses.tickets import api as tickets_api
+from openmyna.carduses.tickets import views as tickets_views
 from openmyna.core import sessions
 from openmyna.core.config import Settings
 from openmyna.core.context import open_context
@@ -158,6 +160,8 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         carduses_api.router,
         carduses_views.router,
         ekyc_api.router,
+        tickets_api.router,
+        tickets_views.router,
         kiosk_api.router,
         kiosk_views.router,
         kiosk_views.api_router,

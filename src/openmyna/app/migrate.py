@@ -10,6 +10,7 @@ from sqlalchemy import Engine
 
 from openmyna.card import models as _card_models  # noqa: F401
 from openmyna.carduses import models as _carduses_models  # noqa: F401
+from openmyna.carduses.tickets import models as _tickets_models  # noqa: F401
 from openmyna.core import audit as _audit  # noqa: F401
 from openmyna.core import sessions as _sessions  # noqa: F401
 from openmyna.core import throttle as _throttle  # noqa: F401

@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 
 from openmyna.card import demo as card_demo
 from openmyna.carduses import demo as carduses_demo
+from openmyna.carduses.tickets import demo as tickets_demo
 from openmyna.core.context import AppContext
 from openmyna.corporate import demo as corporate_demo
 from openmyna.ekyc import demo as ekyc_demo
@@ -50,7 +51,7 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
             personas = registry_demo.find_personas(session, keys=context.keys)
             cards = card_demo.find_cards(session, personas={p.key: p.resident_id for p in personas})
             town = context.settings.municipality_code
-            logins = [*orgs_demo.demo_logins(town), health_demo.RECEPTION, carduses_demo.GUARD]
+            logins = [*orgs_demo.demo_logins(town), health_demo.RECEPTION, carduses_demo.GUARD, tickets_demo.USHER]
             kiosk_demo.ensure_stores(session, keys=context.keys)  # stores came after some databases were seeded
             ekyc_demo.ensure_businesses(session, keys=context.keys)
             return SeedReport(False, residents, logins, personas, cards)
@@ -97,7 +98,8 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
         proxy_demo.seed_proxy(session, persona_ids=persona_ids)
         health_demo.seed_health(session, keys=context.keys, municipality_code=municipality, persona_ids=persona_ids)
         carduses_demo.seed_gates(session, keys=context.keys, persona_cards={c.persona: c.card_id for c in cards})
-        logins += [health_demo.RECEPTION, carduses_demo.GUARD]
+        tickets_demo.seed_concert(session, keys=context.keys, persona_cards={c.persona: c.card_id for c in cards})
+        logins += [health_demo.RECEPTION, carduses_demo.GUARD, tickets_demo.USHER]
         kiosk_demo.ensure_stores(session, keys=context.keys)
         ekyc_demo.ensure_businesses(session, keys=context.keys)
         kiosk_demo.seed_seals(session, municipality_code=municipality, persona_ids=persona_ids)

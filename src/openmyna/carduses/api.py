@@ -27,7 +27,8 @@ def _own(db: Any, code: str, caller: Caller) -> None:
         raise Forbidden(f"gate {code} belongs to another organisation")
 
 
-def _refused(error: DomainError) -> DomainError:
+def refused_problem(error: DomainError) -> DomainError:
+    """The problem a door or gate answers: ``admitted: false`` and a ``reason``."""
     error.extensions.setdefault("admitted", False)
     error.extensions.setdefault("reason", error.slug)
     return error
@@ -52,11 +53,11 @@ def enter(code: str, body: EnterIn, db: DbSession, caller: Operator, ocsp: OcspR
     try:
         data = [base64.b64decode(getattr(body, f), validate=True) for f in ("challenge", "certificate", "signature")]
     except (binascii.Error, ValueError) as exc:
-        raise _refused(InvalidInput("challenge, certificate and signature are base64")) from exc
+        raise refused_problem(InvalidInput("challenge, certificate and signature are base64")) from exc
     outcome = service.enter(
         db, responder=ocsp, gate=code, challenge=data[0], certificate=data[1], signature=data[2], app=body.app
     )
     db.commit()
     if isinstance(outcome, service.Refused):
-        raise _refused(outcome.error)
+        raise refused_problem(outcome.error)
     return outcome.as_json()

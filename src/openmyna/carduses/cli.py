@@ -6,7 +6,6 @@ import json
 
 import typer
 
-from openmyna.card.chip import ChipError
 from openmyna.card.reader import VirtualReader
 from openmyna.carduses import service
 from openmyna.core.context import open_context
@@ -18,7 +17,7 @@ from openmyna.jpki.ocsp import Responder
 app = typer.Typer(help="Gates and employee IDs on the card (社員証・入退館証).", no_args_is_help=True)
 
 
-def _refusal(error: DomainError, entry_id: int | None = None) -> str:
+def refusal_json(error: DomainError, entry_id: int | None = None) -> str:
     reason = str(error.extensions.get("reason", error.slug))
     return json.dumps(
         {"admitted": False, "reason": reason, "detail": error.detail, "type": error.slug, "entry_id": entry_id},
@@ -39,7 +38,7 @@ def enter(
             challenge, _expires = service.open_challenge(session, gate=gate)
             employer = service.get_gate(session, gate).employer_org
     except DomainError as exc:
-        typer.echo(_refusal(exc))
+        typer.echo(refusal_json(exc))
         raise typer.Exit(1) from exc
     reader = VirtualReader(context.session_factory, context.keys, card)
     try:
@@ -49,8 +48,8 @@ def enter(
         except DomainError:
             app_data = {}
         signature = reader.sign("auth", pin, data=challenge)
-    except (ChipError, DomainError) as exc:
-        typer.echo(_refusal(exc))
+    except DomainError as exc:
+        typer.echo(refusal_json(exc))
         raise typer.Exit(1) from exc
     responder = Responder(context.read_session_factory, CaConfig.from_settings(context.settings, context.keys))
     with unit_of_work(context.session_factory) as session:
@@ -64,7 +63,7 @@ def enter(
             app=app_data,
         )
     if isinstance(outcome, service.Refused):
-        typer.echo(_refusal(outcome.error, outcome.entry_id))
+        typer.echo(refusal_json(outcome.error, outcome.entry_id))
         raise typer.Exit(1)
     typer.echo(json.dumps(outcome.as_json(), ensure_ascii=False))
 

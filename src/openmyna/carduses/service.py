@@ -192,31 +192,79 @@ def list_gates(session: Session, *, employer: str | None = None) -> list[Gate]:
     return list(session.scalars(query.where(Gate.employer_org == employer) if employer else query))
 
 
-def open_challenge(session: Session, *, gate: str) -> tuple[bytes, dt.datetime]:
-    """A fresh challenge for the gate's reader (one minute, single use)."""
-    get_gate(session, gate)
+def issue_challenge(session: Session, *, prefix: bytes, place: str) -> tuple[bytes, dt.datetime]:
+    """A fresh single-use challenge naming ``place`` (one minute): ``prefix + place + b"|" + token``.
+
+    Gates and venues share the table; a place is a gate's code or ``<purpose>:<event>`` (gate codes hold no ``:``).
+    """
     now = clock.now().astimezone(dt.UTC)
     session.execute(
         delete(GateChallenge).where(GateChallenge.expires_at <= now - TTL),
         execution_options={"synchronize_session": False},
     )
     token = secrets.token_urlsafe(24)
-    session.add(GateChallenge(token_hash=_digest(token), gate_code=gate, created_at=now, expires_at=now + TTL))
+    session.add(GateChallenge(token_hash=_digest(token), gate_code=place, created_at=now, expires_at=now + TTL))
     session.flush()
-    return PREFIX + f"{gate}|{token}".encode(), now + TTL
+    return prefix + f"{place}|{token}".encode(), now + TTL
 
 
-def _challenge(session: Session, gate: str, challenge: bytes) -> GateChallenge:
-    head = PREFIX + gate.encode() + b"|"
+def open_challenge(session: Session, *, gate: str) -> tuple[bytes, dt.datetime]:
+    """A fresh challenge for the gate's reader (one minute, single use)."""
+    get_gate(session, gate)
+    return issue_challenge(session, prefix=PREFIX, place=gate)
+
+
+def find_challenge(
+    session: Session, *, prefix: bytes, place: str, challenge: bytes, refused: type[DomainError] = EntryRefused
+) -> GateChallenge:
+    """The unused, unexpired challenge ``place`` was issued; ``refused`` (reason ``unknown-challenge``) if none."""
+    head = prefix + place.encode() + b"|"
     token = challenge[len(head) :] if challenge.startswith(head) else b""
     row = session.scalar(select(GateChallenge).where(GateChallenge.token_hash == _digest(token.decode("latin-1"))))
-    if row is None or row.gate_code != gate:
-        raise EntryRefused("the challenge was not issued by this gate", reason="unknown-challenge")
+    if row is None or row.gate_code != place:
+        raise refused("the challenge was not issued here", reason="unknown-challenge")
     if row.used_at is not None:
         raise ChallengeReplayed("this challenge was already used: a replayed read is refused", reason="replayed")
     if clock.now() >= _aware(row.expires_at):
         raise ChallengeExpired("the challenge is older than a minute", reason="expired-challenge")
     return row
+
+
+def use_challenge(session: Session, row: GateChallenge) -> None:
+    """Mark the challenge used, once: of two concurrent reads with it, the second is refused as a replay."""
+    taken = session.execute(
+        update(GateChallenge)
+        .where(GateChallenge.id == row.id, GateChallenge.used_at.is_(None))
+        .values(used_at=clock.now())
+        .returning(GateChallenge.id),
+        execution_options={"synchronize_session": False},
+    ).first()
+    if taken is None:
+        raise ChallengeReplayed("this challenge was already used: a replayed read is refused", reason="replayed")
+
+
+def verified_card(
+    session: Session,
+    *,
+    responder: Responder,
+    challenge: bytes,
+    certificate: bytes,
+    signature: bytes,
+    refused: type[DomainError] = EntryRefused,
+) -> cards.Card:
+    """The card in use whose authentication key signed ``challenge``, its certificate valid now (OCSP included).
+
+    ``refused`` with reason ``certificate`` (and the RFC 5280 ``revocation_reason`` when revoked) or ``card``.
+    """
+    try:
+        verified = verify_signature(responder, certificate_der=certificate, data=challenge, signature=signature)
+    except LoginRefused as exc:
+        revocation = exc.extensions.get("reason")  # the RFC 5280 reason, when the certificate was revoked
+        raise refused(exc.detail, reason="certificate", revocation_reason=revocation) from exc
+    try:
+        return cards.in_use_with_auth(session, serial=verified.serial)
+    except DomainError as exc:
+        raise refused(f"the card is not in use ({exc.detail})", reason="card") from exc
 
 
 def _log(session: Session, *, gate: str, admitted: bool, reason: str, employee_id: str = "", subject: str = "") -> int:
@@ -247,16 +295,10 @@ def enter(
     subject, employee_id = "", ""
     try:
         found = get_gate(session, gate)
-        row = _challenge(session, gate, challenge)
-        try:
-            verified = verify_signature(responder, certificate_der=certificate, data=challenge, signature=signature)
-        except LoginRefused as exc:
-            revocation = exc.extensions.get("reason")  # the RFC 5280 reason, when the certificate was revoked
-            raise EntryRefused(exc.detail, reason="certificate", revocation_reason=revocation) from exc
-        try:
-            card = cards.in_use_with_auth(session, serial=verified.serial)
-        except DomainError as exc:
-            raise EntryRefused(f"the card is not in use ({exc.detail})", reason="card") from exc
+        row = find_challenge(session, prefix=PREFIX, place=gate, challenge=challenge)
+        card = verified_card(
+            session, responder=responder, challenge=challenge, certificate=certificate, signature=signature
+        )
         subject = card.subject
         data = app.get("data") if isinstance(app, dict) else None
         employee_id = str(data.get("employee_id", ""))[:32] if isinstance(data, dict) else ""
@@ -269,15 +311,7 @@ def enter(
             raise EntryRefused("the employee ID is not registered for this card", reason="no-badge")
         if badge.status != ACTIVE:
             raise EntryRefused(f"employee ID {employee_id} was revoked", reason="badge-revoked")
-        taken = session.execute(
-            update(GateChallenge)
-            .where(GateChallenge.id == row.id, GateChallenge.used_at.is_(None))
-            .values(used_at=clock.now())
-            .returning(GateChallenge.id),
-            execution_options={"synchronize_session": False},
-        ).first()
-        if taken is None:
-            raise ChallengeReplayed("this challenge was already used: a replayed read is refused", reason="replayed")
+        use_challenge(session, row)
     except DomainError as error:
         entry = _log(session, gate=gate, admitted=False, reason=error.detail, employee_id=employee_id, subject=subject)
         if subject:

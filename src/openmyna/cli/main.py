@@ -25,6 +25,7 @@ from openmyna.app.seed import SeedReport, seed_world
 from openmyna.app.wiring import wire
 from openmyna.card import cli as card_cli
 from openmyna.carduses import cli as carduses_cli
+from openmyna.carduses.tickets import cli as tickets_cli
 from openmyna.core.context import open_context
 from openmyna.corporate import cli as corporate_cli
 from openmyna.ekyc import cli as ekyc_cli
@@ -64,6 +65,7 @@ app.add_typer(payments_cli.app, name="payments")
 app.add_typer(health_cli.app, name="health", callback=_schema_first)
 app.add_typer(carduses_cli.app, name="gate", callback=_schema_first)
 app.add_typer(ekyc_cli.app, name="ekyc", callback=_schema_first)
+app.add_typer(tickets_cli.app, name="ticket", callback=_schema_first)
 console = Console()
 
 

@@ -87,9 +87,10 @@ PAIRWISE_KEY = "oidc-pairwise-subject/v1"  # the key ring's purpose for pairwise
 def pairwise_subject(keys: KeyRing, *, sector: str, person: str) -> str:
     """The person's name for one sector (OpenID Connect Core §8.1): stable there, unlinkable across sectors.
 
-    A linked site's ``sub`` and a private business's holder pseudonym (eKYC) are both this. ``person`` is
-    the platform's internal key of the person; it enters only the HMAC, so neither it nor the My Number
-    can be read from, or matched across sites by, the result.
+    A linked site's ``sub`` (its sector is its host), a private business's holder pseudonym (eKYC) and an
+    event organiser's ticket holder (``ticket-organiser:<code>``) are all this. ``person`` is the platform's
+    internal key of the person; it enters only the HMAC, so neither it nor the My Number can be read from,
+    or matched across sectors by, the result.
     """
     digest = keys.mac(PAIRWISE_KEY, f"{sector.lower()}\n{person}".encode())
     return base64.urlsafe_b64encode(digest).rstrip(b"=").decode()

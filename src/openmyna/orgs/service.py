@@ -40,6 +40,7 @@ ORG_KINDS = (
     "shop",
     "delivery",
     "business",
+    "organiser",
 )
 KIND_SCOPES: dict[str, tuple[str, ...]] = {
     "municipality": (
@@ -63,6 +64,7 @@ KIND_SCOPES: dict[str, tuple[str, ...]] = {
     "linked_site": ("jpki:verify",),
     "employer": ("gates:operate",),  # registers employee IDs on cards and runs its gates
     "shop": (),
+    "organiser": ("tickets:operate",),  # an event organiser: binds tickets to card holders, runs its venue doors
     "delivery": ("notices:deliver",),  # 民間送達: copies of notices the resident agreed to
     "business": ("ekyc:use",),  # a bank or phone company verifying customers through a platform operator
 }
@@ -71,6 +73,7 @@ STAFF_ROLES: dict[str, tuple[str, ...]] = {
     "viewer": ("registry:read",),
     "reception": ("health:check",),  # a medical institution's reception desk
     "guard": ("gates:operate",),  # an employer's building security: gates and employee IDs
+    "usher": ("tickets:operate",),  # an event organiser's door staff (もぎり): the venue page
 }
 ASSERTION_TYPE = "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 ACCESS_TOKEN_AUDIENCE = "openmyna"

@@ -1,5 +1,7 @@
-// Gate: read the employer's application and the certificate from the card, have the card sign the gate's
-// challenge, and show whether the gate opens. No inline script; messages come from data- attributes.
+// Gate or venue door: read the certificate (and, at a gate, the employer's application) from the card, have the
+// card sign the challenge, and show whether the gate opens. No inline script; URLs and messages come from
+// data- attributes: data-challenge-url, data-enter-url, data-challenge-body (JSON), data-app (a gate's
+// application name, if any) and data-shown (the answer's field shown on admission).
 (function () {
   "use strict";
   var box = document.getElementById("gate");
@@ -24,16 +26,18 @@
     say(d.msgWorking, false);
     try {
       var headers = { "Content-Type": "application/json", "X-CSRF-Token": d.csrf };
-      var issued = await fetch("/api/gates/" + encodeURIComponent(d.gate) + "/challenge", {
-        method: "POST", headers: headers, credentials: "same-origin"
+      var issued = await fetch(d.challengeUrl, {
+        method: "POST", headers: headers, credentials: "same-origin", body: d.challengeBody || null
       });
       var challenge = await issued.json();
       if (!issued.ok) { say(problemText(challenge), true); return; }
       var certificate, app, signed;
       try {
         certificate = await (await fetch(d.reader + "/reader/certificate")).json();
-        var appRead = await fetch(d.reader + "/reader/apps/" + encodeURIComponent(d.app));
-        app = appRead.ok ? await appRead.json() : {};
+        if (d.app) {
+          var appRead = await fetch(d.reader + "/reader/apps/" + encodeURIComponent(d.app));
+          app = appRead.ok ? await appRead.json() : {};
+        }
         signed = await fetch(d.reader + "/reader/sign", {
           method: "POST", headers: { "Content-Type": "application/json" },
           body: JSON.stringify({ challenge: challenge.challenge, pin: pin.value, kind: "auth" })
@@ -45,16 +49,15 @@
         say(signature.tries_left !== undefined ? d.msgWrongPin + signature.tries_left : problemText(signature), true);
         return;
       }
-      var asked = await fetch("/api/gates/" + encodeURIComponent(d.gate) + "/enter", {
-        method: "POST", headers: headers, credentials: "same-origin",
-        body: JSON.stringify({
-          challenge: challenge.challenge, certificate: certificate.certificate, signature: signature.signature, app: app
-        })
+      var read = { challenge: challenge.challenge, certificate: certificate.certificate, signature: signature.signature };
+      if (d.app) { read.app = app; }
+      var asked = await fetch(d.enterUrl, {
+        method: "POST", headers: headers, credentials: "same-origin", body: JSON.stringify(read)
       });
       var answer = await asked.json();
       say("", false);
       if (asked.ok && answer.admitted) {
-        verdict.textContent = d.msgAdmitted + " (" + answer.employee_id + ")";
+        verdict.textContent = d.msgAdmitted + " (" + answer[d.shown] + ")";
         verdict.className = "open";
       } else {
         verdict.textContent = d.msgRefused + ": " + problemText(answer);

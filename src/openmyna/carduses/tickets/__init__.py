@@ -1,0 +1,1 @@
+"""Ticketless entry (チケットレス): tickets bound to a card holder's per-organiser pseudonym, matched at the venue."""
