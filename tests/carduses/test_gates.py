@@ -160,6 +160,10 @@ def test_bad_input_is_4xx(client: TestClient, db: Session, headers: dict[str, di
     garbled = {"challenge": "!!", "certificate": "", "signature": "", "app": {}}
     assert client.post("/api/gates/ACME-1/enter", json=garbled, headers=headers[EMPLOYER]).status_code == 400
     assert client.post("/api/gates/NOPE/challenge", headers=headers[EMPLOYER]).status_code == 404
+    for code in ("ACME%00", "ACME%1B1", "x" * 33):  # refused before the database (PostgreSQL refuses a NUL: a 500)
+        for path in (f"/api/gates/{code}/challenge", f"/api/gates/{code}/enter"):
+            refused = client.post(path, json=garbled, headers=headers[EMPLOYER])
+            assert refused.status_code == 422 and refused.headers["content-type"] == "application/problem+json", path
     assert client.post("/api/gates/ACME-1/challenge").status_code == 401
     assert [g["code"] for g in client.get("/api/gates").json()] == ["ACME-1", "GLOBEX-1", "MHLW-1"]
 

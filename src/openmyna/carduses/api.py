@@ -6,10 +6,11 @@ import base64
 import binascii
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Path
 
 from openmyna.carduses import service
 from openmyna.carduses.schemas import EnterIn, GateOut
+from openmyna.carduses.service import GATE_CODE
 from openmyna.core.errors import DomainError, Forbidden, InvalidInput
 from openmyna.core.web import DbSession, ReadSession, UnitOfWorkRoute
 from openmyna.jpki.api import responder
@@ -19,6 +20,7 @@ from openmyna.orgs.service import Caller
 
 router = APIRouter(route_class=UnitOfWorkRoute, tags=["gates"])
 Operator = Annotated[Caller, Depends(require_scope("gates:operate"))]
+GateCode = Annotated[str, Path(pattern=GATE_CODE, description="The gate's code")]
 OcspResponder = Annotated[Responder, Depends(responder)]
 
 
@@ -40,14 +42,14 @@ def gates(db: ReadSession) -> list[GateOut]:
 
 
 @router.post("/api/gates/{code}/challenge", summary="A fresh challenge for the gate's reader (one minute)")
-def challenge(code: str, db: DbSession, caller: Operator) -> dict[str, str]:
+def challenge(code: GateCode, db: DbSession, caller: Operator) -> dict[str, str]:
     _own(db, code, caller)
     data, expires = service.open_challenge(db, gate=code)
     return {"challenge": base64.b64encode(data).decode(), "expires_at": expires.isoformat(), "gate": code}
 
 
 @router.post("/api/gates/{code}/enter", summary="Admit or refuse the card just read")
-def enter(code: str, body: EnterIn, db: DbSession, caller: Operator, ocsp: OcspResponder) -> dict[str, Any]:
+def enter(code: GateCode, body: EnterIn, db: DbSession, caller: Operator, ocsp: OcspResponder) -> dict[str, Any]:
     """``{"admitted": true, …}``, or problem+json with ``admitted: false`` and a ``reason``; each read is logged."""
     _own(db, code, caller)
     try:

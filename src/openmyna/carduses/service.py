@@ -36,6 +36,8 @@ PREFIX = b"openmyna gate v1|"
 EMPLOYER_KINDS = ("employer", "ministry")
 ACTIVE, REVOKED = "active", "revoked"
 ENTER_ACTION, BADGE_ACTION = "carduses.gate", "carduses.badge"
+GATE_CODE = r"^[\w-]{1,32}$"
+"""A gate code in a path: letters, digits and '-' (a NUL or a control never reaches the database)."""
 
 
 class GateNotFound(NotFound):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from typing import Annotated
+
+from fastapi import APIRouter, Path, Request
 from fastapi.responses import RedirectResponse, Response
 
 from openmyna.carduses import service
+from openmyna.carduses.service import GATE_CODE
 from openmyna.core.errors import Forbidden
 from openmyna.core.headers import allow_connect
 from openmyna.core.web import AppSettings, ReadSession, UnitOfWorkRoute, render
@@ -24,7 +27,9 @@ def gates(request: Request, db: ReadSession) -> Response:
 
 
 @router.get("/gates/{code}")
-def gate(code: str, request: Request, db: ReadSession, settings: AppSettings) -> Response:
+def gate(
+    code: Annotated[str, Path(pattern=GATE_CODE)], request: Request, db: ReadSession, settings: AppSettings
+) -> Response:
     """Hold the card to the reader, type the PIN, and the gate opens or says why not."""
     staff = staff_of(request)
     if staff is None or not staff.allows("gates:operate"):
