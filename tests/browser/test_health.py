@@ -36,7 +36,7 @@ def pensioner_reader(live_server: LiveServer) -> Iterator[int]:
 
 def _reception(page: Page, live_server: LiveServer) -> None:
     page.goto(live_server.url("/health/reception"))
-    expect(page).to_have_url(live_server.url("/staff/login?next=/health/reception"))
+    expect(page).to_have_url(live_server.url("/staff/login?next=%2Fhealth%2Freception"))
     page.get_by_label("ユーザー名").fill(RECEPTION.username)
     page.get_by_label("パスワード").fill(RECEPTION.password)
     page.get_by_role("button", name="ログイン").click()

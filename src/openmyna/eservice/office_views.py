@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 from typing import Annotated, Any
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -18,7 +17,7 @@ from openmyna.eservice import office, reminders
 from openmyna.eservice.api import config_of
 from openmyna.eservice.models import Application, ApplicationItem
 from openmyna.eservice.web import CatalogueDep, TableDep
-from openmyna.orgs.dependencies import staff_of
+from openmyna.orgs.dependencies import staff_or_login
 from openmyna.orgs.service import Caller
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
@@ -28,14 +27,6 @@ def when(value: dt.datetime | None) -> str:
     return "" if value is None else as_utc(value).astimezone(clock.JST).strftime("%Y-%m-%d %H:%M")
 
 
-def _staff(request: Request) -> Caller | Response:
-    caller = staff_of(request)
-    if caller is None:
-        target = request.url.path
-        return RedirectResponse("/staff/login?" + urlencode({"next": target}), status_code=303)
-    return caller
-
-
 def _name(catalogue: Any, application: Application, item: ApplicationItem) -> str:
     entry = catalogue.get(application.municipality_code, item.procedure_code)
     return entry.procedure.name_ja if entry else item.procedure_code
@@ -43,7 +34,7 @@ def _name(catalogue: Any, application: Application, item: ApplicationItem) -> st
 
 @router.get("/staff/eservice", response_class=HTMLResponse)
 def queue_page(request: Request, session: ReadSession, catalogue: CatalogueDep) -> Response:
-    caller = _staff(request)
+    caller = staff_or_login(request)
     if isinstance(caller, Response):
         return caller
     rows = [
@@ -95,7 +86,7 @@ def _item_page(
 @router.get("/staff/eservice/items/{item_id}", response_class=HTMLResponse)
 def item_page(item_id: IdParam, request: Request, session: DbSession, catalogue: CatalogueDep) -> Response:
     """Opening an item is an access event the resident sees (hence a writing session)."""
-    caller = _staff(request)
+    caller = staff_or_login(request)
     if isinstance(caller, Response):
         return caller
     return _item_page(request, session, caller, catalogue, item_id)
@@ -110,7 +101,7 @@ def fetch(
     table: TableDep,
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    caller = _staff(request)
+    caller = staff_or_login(request)
     if isinstance(caller, Response):
         return caller
     try:
@@ -140,7 +131,7 @@ def decide(
     reason: Annotated[str, Form(max_length=4000)] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    caller = _staff(request)
+    caller = staff_or_login(request)
     if isinstance(caller, Response):
         return caller
     try:

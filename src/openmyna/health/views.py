@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from openmyna.core.headers import allow_connect
 from openmyna.core.web import AppSettings, ReadSession, UnitOfWorkRoute, render
 from openmyna.health import service
-from openmyna.orgs.dependencies import staff_of
+from openmyna.orgs.dependencies import staff_or_login
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 PATH = "/health/reception"
@@ -17,9 +17,9 @@ PATH = "/health/reception"
 @router.get(PATH)
 def reception(request: Request, db: ReadSession, settings: AppSettings) -> Response:
     """Read the patient's card and show the clearing house's answer; staff of a clinic only."""
-    staff = staff_of(request)
-    if staff is None or not staff.allows("health:check"):
-        return RedirectResponse(f"/staff/login?next={PATH}", status_code=303)
+    staff = staff_or_login(request, "health:check")
+    if isinstance(staff, Response):
+        return staff
     clinic = service.require_clinic(db, staff.org_code)
     response = render(
         request,

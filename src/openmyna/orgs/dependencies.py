@@ -32,6 +32,15 @@ def to_login(request: Request) -> Response:
     return RedirectResponse("/staff/login?" + urlencode({"next": target}), status_code=303)
 
 
+def staff_or_login(request: Request, scope: str | None = None) -> Caller | Response:
+    """The staff member of this request, or the way to the login page (and back here) for a visitor without a
+    staff session or, with ``scope``, without that right."""
+    caller = staff_of(request)
+    if caller is None or (scope is not None and not caller.allows(scope)):
+        return to_login(request)
+    return caller
+
+
 def record_refusal(session: Session, caller: Caller, *, operation: str, error: DomainError) -> None:
     """A counter operation refused (no right, another town, bad input): an access event of the staff account.
 

@@ -5,14 +5,14 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Path, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 
 from openmyna.carduses.tickets import service
 from openmyna.carduses.tickets.schemas import CODE
 from openmyna.core.errors import Forbidden
 from openmyna.core.headers import allow_connect
 from openmyna.core.web import AppSettings, ReadSession, UnitOfWorkRoute, render
-from openmyna.orgs.dependencies import staff_of
+from openmyna.orgs.dependencies import staff_or_login
 
 router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 
@@ -20,9 +20,9 @@ router = APIRouter(route_class=UnitOfWorkRoute, include_in_schema=False)
 @router.get("/venue")
 def venues(request: Request, db: ReadSession) -> Response:
     """The usher's events."""
-    staff = staff_of(request)
-    if staff is None or not staff.allows("tickets:operate"):
-        return RedirectResponse("/staff/login?next=/venue", status_code=303)
+    staff = staff_or_login(request, "tickets:operate")
+    if isinstance(staff, Response):
+        return staff
     events = [(e, service.doors_open(e)) for e in service.list_events(db, organiser=staff.org_code)]
     return render(request, "carduses/venues.html", {"events": events})
 
@@ -32,9 +32,9 @@ def venue(
     code: Annotated[str, Path(pattern=CODE)], request: Request, db: ReadSession, settings: AppSettings
 ) -> Response:
     """Hold the card to the reader, type the PIN: the ticket bound to the holder is matched and used."""
-    staff = staff_of(request)
-    if staff is None or not staff.allows("tickets:operate"):
-        return RedirectResponse(f"/staff/login?next=/venue/{code}", status_code=303)
+    staff = staff_or_login(request, "tickets:operate")
+    if isinstance(staff, Response):
+        return staff
     event = service.get_event(db, code)
     if event.organiser_org != staff.org_code:
         raise Forbidden(f"event {code} belongs to another organiser")

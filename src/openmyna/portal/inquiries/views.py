@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -11,8 +10,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from openmyna.core.errors import DomainError
 from openmyna.core.validation import IdParam
 from openmyna.core.web import DbSession, ReadSession, UnitOfWorkRoute, check_csrf, render, render_error
-from openmyna.orgs.dependencies import staff_of
-from openmyna.orgs.service import Caller
+from openmyna.orgs.dependencies import staff_or_login
 from openmyna.portal.auth.dependencies import OptionalUser
 from openmyna.portal.inquiries import service
 from openmyna.portal.notices.views import local_time
@@ -82,17 +80,9 @@ def send_inquiry(
 # --- the staff inbox --------------------------------------------------------------------------------------
 
 
-def _staff(request: Request) -> Caller | Response:
-    caller = staff_of(request)
-    if caller is None:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse("/staff/login?" + urlencode({"next": target}), status_code=303)
-    return caller
-
-
 @router.get("/staff/inquiries", response_class=HTMLResponse)
 def staff_inbox(request: Request, session: ReadSession, handled: bool = False) -> Response:
-    caller = _staff(request)
+    caller = staff_or_login(request)
     if isinstance(caller, Response):
         return caller
     return render(
@@ -109,7 +99,7 @@ def staff_inbox(request: Request, session: ReadSession, handled: bool = False) -
 
 @router.get("/staff/inquiries/{inquiry_id}", response_class=HTMLResponse)
 def staff_inquiry(inquiry_id: IdParam, request: Request, session: DbSession) -> Response:
-    caller = _staff(request)
+    caller = staff_or_login(request)
     if isinstance(caller, Response):
         return caller
     try:
@@ -123,7 +113,7 @@ def staff_inquiry(inquiry_id: IdParam, request: Request, session: DbSession) -> 
 def staff_handled(
     inquiry_id: IdParam, request: Request, session: DbSession, csrf: Annotated[str, Form()] = ""
 ) -> Response:
-    caller = _staff(request)
+    caller = staff_or_login(request)
     if isinstance(caller, Response):
         return caller
     try:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import secrets
 from typing import Annotated
-from urllib.parse import urlencode
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -14,7 +13,7 @@ from openmyna.core import clock
 from openmyna.core.errors import DomainError, Forbidden
 from openmyna.core.validation import IdParam
 from openmyna.core.web import DbSession, ReadSession, UnitOfWorkRoute, check_csrf, render, render_error
-from openmyna.orgs.dependencies import staff_of
+from openmyna.orgs.dependencies import staff_or_login
 from openmyna.orgs.service import Caller
 from openmyna.portal.notices import service
 from openmyna.portal.notices.api import Queue
@@ -27,10 +26,9 @@ SELECTIONS = ("residents", "town", "households_with_child")
 
 
 def _sender(request: Request) -> Caller | Response:
-    caller = staff_of(request)
-    if caller is None:
-        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
-        return RedirectResponse("/staff/login?" + urlencode({"next": target}), status_code=303)
+    caller = staff_or_login(request)
+    if isinstance(caller, Response):
+        return caller
     if not caller.allows(service.SEND_SCOPE):
         return render_error(request, Forbidden(f"{caller.actor} may not send notices"))
     return caller
