@@ -302,3 +302,38 @@ def test_unknown_ids_are_404(client: TestClient, town_headers) -> None:
     assert_problem(client.get(f"{BASE}/residents/424242", headers=town_headers), 404, "resident-not-found")
     assert_problem(client.get(f"{BASE}/households/424242", headers=town_headers), 404)
     assert_problem(client.get(f"{BASE}/residents/not-a-number", headers=town_headers), 422)
+
+
+def test_another_towns_token_may_not_write_this_towns_registry_or_cards(
+    client: TestClient, db: Session, keys, town_headers: dict[str, str]
+) -> None:
+    """Sapporo's system holds registry:write and card:write for its own records, not for this town's."""
+    from openmyna.orgs import service as orgs
+    from tests.conftest import bearer_for
+
+    other = orgs.add_organisation(db, keys=keys, code="011002", name="札幌市中央区", kind="municipality")
+    db.commit()
+    sapporo = bearer_for(client, "011002", other.private_key_pem)
+    person = client.post("/api/registry/residents", json=newborn(), headers=town_headers)
+    assert person.status_code == 201, person.text
+    resident_id = person.json()["id"]
+    card = client.post("/api/cards", json={"resident_id": resident_id}, headers=town_headers)
+    assert card.status_code == 201, card.text
+    before = (
+        db.scalar(select(func.count()).select_from(Resident)),
+        client.get(f"/api/cards/{card.json()['id']}", headers=town_headers).json(),
+    )
+
+    writes = [
+        ("/api/registry/residents", newborn(given_name="次郎")),
+        (f"/api/registry/residents/{resident_id}/death", {"date": "2026-01-01"}),
+        (f"/api/cards/{card.json()['id']}/revoke", {}),
+        ("/api/cards", {"resident_id": resident_id}),
+    ]
+    for path, body in writes:
+        assert_problem(client.post(path, json=body, headers=sapporo), 403)
+    after = (
+        db.scalar(select(func.count()).select_from(Resident)),
+        client.get(f"/api/cards/{card.json()['id']}", headers=town_headers).json(),
+    )
+    assert after == before

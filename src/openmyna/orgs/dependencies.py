@@ -105,3 +105,20 @@ def require_scope(scope: str) -> Callable[[Caller], Caller]:
         return caller
 
     return _check
+
+
+def require_town_scope(scope: str) -> Callable[..., Caller]:
+    """:func:`require_scope` for this town's own records: the caller must also be this municipality.
+
+    A clerk or a system of another town holds the same scope for its own registry and cards, not for these.
+    """
+    check = require_scope(scope)
+
+    def _check_town(caller: CurrentCaller, request: Request) -> Caller:
+        check(caller)
+        municipality = request.app.state.settings.municipality_code
+        if caller.org_code != municipality:
+            raise Forbidden(f"{caller.actor} works for {caller.org_code}, not for the municipality {municipality}")
+        return caller
+
+    return _check_town
