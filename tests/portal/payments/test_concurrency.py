@@ -11,7 +11,6 @@ import base64
 import json
 import os
 import re
-import secrets
 import threading
 import time
 from collections.abc import Iterator
@@ -140,9 +139,9 @@ def test_concurrent_and_double_submissions_pay_once_and_the_webhook_settles(
         base_url=f"http://127.0.0.1:{port}",
         network_publish_seconds=0,
     )
-    code = "conc-" + secrets.token_hex(4)
+    code = settings.municipality_code  # the payee is the town (a fresh database): it registers the resident
     with unit_of_work(session_factory(engine)) as session:
-        payee = orgs.add_organisation(session, keys=keys, code=code, name="並行区", kind="municipality")
+        payee = orgs.add_organisation(session, keys=keys, code=code, name="千代田区", kind="municipality")
     acquirer_key = resolve(PaymentSettings(), settings, keys).api_key
     with running(settings, port) as base_url:
         headers = _token(base_url, code, payee.private_key_pem)
