@@ -304,10 +304,10 @@ def test_unknown_ids_are_404(client: TestClient, town_headers) -> None:
     assert_problem(client.get(f"{BASE}/residents/not-a-number", headers=town_headers), 422)
 
 
-def test_another_towns_token_may_not_write_this_towns_registry_or_cards(
+def test_another_towns_token_may_not_read_or_write_this_towns_registry_or_cards(
     client: TestClient, db: Session, keys, town_headers: dict[str, str]
 ) -> None:
-    """Sapporo's system holds registry:write and card:write for its own records, not for this town's."""
+    """Sapporo's system holds the registry and card scopes for its own records, not for this town's; J-LIS reads."""
     from openmyna.orgs import service as orgs
     from tests.conftest import bearer_for
 
@@ -332,6 +332,13 @@ def test_another_towns_token_may_not_write_this_towns_registry_or_cards(
     ]
     for path, body in writes:
         assert_problem(client.post(path, json=body, headers=sapporo), 403)
+    card_path = f"/api/cards/{card.json()['id']}"
+    for path in (f"/api/registry/residents/{resident_id}", "/api/registry/residents?name=山田", card_path):
+        assert_problem(client.get(path, headers=sapporo), 403)  # its registry:read and card:read are for its own
+    jlis = orgs.add_organisation(db, keys=keys, code="jlis-reader", name="J-LIS", kind="platform_operator")
+    db.commit()
+    reader = bearer_for(client, "jlis-reader", jlis.private_key_pem)
+    assert client.get(f"/api/registry/residents/{resident_id}", headers=reader).status_code == 200  # not a town
     after = (
         db.scalar(select(func.count()).select_from(Resident)),
         client.get(f"/api/cards/{card.json()['id']}", headers=town_headers).json(),

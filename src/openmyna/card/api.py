@@ -30,12 +30,12 @@ from openmyna.core.errors import InvalidInput
 from openmyna.core.validation import IdParam
 from openmyna.core.web import AppSettings, DbSession, Keys, ReadSession, UnitOfWorkRoute
 from openmyna.jpki.authority import CaConfig
-from openmyna.orgs.dependencies import require_scope, require_town_scope
+from openmyna.orgs.dependencies import require_town_scope
 from openmyna.orgs.service import Caller
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/cards", tags=["card"])
 stats_router = APIRouter(route_class=UnitOfWorkRoute, tags=["card"])
-Reader = Annotated[Caller, Depends(require_scope("card:read"))]
+Reader = Annotated[Caller, Depends(require_town_scope("card:read", other_kinds_may_read=True))]
 Writer = Annotated[Caller, Depends(require_town_scope("card:write"))]
 STATS_FIRST_DAY, STATS_LAST_DAY = dt.date(1900, 1, 1), dt.date(2999, 12, 31)  # the holiday calendar fails near 9999
 

@@ -9,11 +9,13 @@ from urllib.parse import urlencode
 from fastapi import Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openmyna.core import audit, sessions
 from openmyna.core.errors import DomainError, Forbidden, Unauthorized
 from openmyna.core.web import check_csrf, get_keys, render_error
+from openmyna.orgs.models import Organisation
 from openmyna.orgs.service import Caller, staff_caller, verify_access_token
 
 _bearer = HTTPBearer(auto_error=False, description="An access token from POST /oauth/token")
@@ -107,18 +109,26 @@ def require_scope(scope: str) -> Callable[[Caller], Caller]:
     return _check
 
 
-def require_town_scope(scope: str) -> Callable[..., Caller]:
+def require_town_scope(scope: str, *, other_kinds_may_read: bool = False) -> Callable[..., Caller]:
     """:func:`require_scope` for this town's own records: the caller must also be this municipality.
 
     A clerk or a system of another town holds the same scope for its own registry and cards, not for these.
+    With ``other_kinds_may_read`` an organisation that is not a municipality (J-LIS, an agency) holding the
+    scope is admitted too; only another municipality is refused (its kind read from the organisations).
     """
     check = require_scope(scope)
 
     def _check_town(caller: CurrentCaller, request: Request) -> Caller:
         check(caller)
         municipality = request.app.state.settings.municipality_code
-        if caller.org_code != municipality:
+        if caller.org_code != municipality and not (other_kinds_may_read and not _is_municipality(request, caller)):
             raise Forbidden(f"{caller.actor} works for {caller.org_code}, not for the municipality {municipality}")
         return caller
 
     return _check_town
+
+
+def _is_municipality(request: Request, caller: Caller) -> bool:
+    with request.app.state.read_session_factory() as session:
+        kind = session.scalar(select(Organisation.kind).where(Organisation.code == caller.org_code))
+    return kind in (None, "municipality")  # an organisation since removed is refused as well

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query, Request
 from openmyna.core.validation import IdParam, SafeText
 from openmyna.core.web import DbSession, Keys, UnitOfWorkRoute
 from openmyna.numbers import formats
-from openmyna.orgs.dependencies import require_scope, require_town_scope
+from openmyna.orgs.dependencies import require_town_scope
 from openmyna.orgs.service import Caller
 from openmyna.registry import service
 from openmyna.registry.models import Household, Resident
@@ -30,7 +30,7 @@ from openmyna.registry.schemas import (
 )
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/registry", tags=["registry"])
-Reader = Annotated[Caller, Depends(require_scope("registry:read"))]
+Reader = Annotated[Caller, Depends(require_town_scope("registry:read", other_kinds_may_read=True))]
 Writer = Annotated[Caller, Depends(require_town_scope("registry:write"))]
 
 
