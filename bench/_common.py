@@ -234,6 +234,27 @@ def fresh_database(backend: str, label: str, *, keep_dir: bool = False) -> Itera
             shutil.rmtree(var_dir, ignore_errors=True)
 
 
+@contextlib.contextmanager
+def demo_world(backend: str, label: str, *, residents: int = 60, seed: int = 7) -> Iterator[tuple[str, Path, Any, Any]]:
+    """A fresh database with the demo world seeded (``seed_world``, as ``make run`` does, smaller).
+
+    Yields the database URL, the var directory, the open context and the seed's report; the context's engine
+    is disposed on the way out, before the database is dropped.
+    """
+    from openmyna.app import migrate
+    from openmyna.app.seed import seed_world
+    from openmyna.core.context import open_context
+
+    with fresh_database(backend, label) as (url, var_dir):
+        context = open_context(settings_for(url, var_dir))
+        migrate.upgrade(context.engine)
+        report = seed_world(context, residents=residents, seed=seed, progress=lambda _n: None)
+        try:
+            yield url, var_dir, context, report
+        finally:
+            context.engine.dispose()
+
+
 def settings_for(url: str, var_dir: Path, **extra: Any) -> Any:
     """Application settings for a benchmark database (fixed master key)."""
     from openmyna.core.config import Settings

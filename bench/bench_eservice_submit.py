@@ -28,13 +28,12 @@ from _common import (
     code_version,
     cpu_busy_cores_since,
     cpu_mark,
+    demo_world,
     emit,
-    fresh_database,
     latency_summary,
     log,
     machine,
     run_threads,
-    settings_for,
 )
 from _serve import free_port, server
 
@@ -54,16 +53,10 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="server worker processes (default 1)")
     args = parser.parse_args()
 
-    from openmyna.app import migrate
-    from openmyna.app.seed import seed_world
     from openmyna.card import service as cards
-    from openmyna.core.context import open_context
     from openmyna.eservice import service, signing
 
-    with fresh_database(args.database, WORKLOAD) as (url, var_dir):
-        context = open_context(settings_for(url, var_dir))
-        migrate.upgrade(context.engine)
-        report = seed_world(context, residents=60, seed=7, progress=lambda _n: None)
+    with demo_world(args.database, WORKLOAD) as (url, var_dir, context, report):
         entry = service.catalogue_for(context.settings).get(context.settings.municipality_code, PROCEDURE)
         assert entry is not None, PROCEDURE
         with context.session_factory() as session:
@@ -121,7 +114,6 @@ def main() -> None:
             trivial_cores = cpu_busy_cores_since(mark)
             for client in clients:
                 client.close()
-        context.engine.dispose()
     rate, trivial_rate = count / submit_s, calls / trivial_s
     latency = latency_summary(samples)
     log(f"{count} applications in {submit_s:.1f} s ({rate:.0f}/s, p99 {latency['p99_ms']} ms)")

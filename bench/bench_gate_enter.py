@@ -25,13 +25,12 @@ from _common import (
     code_version,
     cpu_busy_cores_since,
     cpu_mark,
+    demo_world,
     emit,
-    fresh_database,
     latency_summary,
     log,
     machine,
     run_threads,
-    settings_for,
 )
 from _serve import free_port, server
 
@@ -48,19 +47,13 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=1, help="server worker processes (default 1)")
     args = parser.parse_args()
 
-    from openmyna.app import migrate
-    from openmyna.app.seed import seed_world
     from openmyna.card import service as cards
     from openmyna.carduses import demo, service
-    from openmyna.core.context import open_context
     from openmyna.core.db import unit_of_work
     from openmyna.orgs import service as orgs
 
     gate, employer = demo.GATES[0][0], demo.EMPLOYER
-    with fresh_database(args.database, WORKLOAD) as (url, var_dir):
-        context = open_context(settings_for(url, var_dir))
-        migrate.upgrade(context.engine)
-        report = seed_world(context, residents=60, seed=7, progress=lambda _n: None)
+    with demo_world(args.database, WORKLOAD) as (url, var_dir, context, report):
         held = [c for c in report.cards if c.state == "active"][: args.threads]
         with unit_of_work(context.session_factory) as session:
             for card in (c for c in held if c.persona != "employee"):  # the employee persona has an ID already
@@ -117,7 +110,6 @@ def main() -> None:
             trivial_cores = cpu_busy_cores_since(mark)
             for client in clients:
                 client.close()
-        context.engine.dispose()
     rate, trivial_rate = admissions / admit_s, calls / trivial_s
     latency = latency_summary(samples)
     p99 = latency["p99_ms"]

@@ -32,13 +32,12 @@ from _common import (
     code_version,
     cpu_busy_cores_since,
     cpu_mark,
+    demo_world,
     emit,
-    fresh_database,
     latency_summary,
     log,
     machine,
     run_threads,
-    settings_for,
 )
 from _serve import free_port, server
 
@@ -76,15 +75,9 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    from openmyna.app import migrate
-    from openmyna.app.seed import seed_world
     from openmyna.card.reader import VirtualReader
-    from openmyna.core.context import open_context
 
-    with fresh_database(args.database, WORKLOAD) as (url, var_dir):
-        context = open_context(settings_for(url, var_dir))
-        migrate.upgrade(context.engine)
-        report = seed_world(context, residents=60, seed=7, progress=lambda _n: None)
+    with demo_world(args.database, WORKLOAD) as (url, var_dir, context, report):
         cards = [c for c in report.cards if c.state == "active"][: args.threads]
         if len(cards) < args.threads:
             raise SystemExit(f"only {len(cards)} cards in use in the seed; use --threads {len(cards)}")
@@ -143,7 +136,6 @@ def main() -> None:
             trivial_cores = cpu_busy_cores_since(mark)
             for client in clients:
                 client.close()
-        context.engine.dispose()
     login_rate, trivial_rate = logins / login_s, calls / trivial_s
     page_rate = pages / pages_s
     log(f"{logins} logins in {login_s:.1f} s ({login_rate:.0f}/s); /healthz {trivial_rate:.0f}/s")
