@@ -128,7 +128,6 @@ MOVE_IN_RELATIONSHIPS = ("head", "spouse", "child", "parent", "grandchild", "sib
 Text = Annotated[str, Form(max_length=300)]
 Choice = Annotated[str, Form(max_length=32)]
 Csrf = Annotated[str, Form(max_length=128)]
-Page = Callable[[list[FieldError], int], Response]
 
 
 def csrf_refusal(request: Request, session: Session, caller: Caller, operation: str, submitted: str) -> Response | None:
@@ -156,9 +155,11 @@ def _submit(
     operation: str,
     csrf: str,
     run: Callable[[], int],
-    page: Page,
+    form: dict[str, str],
+    chosen: int | None = None,
 ) -> Response:
-    """One 届出: the CSRF check, then ``run`` (schema + service); its resident's result page, or the form again.
+    """One 届出: the CSRF check, then ``run`` (schema + service); its resident's result page, or the form again
+    (as filled in, with ``chosen`` the person it was about).
 
     A refusal leaves nothing behind: the unit of work is rolled back before the refusal is recorded.
     """
@@ -173,7 +174,9 @@ def _submit(
     else:
         return RedirectResponse(f"/staff/counter/done/{resident_id}?op={operation}", status_code=303)
     refuse(session, caller, operation, error)
-    return page(errors, status)
+    return _counter_page(
+        request, session, lang, caller, operation=operation, form=form, errors=errors, status_code=status, chosen=chosen
+    )
 
 
 def pick_resident(
@@ -315,20 +318,7 @@ def register_birth(
             session, keys=keys, municipality_code=caller.org_code, data=data, caller=caller
         ).id
 
-    def page(errors: list[FieldError], status: int) -> Response:
-        return _counter_page(
-            request,
-            session,
-            lang,
-            caller,
-            operation="birth",
-            form=form,
-            errors=errors,
-            status_code=status,
-            chosen=parent,
-        )
-
-    return _submit(request, session, lang, caller, operation="birth", csrf=csrf, run=run, page=page)
+    return _submit(request, session, lang, caller, operation="birth", csrf=csrf, run=run, form=form, chosen=parent)
 
 
 @router.post("/staff/counter/move-in", response_class=HTMLResponse)
@@ -386,12 +376,7 @@ def register_move_in(
             session, keys=keys, municipality_code=caller.org_code, data=data, caller=caller
         ).id
 
-    def page(errors: list[FieldError], status: int) -> Response:
-        return _counter_page(
-            request, session, lang, caller, operation="move_in", form=form, errors=errors, status_code=status
-        )
-
-    return _submit(request, session, lang, caller, operation="move_in", csrf=csrf, run=run, page=page)
+    return _submit(request, session, lang, caller, operation="move_in", csrf=csrf, run=run, form=form)
 
 
 @router.post("/staff/counter/move-out", response_class=HTMLResponse)
@@ -430,20 +415,7 @@ def register_move_out(
         )
         return service.move_out(session, resident_id=resident, data=data, caller=caller).id
 
-    def page(errors: list[FieldError], status: int) -> Response:
-        return _counter_page(
-            request,
-            session,
-            lang,
-            caller,
-            operation="move_out",
-            form=form,
-            errors=errors,
-            status_code=status,
-            chosen=resident,
-        )
-
-    return _submit(request, session, lang, caller, operation="move_out", csrf=csrf, run=run, page=page)
+    return _submit(request, session, lang, caller, operation="move_out", csrf=csrf, run=run, form=form, chosen=resident)
 
 
 @router.post("/staff/counter/move-within", response_class=HTMLResponse)
@@ -481,20 +453,9 @@ def register_move_within(
             session, resident_id=resident, municipality_code=caller.org_code, data=data, caller=caller
         ).id
 
-    def page(errors: list[FieldError], status: int) -> Response:
-        return _counter_page(
-            request,
-            session,
-            lang,
-            caller,
-            operation="move_within",
-            form=form,
-            errors=errors,
-            status_code=status,
-            chosen=resident,
-        )
-
-    return _submit(request, session, lang, caller, operation="move_within", csrf=csrf, run=run, page=page)
+    return _submit(
+        request, session, lang, caller, operation="move_within", csrf=csrf, run=run, form=form, chosen=resident
+    )
 
 
 @router.get("/staff/counter/done/{resident_id}", response_class=HTMLResponse)
