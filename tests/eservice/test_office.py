@@ -187,6 +187,10 @@ def test_municipal_system_pulls_and_decides_through_the_api(
     assert row["data"]["bank_account"] and "my_number" not in str(row)
     huge = client.get("/api/eservice/office/items", headers=headers, params={"after": 2**96})  # the fuzz found a 500
     assert huge.status_code == 422 and huge.headers["content-type"].startswith("application/problem+json")
+    beyond_ids = client.get("/api/eservice/office/items", headers=headers, params={"after": 2**63 - 2})
+    assert beyond_ids.status_code == 422  # ids are 32-bit: PostgreSQL refused the comparison (a 500)
+    last = client.get("/api/eservice/office/items", headers=headers, params={"after": 2**31 - 1})
+    assert last.status_code == 200 and last.json()["items"] == []
     one = client.get(f"/api/eservice/office/items/{row['item_id']}", headers=headers)
     assert one.json()["signature"]["verified"] and one.json()["signature"]["status_at_signing"] == "good"
     bad = client.post(f"/api/eservice/office/items/{row['item_id']}/decision", headers=headers, json={"decision": "x"})

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Query, Request
 from pydantic import BaseModel, Field
 
 from openmyna.core import clock
-from openmyna.core.validation import BIGINT_MAX, IdParam, MultilineText
+from openmyna.core.validation import ID_MAX, IdParam, MultilineText
 from openmyna.core.web import DbSession, UnitOfWorkRoute
 from openmyna.eservice import office
 from openmyna.eservice.api import config_of
@@ -43,7 +43,7 @@ def _fetch_out(f: Any) -> dict[str, Any]:
 def items(
     caller: CurrentCaller,
     session: DbSession,
-    after: int = Query(default=0, ge=0, le=BIGINT_MAX, description="Items after this id (paging)"),
+    after: int = Query(default=0, ge=0, le=ID_MAX, description="Items after this id (paging)"),
     status: list[str] = Query(default=["submitted", "in_review"], max_length=6),
     limit: int = Query(default=100, ge=1, le=500),
 ) -> dict[str, Any]:
