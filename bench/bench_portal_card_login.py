@@ -78,9 +78,8 @@ def main() -> None:
     from openmyna.card.reader import VirtualReader
 
     with demo_world(args.database, WORKLOAD) as (url, var_dir, context, report):
-        cards = [c for c in report.cards if c.state == "active"][: args.threads]
-        if len(cards) < args.threads:
-            raise SystemExit(f"only {len(cards)} cards in use in the seed; use --threads {len(cards)}")
+        in_use = [c for c in report.cards if c.state == "active"]
+        cards = [in_use[i % len(in_use)] for i in range(args.threads)]  # more threads than cards share them
         readers: list[Any] = [VirtualReader(context.session_factory, context.keys, c.card_id) for c in cards]
         if args.chip == "memory":
             readers = [_MemoryReader(context, c.card_id) for c in cards]
