@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 export OPENMYNA_DATABASE_URL ?= sqlite:///var/openmyna.db
 
-.PHONY: run test lint bench soak install browser softhsm wrk node-tools clean
+.PHONY: run test lint bench soak install browser softhsm wrk nginx node-tools clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,15 @@ wrk:
 	  else echo "no wrk and not root: the wrk-driven benchmarks will stop"; fi; \
 	fi
 
+# Debian's nginx: the RFC 5019 OCSP cache of deploy/nginx, tested and benchmarked; installed when root can.
+nginx:
+	@if ! command -v nginx >/dev/null && [ ! -x /usr/sbin/nginx ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null) \
+	      || echo "nginx could not be installed; the OCSP cache tests will be skipped"; \
+	  else echo "no nginx and not root: the OCSP cache tests will be skipped"; fi; \
+	fi
+
 # JavaScript tools the tests run (panva's openid-client, axe-core), from package-lock.json into ./node_modules.
 node-tools: node_modules/.installed
 
@@ -64,7 +73,7 @@ run: $(STAMP)
 	$(BIN)/openmyna seed --residents $${RESIDENTS:-5000} --seed 42
 	$(BIN)/openmyna serve --host 127.0.0.1 --port 8000
 
-test: $(STAMP) browser softhsm node-tools
+test: $(STAMP) browser softhsm nginx node-tools
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 	$(BIN)/pytest -n 2 --dist loadgroup $(PYTEST_ARGS)
@@ -73,7 +82,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-bench: $(STAMP) wrk
+bench: $(STAMP) wrk nginx
 	@for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done
 
 # The fuzz harness with many more examples (both databases when OPENMYNA_TEST_DATABASE_URL is set), then

@@ -19,7 +19,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from openmyna.app import create_app, migrate
+from openmyna.app import migrate
+from openmyna.app.factory import create_server_app
 from openmyna.core.config import Settings
 from openmyna.core.context import AppContext, open_context
 from openmyna.core.crypto import KeyRing
@@ -67,6 +68,9 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
+LIVE_MAX_AGE = 2
+
+
 @dataclass(frozen=True)
 class Live:
     base_url: str
@@ -76,7 +80,8 @@ class Live:
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
-    """uvicorn on a free loopback port over its own SQLite file; the test commits through ``context``."""
+    """uvicorn on a free loopback port over its own SQLite file, as ``openmyna serve`` runs it (the OCSP fast
+    path in front); the test commits through ``context``. Cacheable OCSP answers say max-age=2 at most."""
     import base64
 
     var = tmp_path_factory.mktemp("live")
@@ -86,12 +91,13 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Live]:
         var_dir=var,
         data_key=base64.b64encode(TEST_MASTER_KEY).decode(),
         base_url=f"http://127.0.0.1:{port}",
+        ocsp_cache_max_age_seconds=LIVE_MAX_AGE,
     )
     engine = make_engine(settings.database_url)
     migrate.upgrade(engine)
     context = open_context(settings, engine=engine)
     server = uvicorn.Server(
-        uvicorn.Config(create_app(settings, engine=engine), host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.Config(create_server_app(settings, engine=engine), host="127.0.0.1", port=port, log_level="warning")
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

@@ -166,7 +166,7 @@ def serve(
     signal.signal(signal.SIGTERM, _exit_after_stop)
     console.print(f"openmyna serving on [bold]http://{host}:{port}[/bold]  (API docs: /docs)")
     uvicorn.run(
-        "openmyna.app.factory:create_app",
+        "openmyna.app.factory:create_server_app",
         factory=True,
         host=host,
         port=port,

@@ -86,6 +86,13 @@ class Settings(BaseSettings):
         description="False only for a test or benchmark deployment: issue at any hour (never in production)",
     )
     kiosk_centre_org: str = Field(default="jlis", description="The organisation that runs the issuance centre")
+    ocsp_cache_max_age_seconds: int = Field(
+        default=60,
+        ge=0,
+        le=86400,
+        description="Longest max-age on a cacheable OCSP answer: how long an HTTP cache in front may serve it after "
+        "a revocation (RFC 5019; the answer's own nextUpdate is a day later)",
+    )
     jpki_pkcs11_module: str | None = Field(default=None, description="PKCS#11 module for new CA keys (else key files)")
     jpki_pkcs11_token: str = "openmyna-jpki"
     jpki_pkcs11_pin: SecretStr | None = None

@@ -10,11 +10,13 @@ from urllib.parse import unquote
 from cryptography.hazmat.primitives import serialization
 from cryptography.x509 import load_der_x509_certificate
 from cryptography.x509.ocsp import OCSPResponseStatus
-from fastapi import APIRouter, Depends, Request, Response
+from fastapi import APIRouter, Depends, FastAPI, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from starlette.routing import Route
 
+from openmyna.core import clock
 from openmyna.core.web import AppSettings, DbSession, Keys, UnitOfWorkRoute
+from openmyna.jpki import ocsp as ocsp_answers
 from openmyna.jpki import service
 from openmyna.jpki.authority import CaConfig
 from openmyna.jpki.ocsp import MEDIA_REQUEST, MEDIA_RESPONSE, Responder, unsuccessful
@@ -74,77 +76,113 @@ def crl(kind: Literal["sign", "auth", "org"], db: DbSession, config: Config) -> 
     return Response(service.current_crl(db, config=config, kind=kind), media_type="application/pkix-crl")
 
 
-async def _answer(request: Request, body: bytes) -> Response:
-    answerer = responder(request)
-    answer = answerer.respond(body, memory_only=True)
-    if answer is None:
-        answer = await run_in_threadpool(answerer.respond, body)
-    assert answer is not None
-    return Response(answer, media_type=MEDIA_RESPONSE, headers={"Cache-Control": "max-age=0, no-cache"})
+async def _answer(app: Any, body: bytes | None, request_headers: dict[bytes, bytes]) -> tuple[int, list, bytes]:
+    """Status, headers and body of the answer to a DER OCSPRequest (None: not even base64 or too long).
+
+    A pre-signed answer comes from memory; the database is read off the event loop only when it must be.
+    A cacheable answer carries RFC 5019's cache headers, and a cache revalidating what it holds gets 304.
+    """
+    if body is None or not body or len(body) > MAX_OCSP_REQUEST:
+        answer = ocsp_answers.Answer(unsuccessful(OCSPResponseStatus.MALFORMED_REQUEST))
+    else:
+        answerer = _responder_of(app)
+        found = answerer.respond(body, memory_only=True)
+        answer = found if found is not None else await run_in_threadpool(answerer.respond, body)
+        assert answer is not None
+    settings = app.state.settings
+    headers = ocsp_answers.cache_headers(answer, now=clock.now(), max_age_bound=settings.ocsp_cache_max_age_seconds)
+    if ocsp_answers.not_modified(
+        answer, request_headers.get(b"if-none-match"), request_headers.get(b"if-modified-since")
+    ):
+        return 304, headers, b""
+    headers += [(b"content-type", MEDIA_RESPONSE.encode()), (b"content-length", str(len(answer.der)).encode())]
+    return 200, headers, answer.der
+
+
+def _decoded(encoded: str) -> bytes | None:
+    """The DER request of a GET (RFC 6960 A.1: URL-encoded base64 in the path), or None."""
+    if len(encoded) > MAX_OCSP_REQUEST * 2:
+        return None
+    try:
+        return base64.b64decode(unquote(encoded), validate=True)
+    except (binascii.Error, ValueError):
+        return None
+
+
+async def _read_body(receive: Any) -> bytes | None:
+    """The request body, or None once it is longer than any OCSP request may be."""
+    body, more = b"", True
+    while more:
+        message = await receive()
+        body += message.get("body", b"")
+        if len(body) > MAX_OCSP_REQUEST:
+            return None
+        more = message.get("more_body", False)
+    return body
+
+
+class OcspFastPath:
+    """ASGI wrapper answering OCSP (``POST /jpki/ocsp``, ``GET /jpki/ocsp/{base64}``) before the application.
+
+    Wraps the whole FastAPI application (``app.factory.create_server_app``): the answers are pre-signed blobs
+    in memory, and the application's middleware, routing and response objects would cost more than the answer
+    itself. Everything else, lifespan included, goes to the application untouched. The routes below document
+    the same endpoints in the OpenAPI description and answer the same way where the application runs alone.
+    """
+
+    def __init__(self, app: FastAPI) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not scope["path"].startswith("/jpki/ocsp"):
+            await self.app(scope, receive, send)
+            return
+        path, method = scope["path"], scope["method"]
+        headers = dict(scope["headers"])
+        if method == "POST" and path == "/jpki/ocsp":
+            content_type = headers.get(b"content-type", MEDIA_REQUEST.encode()).split(b";")[0].strip()
+            body = await _read_body(receive)
+            if content_type != MEDIA_REQUEST.encode():
+                body = None
+        elif method in ("GET", "HEAD") and path.startswith("/jpki/ocsp/"):
+            body = _decoded(path[len("/jpki/ocsp/") :])
+        else:
+            await self.app(scope, receive, send)
+            return
+        status, answer_headers, der = await _answer(self.app, body, headers)
+        await send({"type": "http.response.start", "status": status, "headers": answer_headers})
+        await send({"type": "http.response.body", "body": b"" if method == "HEAD" else der})
+
+
+def _response(status: int, headers: list, der: bytes) -> Response:
+    response = Response(der, status_code=status)
+    response.raw_headers = headers
+    return response
 
 
 async def ocsp_post(request: Request) -> Response:
-    """OCSP (RFC 6960), POST: a plain Starlette endpoint (no dependency resolution on the hot path)."""
-    body = await request.body()
-    if request.headers.get("content-type", MEDIA_REQUEST).split(";")[0].strip() != MEDIA_REQUEST or not body:
-        return Response(unsuccessful(OCSPResponseStatus.MALFORMED_REQUEST), media_type=MEDIA_RESPONSE)
-    if len(body) > MAX_OCSP_REQUEST:
-        return Response(unsuccessful(OCSPResponseStatus.MALFORMED_REQUEST), media_type=MEDIA_RESPONSE)
-    return await _answer(request, body)
+    """OCSP (RFC 6960), POST: a plain Starlette endpoint (no dependency resolution)."""
+    content_type = request.headers.get("content-type", MEDIA_REQUEST).split(";")[0].strip()
+    body = await _read_body(request.receive)
+    return _response(*await _answer(request.app, body if content_type == MEDIA_REQUEST else None, {}))
 
 
 router.routes.append(Route("/jpki/ocsp", ocsp_post, methods=["POST"]))
 
 
-class OcspFastPath:
-    """Outermost ASGI middleware answering ``POST /jpki/ocsp`` before the rest of the stack runs.
-
-    The answers are pre-signed blobs in memory; sessions, routing and response objects would cost more
-    than the answer itself. Everything else passes through untouched.
-    """
-
-    def __init__(self, app: Any) -> None:
-        self.app = app
-
-    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
-        if scope["type"] != "http" or scope["path"] != "/jpki/ocsp" or scope["method"] != "POST":
-            await self.app(scope, receive, send)
-            return
-        body, more = b"", True
-        while more and len(body) <= MAX_OCSP_REQUEST:
-            message = await receive()
-            body += message.get("body", b"")
-            more = message.get("more_body", False)
-        content_type = dict(scope["headers"]).get(b"content-type", MEDIA_REQUEST.encode()).split(b";")[0].strip()
-        if content_type != MEDIA_REQUEST.encode() or not body or len(body) > MAX_OCSP_REQUEST:
-            answer: bytes | None = unsuccessful(OCSPResponseStatus.MALFORMED_REQUEST)
-        else:
-            answerer = _responder_of(scope["app"])
-            answer = answerer.respond(body, memory_only=True)
-            if answer is None:
-                answer = await run_in_threadpool(answerer.respond, body)
-        assert answer is not None
-        headers = [
-            (b"content-type", MEDIA_RESPONSE.encode()),
-            (b"content-length", str(len(answer)).encode()),
-            (b"cache-control", b"max-age=0, no-cache"),
-        ]
-        await send({"type": "http.response.start", "status": 200, "headers": headers})
-        await send({"type": "http.response.body", "body": answer})
-
-
 @router.get(
     "/jpki/ocsp/{encoded:path}",
-    summary="OCSP (RFC 6960 appendix A.1), GET",
+    summary="OCSP (RFC 6960 appendix A.1, RFC 5019), GET: cacheable by any HTTP cache",
     response_class=Response,
     responses=_body(MEDIA_RESPONSE, "An OCSP response; a malformed request is answered malformedRequest"),
 )
 async def ocsp_get(encoded: str, request: Request) -> Response:
-    try:
-        body = base64.b64decode(unquote(encoded), validate=True)
-    except (binascii.Error, ValueError):
-        return Response(unsuccessful(OCSPResponseStatus.MALFORMED_REQUEST), media_type=MEDIA_RESPONSE)
-    return await _answer(request, body)
+    conditional = {
+        name: request.headers[name].encode("latin-1")
+        for name in ("if-none-match", "if-modified-since")
+        if name in request.headers
+    }
+    return _response(*await _answer(request.app, _decoded(encoded), {k.encode(): v for k, v in conditional.items()}))
 
 
 def _certificate_data(text: str) -> bytes:

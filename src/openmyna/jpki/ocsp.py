@@ -6,12 +6,18 @@ re-signs the stored answer and bumps its CA's CRL number in the same transaction
 reads the CRL numbers at most every ``ENTRY_TTL`` seconds (one tiny query) and forgets the cached
 answers of a CA whose number moved, so a revocation is visible within a second everywhere while
 steady-state requests never touch the database. Unknown serials are re-read after ``ENTRY_TTL``.
+
+Every pre-signable answer (no nonce) comes with the facts RFC 5019 section 6.2 asks HTTP caches to be told
+(:class:`Answer`, :func:`cache_headers`): an HTTP cache in front serves it until ``max-age``, which is the
+time left before the answer's ``nextUpdate`` but never more than the configured bound, so a revocation is
+seen through the cache within that bound (plus ``ENTRY_TTL`` here).
 """
 
 from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import email.utils
 import hashlib
 import threading
 import time
@@ -30,6 +36,7 @@ from openmyna.jpki.models import GOOD, Authority, Certificate
 ENTRY_TTL = 0.5
 RESPONSE_VALIDITY = dt.timedelta(days=1)
 REFRESH_AFTER = dt.timedelta(hours=12)
+REQUEST_CACHE_SIZE = 100_000
 REASONS: dict[str, x509.ReasonFlags] = {
     "unspecified": x509.ReasonFlags.unspecified,
     "key_compromise": x509.ReasonFlags.key_compromise,
@@ -106,11 +113,65 @@ def unsuccessful(status: ocsp.OCSPResponseStatus) -> bytes:
     return ocsp.OCSPResponseBuilder.build_unsuccessful(status).public_bytes(serialization.Encoding.DER)
 
 
+@dataclass(frozen=True)
+class Answer:
+    """A DER OCSPResponse and, when an HTTP cache may keep it, its validity and entity tag."""
+
+    der: bytes
+    this_update: dt.datetime | None = None  # None: not for caches (nonce echoed, or unsuccessful)
+    next_update: dt.datetime | None = None
+    etag: bytes = b""
+    validity_headers: tuple[tuple[bytes, bytes], ...] = ()  # Last-Modified, Expires, ETag (made once)
+
+    @classmethod
+    def cacheable(cls, der: bytes) -> Answer:
+        """The answer with its own thisUpdate/nextUpdate and, as RFC 5019 recommends, its SHA-1 as the tag."""
+        single = ocsp.load_der_ocsp_response(der)
+        this_update, next_update = single.this_update_utc, single.next_update_utc
+        assert next_update is not None  # sign_response always sets it
+        etag = b'"' + hashlib.sha1(der, usedforsecurity=False).hexdigest().encode() + b'"'
+        headers = (
+            (b"last-modified", email.utils.format_datetime(this_update, usegmt=True).encode()),
+            (b"expires", email.utils.format_datetime(next_update, usegmt=True).encode()),
+            (b"etag", etag),
+        )
+        return cls(der, this_update, next_update, etag, headers)
+
+
+def cache_headers(answer: Answer, *, now: dt.datetime, max_age_bound: int) -> list[tuple[bytes, bytes]]:
+    """The response headers of RFC 5019 section 6.2 (or ``no-cache`` for an answer no cache may keep).
+
+    ``max-age`` is the time left before nextUpdate, capped at ``max_age_bound`` seconds: the documented
+    bound on how long a cache in front may go on serving an answer after a revocation.
+    """
+    if answer.this_update is None or answer.next_update is None:
+        return [(b"cache-control", b"max-age=0, no-cache, no-store")]
+    left = int((answer.next_update - now).total_seconds())
+    max_age = max(0, min(left, max_age_bound))
+    control = b"max-age=%d, public, no-transform, must-revalidate" % max_age
+    return [(b"cache-control", control), *answer.validity_headers]
+
+
+def not_modified(answer: Answer, if_none_match: bytes | None, if_modified_since: bytes | None) -> bool:
+    """Whether a conditional request (a cache revalidating) already holds this answer (RFC 9110 13.1)."""
+    if answer.this_update is None:
+        return False
+    if if_none_match is not None:
+        return answer.etag in {tag.strip() for tag in if_none_match.split(b",")} or if_none_match.strip() == b"*"
+    if if_modified_since is not None:
+        try:
+            since = email.utils.parsedate_to_datetime(if_modified_since.decode("latin-1"))
+        except (TypeError, ValueError):
+            return False
+        return since.tzinfo is not None and answer.this_update <= since
+    return False
+
+
 @dataclass
 class _Entry:
     fetched: float
     status: CertStatus
-    presigned: bytes | None
+    presigned: Answer | None
     produced_at: dt.datetime | None
 
 
@@ -127,18 +188,25 @@ class Responder:
         self._crl_numbers: dict[int, int] = {}
         self._watermark_read = 0.0
         self._lock = threading.Lock()
+        # Pre-signed answers by the exact request bytes: a repeated request skips parsing and lookups.
+        # Emptied with the entries when a CA's CRL number moves.
+        self._by_request: dict[bytes, Answer] = {}
 
-    def respond(self, body: bytes, *, memory_only: bool = False) -> bytes | None:
-        """DER OCSPResponse for a DER OCSPRequest; bad requests get an unsuccessful status, never an error.
+    def respond(self, body: bytes, *, memory_only: bool = False) -> Answer | None:
+        """The answer to a DER OCSPRequest; bad requests get an unsuccessful status, never an error.
 
         With ``memory_only``, None when answering needs the database (the caller retries off the event loop).
         """
+        if time.monotonic() - self._watermark_read < ENTRY_TTL:
+            known = self._by_request.get(body)
+            if known is not None and known.this_update is not None and clock.now() - known.this_update < REFRESH_AFTER:
+                return known
         try:
             return self._respond(body, memory_only)
         except _NeedsDatabase:
             return None
 
-    def _respond(self, body: bytes, memory_only: bool) -> bytes:
+    def _respond(self, body: bytes, memory_only: bool) -> Answer:
         try:
             request = ocsp.load_der_ocsp_request(body)
             algorithm = request.hash_algorithm
@@ -148,18 +216,24 @@ class Responder:
             with contextlib.suppress(x509.ExtensionNotFound):
                 nonce = request.extensions.get_extension_for_class(x509.OCSPNonce).value.nonce
         except (ValueError, TypeError, x509.UnsupportedGeneralNameType):
-            return unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
+            return Answer(unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST))
         except Exception:  # an unsupported hash algorithm in the CertID, among others
-            return unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST)
+            return Answer(unsuccessful(ocsp.OCSPResponseStatus.MALFORMED_REQUEST))
         authority = self._authority(issuer, memory_only=memory_only)
         if authority is None:
-            return unsuccessful(ocsp.OCSPResponseStatus.UNAUTHORIZED)
+            return Answer(unsuccessful(ocsp.OCSPResponseStatus.UNAUTHORIZED))
         entry = self._entry(authority, serial, memory_only=memory_only)
         fresh = entry.produced_at is not None and clock.now() - entry.produced_at < REFRESH_AFTER
         if nonce is None and algorithm.name == "sha1" and entry.presigned is not None and fresh:
+            if len(self._by_request) >= REQUEST_CACHE_SIZE:
+                self._by_request = {}
+            self._by_request[body] = entry.presigned
             return entry.presigned
-        answer = sign_response(authority, entry.status, algorithm=algorithm, nonce=nonce)
-        if nonce is None and algorithm.name == "sha1":
+        der = sign_response(authority, entry.status, algorithm=algorithm, nonce=nonce)
+        if nonce is not None:
+            return Answer(der)
+        answer = Answer.cacheable(der)
+        if algorithm.name == "sha1":
             entry.presigned, entry.produced_at = answer, clock.now()
         return answer
 
@@ -209,7 +283,8 @@ class Responder:
             entry = _Entry(time.monotonic(), CertStatus(serial, "unknown"), None, None)
         else:
             status = CertStatus(serial, row.status, _aware(row.revoked_at), row.revocation_reason)
-            entry = _Entry(time.monotonic(), status, row.ocsp_der, _aware(row.ocsp_produced_at))
+            presigned = Answer.cacheable(row.ocsp_der) if row.ocsp_der is not None else None
+            entry = _Entry(time.monotonic(), status, presigned, _aware(row.ocsp_produced_at))
         self._entries[key] = entry
         return entry
 
@@ -221,6 +296,7 @@ class Responder:
             moved = {a for a, number in numbers.items() if self._crl_numbers.get(a) != number}
             if moved:
                 self._entries = {k: v for k, v in list(self._entries.items()) if k[0] not in moved}
+                self._by_request = {}
             self._crl_numbers = numbers
             self._watermark_read = time.monotonic()
 
