@@ -368,3 +368,32 @@ def _floor_executemany(read: Any, write: Any, metadata: Any, counts: dict[str, i
                 seconds += time.perf_counter() - started
         started = time.perf_counter()
     return seconds + time.perf_counter() - started
+
+
+def floor_read(url: str, tables: Sequence[str]) -> dict[str, Any]:
+    """The database's own cost of reading what a read-mostly workload reads: every row of ``tables`` streamed
+    to the client and dropped (``COPY … TO STDOUT (FORMAT binary)`` on PostgreSQL, a cursor's ``fetchmany`` on
+    SQLite), one table after another on one connection. Returns the timed seconds and the rows per table."""
+    from openmyna.core.db import make_engine
+
+    engine = make_engine(url)
+    rows: dict[str, int] = {}
+    try:
+        with engine.connect() as connection:
+            raw = connection.connection.driver_connection
+            started = time.perf_counter()
+            for name in tables:
+                if engine.dialect.name == "postgresql":
+                    with raw.cursor() as cursor, cursor.copy(f'COPY "{name}" TO STDOUT (FORMAT binary)') as copy:
+                        for _block in copy:
+                            pass
+                    rows[name] = cursor.rowcount
+                else:
+                    cursor, rows[name] = raw.execute(f'SELECT * FROM "{name}"'), 0
+                    while chunk := cursor.fetchmany(10_000):
+                        rows[name] += len(chunk)
+            seconds = time.perf_counter() - started
+    finally:
+        engine.dispose()
+    log(f"floor: read {sum(rows.values()):,} rows of {len(rows)} tables in {seconds:.2f} s")
+    return {"seconds": seconds, "rows": rows}
