@@ -127,6 +127,17 @@ def protect(keys: KeyRing, number: str, *, generation: int) -> Protected:
     return Protected(lookup(keys, number, generation=generation), sealed, generation)
 
 
+def protect_many(keys: KeyRing, numbers: list[str], *, generation: int) -> list[tuple[Protected, bytes]]:
+    """:func:`protect` of each number (loading a town), each with its :func:`person_link`, hashed as a batch."""
+    links = person_links(keys, numbers)
+    indexes = links if generation == 0 else keys.macs(f"my-number/lookup/g{generation}", [n.encode() for n in numbers])
+    purpose = _seal_purpose(generation)
+    return [
+        (Protected(index, keys.seal_for(purpose, number.encode(), context=_CONTEXT), generation), link)
+        for number, index, link in zip(numbers, indexes, links, strict=True)
+    ]
+
+
 def reveal(keys: KeyRing, sealed: bytes, *, generation: int) -> str:
     """The number a row holds (for its holder, the card's face, the hub's link); never log it."""
     return keys.open_for(_seal_purpose(generation), sealed, context=_CONTEXT).decode()

@@ -199,5 +199,12 @@ def agency_code(keys: KeyRing, *, agency: str, person: str) -> str:
     A keyed derivation inside the numbering authority: two agencies' codes for one person look
     unrelated, and only a holder of the authority's secret can link or recompute them.
     """
-    digest = keys.mac(AGENCY_CODE_KEY, f"{agency}\x00{person}".encode())
-    return base64.b32encode(digest[:20]).decode().rstrip("=")
+    return agency_codes(keys, agency=agency, persons=[person])[0]
+
+
+def agency_codes(keys: KeyRing, *, agency: str, persons: list[str]) -> list[str]:
+    """:func:`agency_code` of each person (enrolling a town), hashed and encoded as a batch: 20 bytes are
+    exactly 32 base32 characters, so one encoding of the joined digests splits into the codes."""
+    digests = keys.macs(AGENCY_CODE_KEY, [f"{agency}\x00{person}".encode() for person in persons])
+    encoded = base64.b32encode(b"".join(digest[:20] for digest in digests)).decode()
+    return [encoded[i : i + 32] for i in range(0, len(encoded), 32)]
