@@ -9,8 +9,10 @@ A My Number is recorded by its person link (``numbers.protection``), which no ke
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import random
 import secrets
+import struct
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 
@@ -76,15 +78,29 @@ def random_corporate_number(rng: random.Random | None = None) -> str:
     return cn.calc_check_digit(body) + body
 
 
+_PG_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # PostgreSQL's binary timestamps count from here
+_PG_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, no flags, no header extension
+_PG_COPY_TRAILER = b"\xff\xff"
+
+
+def _binary_copy_rows(kind: str, lookups: list[bytes], now: dt.datetime) -> bytes:
+    """Ledger rows in PostgreSQL's binary ``COPY`` format, assembled by one join: every row but its hash (always
+    a 32-byte HMAC-SHA-256) is the same, three fields: kind (text), lookup (bytea), issued_at (timestamptz)."""
+    name = kind.encode()
+    before = struct.pack(">hi", 3, len(name)) + name + struct.pack(">i", 32)
+    after = struct.pack(">iq", 8, (now - _PG_EPOCH) // dt.timedelta(microseconds=1))
+    return _PG_COPY_HEADER + before + (after + before).join(lookups) + after + _PG_COPY_TRAILER
+
+
 def _insert_ignoring_duplicates(connection: Connection, kind: str, lookups: list[bytes]) -> set[bytes]:
     """Record one ledger row per hash, skipping hashes already present; return the hashes actually inserted.
 
     A few statements for the whole batch. PostgreSQL: the hashes travel as one binary ``bytea[]``; those already
-    recorded are looked up and left out, the rest go in by a plain insert in a savepoint (half the cost of
-    ``ON CONFLICT`` per row); if a concurrent issuer recorded one of them meanwhile, the savepoint is rolled
-    back and ``ON CONFLICT DO NOTHING RETURNING`` says which went in. SQLite: an ``executemany`` ``ON CONFLICT
-    DO NOTHING``; as the transaction holds the database's one writer, when fewer rows were inserted than asked
-    the inserted ones are exactly those past the highest id before the statement.
+    recorded are looked up and left out, the rest go in by a binary ``COPY`` in a savepoint (a third of the
+    server's cost of ``INSERT … ON CONFLICT`` per row); if a concurrent issuer recorded one of them meanwhile,
+    the savepoint is rolled back and ``INSERT … ON CONFLICT DO NOTHING RETURNING`` says which went in. SQLite:
+    an ``executemany`` ``ON CONFLICT DO NOTHING``; as the transaction holds the database's one writer, when fewer
+    rows were inserted than asked the inserted ones are exactly those past the highest id before the statement.
     """
     if not lookups:
         return set()
@@ -100,7 +116,9 @@ def _insert_ignoring_duplicates(connection: Connection, kind: str, lookups: list
             fresh = [lookup for lookup in lookups if lookup not in present]
             cursor.execute("SAVEPOINT numbers_issue")
             try:
-                cursor.execute(insert, (kind, now, fresh))
+                if fresh:
+                    with cursor.copy(f"COPY {table} (kind, lookup, issued_at) FROM STDIN (FORMAT binary)") as copy:
+                        copy.write(_binary_copy_rows(kind, fresh, now))
             except UniqueViolation:
                 cursor.execute("ROLLBACK TO SAVEPOINT numbers_issue")
                 cursor.execute(
