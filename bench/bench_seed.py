@@ -136,7 +136,7 @@ def main() -> None:
                 "db_mib": round(child["db_bytes"] / 2**20, 1) if child["db_bytes"] is not None else None,
             },
             "target": {
-                "ratio_to_floor_min": TARGET_RATIO,
+                "ratio_min": TARGET_RATIO,
                 "peak_rss_mib_max": TARGET_RSS_MIB,
                 "peak_rss_applies_to": ["sqlite"],
             },
