@@ -279,3 +279,121 @@ def database_bytes(url: str) -> int | None:
             return int(connection.scalar(text("SELECT pg_database_size(current_database())")) or 0)
     finally:
         engine.dispose()
+
+
+def floor_load(source_url: str, backend: str, label: str, *, tables: Sequence[str] | None = None) -> dict[str, Any]:
+    """The database's own cost of writing what a workload wrote: the floor of an in-process bulk workload.
+
+    Every row of ``tables`` (default: every table with rows in the source) is read from ``source_url``
+    beforehand, untimed, and written into the same tables of a fresh database of ``backend`` (migrated, so with
+    the same indexes and constraints) by a plain ``COPY … FROM STDIN (FORMAT binary)`` (PostgreSQL) or
+    ``executemany`` (SQLite), parents before children, in one transaction, committed. Returns the timed seconds
+    (writes and commit) and the rows per table.
+    """
+    from openmyna.app import migrate
+    from openmyna.core.db import make_engine
+
+    with fresh_database(backend, f"{label}_floor") as (target_url, _var_dir):
+        source, target = make_engine(source_url), make_engine(target_url)
+        try:
+            migrate.upgrade(target)
+            return _floor_load(source, target, tables)
+        finally:
+            source.dispose()
+            target.dispose()
+
+
+def _floor_load(source: Any, target: Any, tables: Sequence[str] | None) -> dict[str, Any]:
+    """Tables the migration filled (the key state, FTS5's own shadow tables) are emptied first, untimed, and
+    loaded whole; SQLite's FTS5 virtual tables are skipped, their shadow tables copied as the rows they are."""
+    from sqlalchemy import MetaData
+
+    metadata = MetaData()
+    metadata.reflect(target)
+    with source.connect() as read, target.connect() as write:
+        virtual = {
+            name
+            for (name,) in write.exec_driver_sql(
+                "SELECT name FROM sqlite_master WHERE sql LIKE 'CREATE VIRTUAL TABLE%'"
+                if target.dialect.name == "sqlite"
+                else "SELECT NULL WHERE false"
+            )
+        }
+        names = [t.name for t in metadata.sorted_tables if tables is None or t.name in tables]
+        counts = {n: read.exec_driver_sql(f'SELECT count(*) FROM "{n}"').scalar() or 0 for n in names}
+        counts = {n: c for n, c in counts.items() if c and n not in virtual}
+        for name in reversed(counts):
+            write.exec_driver_sql(f'DELETE FROM "{name}"')
+        write.commit()
+        if target.dialect.name == "postgresql":
+            seconds = _floor_copy(read, write, counts)
+        else:
+            seconds = _floor_executemany(read, write, metadata, counts)
+    log(f"floor: {sum(counts.values()):,} rows in {len(counts)} tables in {seconds:.2f} s")
+    return {"seconds": seconds, "rows": counts}
+
+
+def _floor_copy(read: Any, write: Any, counts: dict[str, int]) -> float:
+    """PostgreSQL: each table dumped by binary ``COPY TO`` into a scratch file, then timed ``COPY FROM``."""
+    with tempfile.TemporaryDirectory(prefix=f"{PG_PREFIX}floor_") as scratch:
+        files = {name: Path(scratch) / f"{name}.copy" for name in counts}
+        with read.connection.driver_connection.cursor() as cursor:
+            for name, path in files.items():
+                with path.open("wb") as out, cursor.copy(f'COPY "{name}" TO STDOUT (FORMAT binary)') as copy:
+                    for block in copy:
+                        out.write(block)
+        started = time.perf_counter()
+        with write.begin(), write.connection.driver_connection.cursor() as cursor:
+            for name, path in files.items():
+                with path.open("rb") as data, cursor.copy(f'COPY "{name}" FROM STDIN (FORMAT binary)') as copy:
+                    while block := data.read(1 << 20):
+                        copy.write(block)
+        return time.perf_counter() - started
+
+
+def _floor_executemany(read: Any, write: Any, metadata: Any, counts: dict[str, int], chunk: int = 10_000) -> float:
+    """SQLite: each table read in chunks of driver-ready tuples (untimed), each chunk timed by ``executemany``."""
+    seconds = 0.0
+    started = time.perf_counter()
+    with write.begin():
+        seconds += time.perf_counter() - started
+        for name in counts:
+            columns = [c.name for c in metadata.tables[name].columns]
+            names = ", ".join(f'"{c}"' for c in columns)
+            insert = f'INSERT INTO "{name}" ({names}) VALUES ({", ".join("?" for _ in columns)})'
+            cursor = read.connection.driver_connection.execute(f'SELECT {names} FROM "{name}"')
+            while rows := cursor.fetchmany(chunk):
+                started = time.perf_counter()
+                write.exec_driver_sql(insert, rows)
+                seconds += time.perf_counter() - started
+        started = time.perf_counter()
+    return seconds + time.perf_counter() - started
+
+
+def floor_read(url: str, tables: Sequence[str]) -> dict[str, Any]:
+    """The database's own cost of reading what a read-mostly workload reads: every row of ``tables`` streamed
+    to the client and dropped (``COPY … TO STDOUT (FORMAT binary)`` on PostgreSQL, a cursor's ``fetchmany`` on
+    SQLite), one table after another on one connection. Returns the timed seconds and the rows per table."""
+    from openmyna.core.db import make_engine
+
+    engine = make_engine(url)
+    rows: dict[str, int] = {}
+    try:
+        with engine.connect() as connection:
+            raw = connection.connection.driver_connection
+            started = time.perf_counter()
+            for name in tables:
+                if engine.dialect.name == "postgresql":
+                    with raw.cursor() as cursor, cursor.copy(f'COPY "{name}" TO STDOUT (FORMAT binary)') as copy:
+                        for _block in copy:
+                            pass
+                    rows[name] = cursor.rowcount
+                else:
+                    cursor, rows[name] = raw.execute(f'SELECT * FROM "{name}"'), 0
+                    while chunk := cursor.fetchmany(10_000):
+                        rows[name] += len(chunk)
+            seconds = time.perf_counter() - started
+    finally:
+        engine.dispose()
+    log(f"floor: read {sum(rows.values()):,} rows of {len(rows)} tables in {seconds:.2f} s")
+    return {"seconds": seconds, "rows": rows}

@@ -12,7 +12,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import httpx
@@ -109,3 +109,17 @@ def access_token(client: httpx.Client, base_url: str, org: str, pem: str | bytes
     if response.status_code != 200:
         raise RuntimeError(f"token request failed: {response.status_code} {response.text}")
     return str(response.json()["access_token"])
+
+
+def timed_gets(client: httpx.Client, paths: Sequence[str], *, headers: dict[str, str], warmup: int = 20) -> list[float]:
+    """One keep-alive client's ``GET`` of each path in turn (the first ``warmup`` untimed), every answer a 200:
+    the latencies in seconds. The reference requests the HTTP benchmarks measure beside their workload."""
+    for path in paths[:warmup]:
+        client.get(path, headers=headers).raise_for_status()
+    samples = []
+    for path in paths:
+        started = time.perf_counter()
+        response = client.get(path, headers=headers)
+        samples.append(time.perf_counter() - started)
+        response.raise_for_status()
+    return samples

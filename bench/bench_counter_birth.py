@@ -4,7 +4,9 @@ A clerk logs in once, then submits the birth form again and again (CSRF token, t
 normalised by jaconv, a My Number issued, the network enrolment through the event, the access events), each
 answered with the 303 to the result page. The same server's trivial endpoint (``/healthz``) and the registry
 API's ``POST /api/registry/residents`` (the same service function, with a bearer token) are loaded by the same
-one client for as long; the headlines are the ratios. No target is set by the issue: the figure says what the
+one client for as long; the headline is page / API (the same service function behind a bearer token; target
+(issue 17, set here): at least 0.7, the page's session, CSRF and HTML costing under half the API's work), the
+ratio to ``/healthz`` beside. No absolute target is set by the issue: the figure says what the
 page costs over the API.
 
     .venv/bin/python bench/bench_counter_birth.py [--database sqlite|postgresql] [--seconds 5]
@@ -35,6 +37,7 @@ from _common import (
 from _serve import access_token, free_port, server
 
 WORKLOAD = "counter_birth"
+TARGET_RATIO = 0.7  # births/s by the page over births/s by the API
 TOWN = "131016"
 PASSWORD = "bench-clerk-password"
 
@@ -169,9 +172,11 @@ def main() -> None:
         {
             "workload": WORKLOAD,
             "database": args.database,
+            "headline_ratio_page_to_api": to_api,
             "births_per_s": pages["per_s"],
             "births_per_s_to_trivial_ratio": ratio,
-            "page_to_api_ratio": to_api,
+            "target": {"ratio_min": TARGET_RATIO},
+            "ok": to_api is not None and to_api >= TARGET_RATIO,
             "page": pages,
             "api": apis,
             "trivial": trivial,

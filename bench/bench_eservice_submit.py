@@ -39,6 +39,8 @@ from _serve import free_port, server
 
 WORKLOAD = "eservice_submit"
 TARGET = 200
+# Issue 17: the rate target as a ratio to /healthz, by the idle machine's /healthz (about 740/s, bench/README.md).
+TARGET_RATIO = 0.27
 PROCEDURE = "child-allowance-certification"
 PATH = "/api/eservice/applications"
 _JSON = {"Content-Type": "application/json"}
@@ -125,8 +127,9 @@ def main() -> None:
             "headline_ratio_submit_to_trivial": round(rate / trivial_rate, 3),
             "applications_per_s": round(rate, 1),
             "trivial_per_s": round(trivial_rate, 1),
-            "target_applications_per_s": TARGET,
-            "ok": rate >= TARGET,
+            "target": {"ratio_min": TARGET_RATIO, "applications_per_s": TARGET},
+            "within_absolute_target": rate >= TARGET,
+            "ok": rate / trivial_rate >= TARGET_RATIO,
             "applications": count,
             "signers": len(entitled),
             "submit_latency": latency,

@@ -35,6 +35,8 @@ from _serve import free_port, server
 
 WORKLOAD = "health_eligibility"
 TARGET, TARGET_P99_MS = 500, 50.0
+# Issue 17: the rate target as a ratio to /healthz, by the idle machine's /healthz (about 690/s, bench/README.md).
+TARGET_RATIO = 0.7
 CLINIC = "1310112345"
 
 
@@ -102,9 +104,9 @@ def main() -> None:
             "headline_ratio_check_to_trivial": round(rate / trivial_rate, 3),
             "checks_per_s": round(rate, 1),
             "trivial_per_s": round(trivial_rate, 1),
-            "target_checks_per_s": TARGET,
-            "target_p99_ms": TARGET_P99_MS,
-            "ok": rate >= TARGET and latency["p99_ms"] < TARGET_P99_MS,
+            "target": {"ratio_min": TARGET_RATIO, "checks_per_s": TARGET, "p99_ms": TARGET_P99_MS},
+            "within_absolute_target": rate >= TARGET and latency["p99_ms"] < TARGET_P99_MS,
+            "ok": rate / trivial_rate >= TARGET_RATIO,
             "checks": checks,
             "check_latency": latency,
             "trivial_latency": latency_summary(trivial_samples),

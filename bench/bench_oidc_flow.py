@@ -5,7 +5,8 @@ consent is remembered, so the answer is the redirect with a code), POST /oidc/to
 the code is spent, the access token stored, an access event written) and GET /oidc/userinfo (the registry
 read through its service, another access event). ``openmyna serve`` runs on loopback; the same client then
 loads the same server's trivial endpoint (``/healthz``) for as long, and the headline is the ratio of the
-two rates, which travels between machines better than either figure. Target (issue): 200 flows/s on 2 cores.
+two rates, which travels between machines better than either figure. Target (issue 17): a ratio of at least
+0.25 (a flow of 3 requests costs at most 4 trivial ones); the first target, 200 flows/s on 2 cores, beside.
 
     .venv/bin/python bench/bench_oidc_flow.py [--database sqlite|postgresql] [--seconds 10] [--clients 16]
 """
@@ -41,6 +42,7 @@ from _serve import access_token, free_port, server
 
 WORKLOAD = "oidc_flow"
 TARGET = 200
+TARGET_RATIO = 0.25  # flows/s over /healthz/s: a flow (3 requests) costs at most 4 trivial requests
 REDIRECT_URI = "https://bench-rp.example/cb"
 BIRTH = {
     "kind": "birth",
@@ -204,11 +206,12 @@ def main() -> None:
         {
             "workload": WORKLOAD,
             "database": args.database,
-            "flows_per_s_to_trivial_ratio": ratio,
+            "headline_ratio_flows_to_trivial": ratio,
             "flows_per_s": flows["per_s"],
             "trivial_per_s": trivial["per_s"],
-            "target_flows_per_s": TARGET,
-            "ok": flows["per_s"] >= TARGET and flows["errors"] == 0,
+            "target": {"ratio_min": TARGET_RATIO, "flows_per_s": TARGET},
+            "within_absolute_target": flows["per_s"] >= TARGET,
+            "ok": ratio is not None and ratio >= TARGET_RATIO and flows["errors"] == 0,
             "flows": flows,
             "trivial": trivial,
             "requests_per_flow": 3,

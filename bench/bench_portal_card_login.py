@@ -43,6 +43,8 @@ from _serve import free_port, server
 
 WORKLOAD = "portal_card_login"
 TARGET = 300
+# Issue 17: the rate target as a ratio to /healthz, by the idle machine's /healthz (857/s, bench/README.md).
+TARGET_RATIO = 0.35
 CSRF = re.compile(r'name="csrf" value="([^"]+)"')
 
 
@@ -146,8 +148,9 @@ def main() -> None:
             "logins_per_s": round(login_rate, 1),
             "trivial_per_s": round(trivial_rate, 1),
             "login_pages_per_s": round(page_rate, 1),
-            "target_logins_per_s": TARGET,
-            "ok": login_rate >= TARGET,
+            "target": {"ratio_min": TARGET_RATIO, "logins_per_s": TARGET},
+            "within_absolute_target": login_rate >= TARGET,
+            "ok": login_rate / trivial_rate >= TARGET_RATIO,
             "logins": logins,
             "login_latency": latency_summary(login_samples),
             "trivial_latency": latency_summary(trivial_samples),

@@ -38,12 +38,39 @@ def test_leading_digit_is_uniform() -> None:
     assert chi_square < 27.9  # 9 degrees of freedom, p = 0.001
 
 
+def test_bulk_draws_are_valid_and_uniform_and_reproducible() -> None:
+    numbers = service.random_my_numbers(20_000, random.Random(7))
+    assert all(len(n) == 12 and n[11] == in_.calc_check_digit(n[:11]) for n in numbers)
+    assert numbers == service.random_my_numbers(20_000, random.Random(7))
+    counts = Counter(n[0] for n in numbers)
+    chi_square = sum((counts[str(d)] - 2000) ** 2 / 2000 for d in range(10))
+    assert chi_square < 27.9  # 9 degrees of freedom, p = 0.001
+
+
+def test_bulk_links_and_macs_equal_the_single_ones() -> None:
+    keys = KeyRing(bytes(range(32)))
+    numbers = service.random_my_numbers(50, random.Random(3))
+    assert protection.person_links(keys, numbers) == [protection.person_link(keys, n) for n in numbers]
+    assert keys.macs("some/purpose", [b"", b"x" * 100]) == [keys.mac("some/purpose", m) for m in (b"", b"x" * 100)]
+    for bad in ("12345678901", "1234567890123", "12345678901a", "１２３４５６７８９０１２"):
+        with pytest.raises(ValueError, match="compact 12-digit"):
+            protection.person_links(keys, [numbers[0], bad])
+
+
 def test_a_number_issued_before_is_never_issued_again(db: Session, keys: KeyRing) -> None:
     first = service.issue_my_numbers(db, keys=keys, count=5, rng=random.Random(1))
     # The same random stream again: every candidate collides and must be replaced by fresh ones.
     again = service.issue_my_numbers(db, keys=keys, count=5, rng=random.Random(1))
     assert not set(first) & set(again)
     assert len(set(again)) == 5
+
+
+def test_a_batch_larger_than_a_chunk_is_issued_whole(db: Session, keys: KeyRing) -> None:
+    numbers = service.issue_my_numbers(db, keys=keys, count=service._CHUNK + 7)
+    assert len(set(numbers)) == service._CHUNK + 7
+    links = set(protection.person_links(keys, numbers))
+    stored = set(db.scalars(select(IssuedNumber.lookup)))
+    assert links <= stored
 
 
 def test_registering_a_known_number_reports_it(db: Session, keys: KeyRing) -> None:

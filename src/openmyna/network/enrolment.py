@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from openmyna.core import audit, clock
 from openmyna.core.crypto import KeyRing
 from openmyna.network.models import CodeLink, LocalId
-from openmyna.network.service import citizen_of, code_for
+from openmyna.network.service import citizen_of, codes_for
 from openmyna.numbers import formats, protection
 
 CODE_ISSUED = "network.code_issued"
@@ -56,7 +56,7 @@ def enrol(
     """
     if not people:
         return []
-    codes = [code_for(keys, agency=agency, link=p.person_link) for p in people]
+    codes = codes_for(keys, agency=agency, links=[p.person_link for p in people])
     connection = session.connection()
     now = clock.now()
     connection.execute(

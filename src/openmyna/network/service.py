@@ -123,6 +123,11 @@ def code_for(keys: KeyRing, *, agency: str, link: bytes) -> str:
     return numbers.agency_code(keys, agency=agency, person=link.hex())
 
 
+def codes_for(keys: KeyRing, *, agency: str, links: list[bytes]) -> list[str]:
+    """:func:`code_for` of each link (enrolling a town), as a batch."""
+    return numbers.agency_codes(keys, agency=agency, persons=[link.hex() for link in links])
+
+
 def _canonical(entry: dict[str, Any]) -> str:
     return json.dumps(entry, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 

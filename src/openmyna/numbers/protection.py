@@ -38,6 +38,7 @@ IDENTITY = "lookup-hmac/v1"  # the historic name of the link key: links issued u
 PSEUDONYM_PREFIX = "person:"
 _CONTEXT = b"registry.resident.my_number"
 _STATE_ID = 1
+_COMPACT_ONLY = "protect and link compact 12-digit My Numbers (check them with numbers.formats first)"
 
 
 @dataclass(frozen=True)
@@ -63,13 +64,21 @@ class Generations:
 
 def _check(number: str) -> bytes:
     if len(number) != 12 or not number.isascii() or not number.isdigit():
-        raise ValueError("protect and link compact 12-digit My Numbers (check them with numbers.formats first)")
+        raise ValueError(_COMPACT_ONLY)
     return number.encode()
 
 
 def person_link(keys: KeyRing, number: str) -> bytes:
     """The hub's keyed link to the person holding ``number``: stable for life, never the number itself."""
     return keys.mac(IDENTITY, b"my-number:" + _check(number))
+
+
+def person_links(keys: KeyRing, numbers: list[str]) -> list[bytes]:
+    """:func:`person_link` of each number (bulk issuance), checked and hashed as a batch."""
+    joined = "".join(numbers)
+    if set(map(len, numbers)) - {12} or not joined.isascii() or not joined.isdigit():
+        raise ValueError(_COMPACT_ONLY)
+    return keys.macs(IDENTITY, [("my-number:" + number).encode() for number in numbers])
 
 
 def pseudonym_of_link(link: bytes) -> str:
@@ -116,6 +125,17 @@ def protect(keys: KeyRing, number: str, *, generation: int) -> Protected:
     """Seal and index ``number`` under ``generation``'s keys."""
     sealed = keys.seal_for(_seal_purpose(generation), _check(number), context=_CONTEXT)
     return Protected(lookup(keys, number, generation=generation), sealed, generation)
+
+
+def protect_many(keys: KeyRing, numbers: list[str], *, generation: int) -> list[tuple[Protected, bytes]]:
+    """:func:`protect` of each number (loading a town), each with its :func:`person_link`, hashed as a batch."""
+    links = person_links(keys, numbers)
+    indexes = links if generation == 0 else keys.macs(f"my-number/lookup/g{generation}", [n.encode() for n in numbers])
+    purpose = _seal_purpose(generation)
+    return [
+        (Protected(index, keys.seal_for(purpose, number.encode(), context=_CONTEXT), generation), link)
+        for number, index, link in zip(numbers, indexes, links, strict=True)
+    ]
 
 
 def reveal(keys: KeyRing, sealed: bytes, *, generation: int) -> str:

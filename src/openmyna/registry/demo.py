@@ -98,6 +98,7 @@ def seed_town(
         nonlocal household_id, resident_id, version_id
         people = sum(len(h.members) for h in batch)
         my_numbers = numbers.issue_my_numbers(connection, keys=keys, count=people, rng=rng)
+        protected_numbers = protection.protect_many(keys, my_numbers, generation=generation)
         household_rows, resident_rows, version_rows = [], [], []
         for household in batch:
             household_id += 1
@@ -119,6 +120,7 @@ def seed_town(
                 resident_id += 1
                 version_id += 1
                 number = my_numbers.pop()
+                protected, link = protected_numbers.pop()
                 while True:
                     body = f"{rng.randrange(10**10):010d}"
                     code = body + formats.resident_code_check_digit(body)
@@ -126,7 +128,6 @@ def seed_town(
                         used_codes.add(code)
                         break
                 since = max(formed, person.birth_date)
-                protected = protection.protect(keys, number, generation=generation)
                 resident_rows.append(
                     (
                         resident_id,
@@ -134,7 +135,7 @@ def seed_town(
                         protected.lookup,
                         protected.sealed,
                         protected.generation,
-                        protection.pseudonym(keys, number),
+                        protection.pseudonym_of_link(link),
                         household_id,
                         person.relationship,
                         person.family[0],
