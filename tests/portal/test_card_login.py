@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.hazmat.primitives.serialization import Encoding
 from cryptography.x509.oid import NameOID
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openmyna.card import service as cards
@@ -25,6 +25,7 @@ from openmyna.core.web import UnitOfWorkRoute
 from openmyna.jpki.authority import CaConfig
 from openmyna.orgs.service import Caller
 from openmyna.portal.auth.dependencies import CurrentUser
+from openmyna.portal.auth.models import LoginTransaction
 from openmyna.portal.auth.service import LOGIN_ACTION, LOGOUT_ACTION
 from tests.card.conftest import SIGN_PIN
 from tests.portal.conftest import AUTH_PIN, Holder, card_login, card_login_body, challenge, csrf_of
@@ -139,6 +140,31 @@ def test_a_challenge_is_single_use_short_lived_and_bound_to_its_browser(
     elsewhere = b"openmyna portal login v1|http://evil.example|" + b"A" * 32  # another site's challenge
     forged = dict(late, challenge=base64.b64encode(elsewhere).decode())
     _problem(later.post("/api/portal/login/card", json=forged, headers={"X-CSRF-Token": later_csrf}), 401, "refused")
+
+
+def test_a_challenge_the_platform_did_not_make_is_unknown_and_needs_no_row_until_used(
+    client: TestClient, db: Session, holder: Callable[..., Holder]
+) -> None:
+    """The card challenge is a token under the platform's MAC: altered, it is unknown; made, it writes nothing."""
+    me = holder()
+    csrf, _ = csrf_of(client)
+    data = challenge(client, csrf)
+    card_rows = select(func.count()).select_from(LoginTransaction).where(LoginTransaction.method == "card")
+    assert db.scalar(card_rows) == 0  # issued, not yet recorded (the page's QR code has its own row)
+    prefix, _, token = data.rpartition(b"|")
+    altered = token[:-2] + (b"AA" if token[-2:] != b"AA" else b"BB")
+    forged = card_login_body(me, prefix + b"|" + altered)
+    _problem(
+        client.post("/api/portal/login/card", json=forged, headers={"X-CSRF-Token": csrf}), 404, "portal-login-unknown"
+    )
+    assert (
+        client.post(
+            "/api/portal/login/card", json=card_login_body(me, data), headers={"X-CSRF-Token": csrf}
+        ).status_code
+        == 200
+    )
+    done = select(LoginTransaction.state).where(LoginTransaction.method == "card")
+    assert list(db.scalars(done)) == ["done"]
 
 
 def test_csrf_is_required_for_the_challenge_the_login_and_the_qr_continue(

@@ -16,7 +16,7 @@ from pydantic import Field
 
 from openmyna.core.errors import InvalidInput
 from openmyna.core.validation import SafeText, StrictModel
-from openmyna.core.web import AppSettings, DbSession, UnitOfWorkRoute, check_csrf, render
+from openmyna.core.web import AppSettings, DbSession, Keys, UnitOfWorkRoute, check_csrf, render
 from openmyna.jpki.api import responder
 from openmyna.portal.auth import login
 from openmyna.portal.auth.web import finish, forget, held, remember, safe_next
@@ -60,16 +60,17 @@ def _purpose(value: str) -> login.Purpose:
 
 
 @router.post("/api/portal/login/card/challenge")
-def card_challenge(
+async def card_challenge(
     request: Request,
-    db: DbSession,
+    keys: Keys,
     settings: AppSettings,
     x_csrf_token: Annotated[str | None, Header(max_length=128)] = None,
     purpose: str = "login",
 ) -> dict[str, Any]:
-    """A fresh single-use challenge (2 minutes) for the card reader to sign, bound to this browser."""
+    """A fresh single-use challenge (2 minutes) for the card reader to sign, bound to this browser (by its
+    signed session cookie; no database work, so no thread: see ``login.card_challenge``)."""
     _csrf(request, x_csrf_token)
-    opened = login.open_transaction(db, method="card", purpose=_purpose(purpose))
+    opened = login.card_challenge(keys, purpose=_purpose(purpose))
     remember(request, "card", opened.token, opened.browser_secret)
     challenge = login.challenge_bytes(settings.base_url, opened.token)
     return {"challenge": base64.b64encode(challenge).decode(), "expires_at": opened.expires_at.isoformat()}
@@ -80,6 +81,7 @@ def card_login(
     body: CardLoginIn,
     request: Request,
     db: DbSession,
+    keys: Keys,
     settings: AppSettings,
     x_csrf_token: Annotated[str | None, Header(max_length=128)] = None,
 ) -> dict[str, str]:
@@ -89,6 +91,7 @@ def card_login(
     token = login.token_of(settings.base_url, challenge)
     identity = login.sign_in_here(
         db,
+        keys=keys,
         responder=responder(request),
         site=settings.base_url,
         token=token,

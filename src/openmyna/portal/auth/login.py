@@ -9,24 +9,34 @@
    holds the certificate and its holder, and marks the transaction ``signed``.
 4. :func:`take` hands the resident to the browser holding the secret, once: the caller then starts the
    session (``service.begin``) or refreshes it (``service.reauthenticated``).
+
+The card on this computer needs no row until it is used: :func:`card_challenge` makes a self-describing
+token (a nonce, its expiry and purpose, and a MAC under the platform's key) that the browser keeps in its
+signed session cookie, and :func:`sign_in_here` records the transaction, already ``done``, in the same
+write as the session, so a login takes the database's writer once, not twice. The token's hash stays
+unique in the table, so a second use is still refused.
 """
 
 from __future__ import annotations
 
 import base64
+import binascii
 import datetime as dt
 import hashlib
 import hmac
 import secrets
+import struct
 from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import Select, delete, select, update
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from openmyna.card import service as cards
 from openmyna.card.models import Card
 from openmyna.core import clock
+from openmyna.core.crypto import KeyRing
 from openmyna.core.db import SWEEPS
 from openmyna.core.errors import Conflict, DomainError, Forbidden, NotFound
 from openmyna.jpki.ocsp import Responder
@@ -38,6 +48,9 @@ PREFIX = b"openmyna portal login v1|"
 Method = Literal["card", "qr"]
 Purpose = Literal["login", "reauth"]
 FAILURES = ("wrong-pin", "locked")
+CARD_TOKEN_KEY = "portal-card-challenge/v1"
+_NONCE, _MAC = 12, 16
+_PURPOSES: dict[str, bytes] = {"login": b"l", "reauth": b"r"}
 
 
 class LoginExpired(DomainError):
@@ -144,6 +157,37 @@ def open_transaction(
     return Opened(token, secret, expires)
 
 
+def card_challenge(keys: KeyRing, *, purpose: Purpose = "login") -> Opened:
+    """A fresh card challenge that needs no row: nonce, expiry and purpose under the platform's MAC."""
+    expires = _now().replace(microsecond=0) + TTL
+    body = secrets.token_bytes(_NONCE) + struct.pack(">I", int(expires.timestamp())) + _PURPOSES[purpose]
+    token = base64.urlsafe_b64encode(body + keys.mac(CARD_TOKEN_KEY, body)[:_MAC]).decode()
+    return Opened(token, secrets.token_urlsafe(24), expires)
+
+
+@dataclass(frozen=True)
+class _CardToken:
+    expires_at: dt.datetime
+    purpose: Purpose
+
+
+def _card_token(keys: KeyRing, token: str) -> _CardToken:
+    """What a card challenge's token says, or :class:`LoginUnknown` when this platform did not make it."""
+    try:
+        raw = base64.urlsafe_b64decode(token.encode())
+    except (binascii.Error, ValueError):
+        raw = b""
+    body, mac = raw[:-_MAC], raw[-_MAC:]
+    purposes = {code: name for name, code in _PURPOSES.items()}
+    if len(body) != _NONCE + 5 or not hmac.compare_digest(keys.mac(CARD_TOKEN_KEY, body)[:_MAC], mac):
+        raise LoginUnknown("no login with this code")
+    (expires,) = struct.unpack(">I", body[_NONCE : _NONCE + 4])
+    purpose = purposes.get(body[-1:])
+    if purpose is None:
+        raise LoginUnknown("no login with this code")
+    return _CardToken(dt.datetime.fromtimestamp(expires, dt.UTC), purpose)  # type: ignore[arg-type]
+
+
 def select_by_token(token: str) -> Select[tuple[LoginTransaction]]:
     return select(LoginTransaction).where(LoginTransaction.token_hash == _digest(token))
 
@@ -213,6 +257,7 @@ def sign_in(
 def sign_in_here(
     session: Session,
     *,
+    keys: KeyRing,
     responder: Responder,
     site: str,
     token: str,
@@ -220,15 +265,16 @@ def sign_in_here(
     certificate_b64: str,
     signature_b64: str,
 ) -> Identity:
-    """The card on this computer: :func:`sign_in` and :func:`take` in one step, for the browser that ``held``
-    the challenge (its token and secret from the signed cookie); certificate and signature as posted (base64).
+    """The card on this computer: the card's signature over :func:`card_challenge`'s token, for the browser that
+    ``held`` it (token and secret from its signed cookie); certificate and signature as posted (base64).
 
-    One read of the transaction and one guarded write (``pending`` to ``done``) instead of three reads and two
-    writes. The refusals come in the same order as the two steps give them (unknown, used or expired first,
-    then another browser's challenge, then the card), but the card's signature, chain and status are checked
-    before the first statement: on SQLite that statement takes the database's single writer, which is then held
-    only for the few statements that follow, not for the RSA verifications as well.
+    The refusals come in the order the two-step logins give them (unknown, used or expired first, then another
+    browser's challenge, then the card). The card's signature, chain and status are checked before the first
+    statement: on SQLite that statement takes the database's single writer, which is then held only for the
+    few statements that follow. The transaction is recorded ``done`` here; its unique token hash refuses a
+    second use, also a concurrent one.
     """
+    claims = _card_token(keys, token)
     refused: LoginRefused | None = None
     verified = None
     try:
@@ -241,27 +287,42 @@ def sign_in_here(
         )
     except LoginRefused as exc:
         refused = exc
-    row = _find(session, token, lock=True)
-    _usable(row)
+    now = _now()
+    if session.scalar(select(LoginTransaction.id).where(LoginTransaction.token_hash == _digest(token))) is not None:
+        raise LoginUsed("this login code has already been used; start a new login")
+    if now >= claims.expires_at:
+        raise LoginExpired("the login code is older than 2 minutes; start a new login")
     if held is None or held[0] != token:
         raise NotThisBrowser("this challenge was not issued to this browser")
-    _check_browser(row, held[1])
-    if row.method != "card":
-        raise LoginUnknown("no login of this kind with this code")
     if refused is not None:
         raise refused
     assert verified is not None
     card = holder_of(session, serial=verified.serial)
-    taken = session.execute(
-        update(LoginTransaction)
-        .where(LoginTransaction.id == row.id, LoginTransaction.state == PENDING)
-        .values(state=DONE, resident_id=card.resident_id, subject=card.subject, card_id=card.id, failure="")
-        .returning(LoginTransaction.id),
-        execution_options={"synchronize_session": False},
-    ).first()
-    if taken is None:  # a concurrent request took it first
-        raise LoginUsed("this login code has already been used; start a new login")
-    return Identity(card.resident_id, card.subject, row.method, row.purpose)
+    if SWEEPS.due(session, LoginTransaction.__tablename__, now):
+        session.execute(
+            delete(LoginTransaction).where(LoginTransaction.expires_at <= now - TTL),
+            execution_options={"synchronize_session": False},
+        )
+    try:
+        with session.begin_nested():
+            session.add(
+                LoginTransaction(
+                    token_hash=_digest(token),
+                    browser_hash=_digest(held[1]),
+                    method="card",
+                    purpose=claims.purpose,
+                    state=DONE,
+                    created_at=now,
+                    expires_at=claims.expires_at,
+                    resident_id=card.resident_id,
+                    subject=card.subject,
+                    card_id=card.id,
+                    failure="",
+                )
+            )
+    except IntegrityError:  # a concurrent request used it first
+        raise LoginUsed("this login code has already been used; start a new login") from None
+    return Identity(card.resident_id, card.subject, "card", claims.purpose)
 
 
 def report_failure(session: Session, *, token: str, failure: str, tries_left: int | None) -> None:
