@@ -26,6 +26,7 @@ from openmyna.card import service as cards
 from openmyna.carduses.models import Badge, Entry, Gate, GateChallenge
 from openmyna.core import audit, clock
 from openmyna.core.crypto import KeyRing
+from openmyna.core.db import SWEEPS
 from openmyna.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from openmyna.jpki.ocsp import Responder
 from openmyna.jpki.verify import LoginRefused, verify_signature
@@ -200,10 +201,11 @@ def issue_challenge(session: Session, *, prefix: bytes, place: str) -> tuple[byt
     Gates and venues share the table; a place is a gate's code or ``<purpose>:<event>`` (gate codes hold no ``:``).
     """
     now = clock.now().astimezone(dt.UTC)
-    session.execute(
-        delete(GateChallenge).where(GateChallenge.expires_at <= now - TTL),
-        execution_options={"synchronize_session": False},
-    )
+    if SWEEPS.due(session, GateChallenge.__tablename__, now):  # dead ones are refused by their expiry meanwhile
+        session.execute(
+            delete(GateChallenge).where(GateChallenge.expires_at <= now - TTL),
+            execution_options={"synchronize_session": False},
+        )
     token = secrets.token_urlsafe(24)
     session.add(GateChallenge(token_hash=_digest(token), gate_code=place, created_at=now, expires_at=now + TTL))
     session.flush()

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from openmyna.card import service as cards
 from openmyna.core import audit, clock
 from openmyna.core.crypto import KeyRing
+from openmyna.core.db import SWEEPS
 from openmyna.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
 from openmyna.health.insurers import CLEARING_HOUSE, clearing_code_of_link, insurer_facts
 from openmyna.health.models import Challenge, Check, Dispensed, Qualification
@@ -160,12 +161,14 @@ def _parse(clinic: str, challenge: bytes) -> tuple[bool, str]:
 
 
 def open_challenge(session: Session, *, clinic: str, share: bool) -> Opened:
-    """A fresh challenge for a registered clinic's terminal; stale ones are dropped on the way."""
+    """A fresh challenge for a registered clinic's terminal; stale ones are dropped on the way (at most every
+    few seconds: ``core.db.SWEEPS``; a dead challenge is refused by its own expiry meanwhile)."""
     require_clinic(session, clinic)
     now = _now()
-    session.execute(
-        delete(Challenge).where(Challenge.expires_at <= now - TTL), execution_options={"synchronize_session": False}
-    )
+    if SWEEPS.due(session, Challenge.__tablename__, now):
+        session.execute(
+            delete(Challenge).where(Challenge.expires_at <= now - TTL), execution_options={"synchronize_session": False}
+        )
     token = secrets.token_urlsafe(24)
     data = challenge_bytes(clinic, share, token)
     session.add(
