@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from openmyna.corporate import activity, importer, service
+from openmyna.corporate import activity, importer, service, writer
 from openmyna.corporate.models import Activity, Corporation, CorporationVersion, ImportedFile
 from openmyna.corporate.nta import NotNtaCsv
 from openmyna.corporate.search import Filters
@@ -66,6 +66,47 @@ def test_a_load_into_an_empty_registry_leaves_every_page_visible(connection: Con
         "AND attname = 'search_text'"
     ).scalar_one()
     assert target == 1000  # migration 0301: a histogram fine enough to plan LIKE terms
+
+
+def test_a_staged_load_swaps_in_the_same_table_and_drops_what_an_interrupted_one_left(
+    connection: Connection, full: Path
+) -> None:
+    """PostgreSQL loads an empty registry in a staging schema (indexes built by two connections at once) and
+    swaps the table in inside the import's transaction; a staging schema left by a crash is dropped."""
+    if connection.dialect.name != "postgresql":
+        pytest.skip("the staged load is PostgreSQL's")
+    leftover = f"{writer.STAGING_PREFIX}crashed"
+    with connection.engine.begin() as other:  # what a load killed after its staging commit leaves
+        other.exec_driver_sql(f"CREATE SCHEMA {leftover}")
+        other.exec_driver_sql(f"CREATE TABLE {leftover}.corporate_corporations (number bigint)")
+    try:
+        before = _index_definitions(connection)
+        importer.import_nta_file(connection, full)
+        assert _index_definitions(connection) == before
+        assert (
+            connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_namespace WHERE starts_with(nspname, %s)", (writer.STAGING_PREFIX,)
+            ).scalar_one()
+            == 0
+        )
+        assert (
+            connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_stats WHERE schemaname = 'public' AND tablename = 'corporate_corporations' "
+                "AND attname = 'search_text'"
+            ).scalar_one()
+            == 1
+        ), "the loaded table has its statistics (ANALYZE)"
+        assert count(connection, Corporation) == 3 and names(connection, "建設株式") == ["富士建設株式会社"]
+    finally:
+        connection.rollback()
+        with connection.engine.begin() as other:
+            other.exec_driver_sql(f"DROP SCHEMA IF EXISTS {leftover} CASCADE")
+
+
+def _index_definitions(connection: Connection) -> set[str]:
+    return set(connection.exec_driver_sql(
+        "SELECT indexdef FROM pg_indexes WHERE tablename = 'corporate_corporations' AND schemaname = 'public'"
+    ).scalars())  # fmt: skip
 
 
 def test_importing_a_file_again_changes_nothing(connection: Connection, full: Path, tmp_path: Path) -> None:

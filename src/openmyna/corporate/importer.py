@@ -24,7 +24,7 @@ from openmyna.corporate import activity as activity_service
 from openmyna.corporate.models import Corporation, ImportedFile
 from openmyna.corporate.nta import BadRow, Record, check_is_nta
 from openmyna.corporate.nta_columns import read_rows
-from openmyna.corporate.writer import LOOKUP_CHUNK, Writer
+from openmyna.corporate.writer import LOOKUP_CHUNK, Writer, staged_load
 
 BATCH_SIZE = 10_000
 MAX_REPORTED_BAD_ROWS = 1000
@@ -161,16 +161,25 @@ def import_nta_file(
     registered = connection.execute(select(func.count()).select_from(Corporation)).scalar_one()
     if bulk is None:
         bulk = estimate_rows(path) >= registered
-    writer = Writer(connection, deferred=bulk, into_empty=registered == 0)
-    if bulk:
-        writer.start_bulk_load()
-    with writer.import_cache():
-        with _without_cycle_collection():
-            _import_rows(connection, path, encoding, report, writer, batch_size, progress, on_bad_row)
+
+    def building() -> None:
+        if on_phase:
+            on_phase("building the indexes")
+
+    if bulk and registered == 0 and connection.dialect.name == "postgresql":
+        with staged_load(connection, on_indexes=building) as staging, _without_cycle_collection():
+            writer = Writer(staging, deferred=True, into_empty=True)
+            _import_rows(staging, path, encoding, report, writer, batch_size, progress, on_bad_row)
+    else:
+        writer = Writer(connection, deferred=bulk, into_empty=registered == 0)
         if bulk:
-            if on_phase:
-                on_phase("building the indexes")
-            writer.build_indexes()
+            writer.start_bulk_load()
+        with writer.import_cache():
+            with _without_cycle_collection():
+                _import_rows(connection, path, encoding, report, writer, batch_size, progress, on_bad_row)
+            if bulk:
+                building()
+                writer.build_indexes()
     activity_service.link_pending(connection)
     connection.execute(
         ImportedFile.__table__.insert().values(
