@@ -16,12 +16,13 @@ import contextlib
 import gc
 import hashlib
 import itertools
+import marshal
 import multiprocessing
 import signal
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -30,7 +31,7 @@ import pyarrow.csv as pacsv
 
 from openmyna.corporate.codes import CLOSE_CAUSE, KIND, PROCESS
 from openmyna.corporate.nta import FIELD_COUNT, BadRow, Record, check_is_nta, line_chunks, parse_lines
-from openmyna.corporate.text import FIELD_SEPARATOR, normalise
+from openmyna.corporate.text import FIELD_SEPARATOR, bigram_tokens_many, normalise
 
 _NAMES = [f"c{i}" for i in range(FIELD_COUNT)]
 _READ = pacsv.ReadOptions(column_names=_NAMES, use_threads=True, block_size=1 << 22)
@@ -148,8 +149,11 @@ def _digests(joined: pa.Array) -> list[int]:
     return np.frombuffer(packed, dtype=">i8").tolist()
 
 
-def _parse_rows(data: bytes, encoding: str, first_line: int) -> list[tuple[str | int | None, ...]] | None:
-    """The stored rows of a chunk of whole lines numbered from ``first_line``; ``None`` unless every line is valid."""
+def _parse_rows(
+    data: bytes, encoding: str, first_line: int, copy: bool = False
+) -> tuple[list[tuple[str | int | None, ...]], bytes | None] | None:
+    """The stored rows of a chunk of whole lines numbered from ``first_line``, and with ``copy`` the same rows
+    with their 2-character tokens as PostgreSQL COPY text; ``None`` unless every line is valid."""
     if encoding != "utf-8-sig":
         try:
             data = data.decode(encoding).encode()
@@ -176,22 +180,58 @@ def _parse_rows(data: bytes, encoding: str, first_line: int) -> list[tuple[str |
     stored = [
         pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column).to_pylist() for column in stripped[2:]
     ]
-    return list(
+    digests = _digests(joined)
+    rows = list(
         zip(
             pc.cast(raw[1], pa.int64()).to_pylist(),
             pc.cast(raw[0], pa.int64()).to_pylist(),
             *stored,
-            _digests(joined),
+            digests,
             search,
             strict=True,
         )
     )
+    if not copy:
+        return rows, None
+    texts = [pa.array(search, pa.string()), pa.array(bigram_tokens_many(search), pa.string())]
+    values = [
+        pc.cast(raw[1], pa.int64()).cast(pa.string()),
+        pc.cast(raw[0], pa.int64()).cast(pa.string()),
+        *(pc.if_else(pc.equal(column, ""), "\\N", _copy_escaped(column)) for column in stripped[2:]),
+        pa.array(digests, pa.int64()).cast(pa.string()),
+        *(_copy_escaped(column) for column in texts),
+    ]
+    lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*values, "\t"), "", "\n")
+    _validity, offsets, text = lines.buffers()
+    ends = np.frombuffer(offsets, dtype=np.int32)
+    return rows, text.to_pybytes()[ends[lines.offset] : ends[lines.offset + len(lines)]]
+
+
+def _copy_escaped(column: pa.Array) -> pa.Array:
+    """Text for COPY's text format: a clean chunk holds no control characters, so only backslashes (which
+    NFKC also makes of U+FF3C) need escaping."""
+    return pc.replace_substring(column, "\\", "\\\\")
 
 
 def parse_chunk(data: bytes, encoding: str, first_line: int) -> list[Record] | None:
     """The records of a chunk of whole lines numbered from ``first_line``; ``None`` unless every line is valid."""
-    rows = _parse_rows(data, encoding, first_line)
-    return None if rows is None else list(map(Record, range(first_line, first_line + len(rows)), rows))
+    parsed = _parse_rows(data, encoding, first_line)
+    return None if parsed is None else list(map(Record, range(first_line, first_line + len(parsed[0])), parsed[0]))
+
+
+class CopyBlock(NamedTuple):
+    """A clean block of records as PostgreSQL COPY text (the registry's columns, then the 2-character tokens):
+    written as it is when none of ``numbers`` is known yet; ``records()`` otherwise (rows marshalled: the
+    parsing process sends them for that case, and unpacking them only then saves the importer their cost)."""
+
+    first_line: int
+    numbers: list[int]
+    text: bytes
+    rows: bytes
+
+    def records(self) -> list[Record]:
+        rows = marshal.loads(self.rows)
+        return list(map(Record, range(self.first_line, self.first_line + len(rows)), rows))
 
 
 # A file this large is parsed in a second process (starting one costs about a second: a fresh interpreter
@@ -210,13 +250,17 @@ def _start_parser() -> None:
     pa.set_memory_pool(pa.system_memory_pool())
 
 
-def _parse_block(name: str, encoding: str, first_line: int, data: bytes) -> tuple[bool, list[Any]]:
-    """In the parsing process: (True, the stored rows) for a clean block, else (False, its Records and
-    BadRows). Plain tuples, because pickling them back costs a third of what Records cost."""
-    rows = _parse_rows(data, encoding, first_line)
-    if rows is not None:
-        return True, rows
-    return False, parse_lines(name, encoding, first_line, data.splitlines(keepends=True))
+def _parse_block(name: str, encoding: str, first_line: int, data: bytes, copy: bool) -> CopyBlock | tuple[bool, Any]:
+    """In the parsing process: a clean block as a :class:`CopyBlock` (``copy``) or (True, its stored rows
+    marshalled), any other as (False, its Records and BadRows). Marshalled plain tuples, because they
+    travel back several times cheaper than pickled Records."""
+    parsed = _parse_rows(data, encoding, first_line, copy)
+    if parsed is None:
+        return False, parse_lines(name, encoding, first_line, data.splitlines(keepends=True))
+    rows, text = parsed
+    if text is None:
+        return True, marshal.dumps(rows)
+    return CopyBlock(first_line, [row[0] for row in rows], text, marshal.dumps(rows))
 
 
 def _blocks(path: Path) -> Iterator[tuple[int, bytes]]:
@@ -236,17 +280,17 @@ def _blocks(path: Path) -> Iterator[tuple[int, bytes]]:
             yield line, rest
 
 
-def _read_in_process(path: Path, encoding: str) -> Iterator[Record | BadRow]:
+def _read_in_process(path: Path, encoding: str, copy: bool) -> Iterator[Record | BadRow | CopyBlock]:
     # Forked, so it shares the importing process's pages (a spawned interpreter re-imported the whole CLI:
     # 560 MiB for both processes together, against 406 forked). It touches nothing the parent opened
     # (database connections, threads' locks): it only parses blocks it is sent.
     fork = multiprocessing.get_context("fork")
     pool = ProcessPoolExecutor(max_workers=1, mp_context=fork, initializer=_start_parser)
-    pending: collections.deque[tuple[int, Future[tuple[bool, list[Any]]]]] = collections.deque()
+    pending: collections.deque[tuple[int, Future[CopyBlock | tuple[bool, Any]]]] = collections.deque()
 
     def submit(block: tuple[int, bytes] | None) -> None:
         if block is not None:
-            pending.append((block[0], pool.submit(_parse_block, path.name, encoding, *block)))
+            pending.append((block[0], pool.submit(_parse_block, path.name, encoding, *block, copy)))
 
     try:
         blocks = _blocks(path)
@@ -254,10 +298,15 @@ def _read_in_process(path: Path, encoding: str) -> Iterator[Record | BadRow]:
             submit(block)
         while pending:
             first, future = pending.popleft()
-            clean, items = future.result()
+            result = future.result()
             submit(next(blocks, None))
+            if isinstance(result, CopyBlock):
+                yield result
+                continue
+            clean, items = result
             if clean:
-                yield from map(Record, range(first, first + len(items)), items)
+                rows = marshal.loads(items)
+                yield from map(Record, range(first, first + len(rows)), rows)
             else:
                 yield from items
     finally:
@@ -271,20 +320,22 @@ def read_rows(
     chunk_lines: int = 10_000,
     read_ahead: bool = True,
     in_process: bool | None = None,
-) -> Iterator[Record | BadRow]:
+    copy: bool = False,
+) -> Iterator[Record | BadRow | CopyBlock]:
     """Every row of an NTA CSV file as a Record or a BadRow, in file order, in constant memory.
 
     Each chunk is checked column by column when it is clean, row by row (naming every bad line) otherwise.
     ``in_process`` (default: for files of :data:`PROCESS_MIN_BYTES` and more) parses in a second process,
     a few chunks ahead, so parsing and the caller's writing each have a core. Otherwise, with
     ``read_ahead``, the next chunk is read in a thread while the caller handles this one (they share
-    Python's lock, so they overlap only where Arrow or the database driver release it).
+    Python's lock, so they overlap only where Arrow or the database driver release it). With ``copy``
+    the parsing process sends clean blocks as :class:`CopyBlock` (for PostgreSQL).
     """
     encoding = encoding or check_is_nta(path)
     if in_process is None:
         in_process = path.stat().st_size >= PROCESS_MIN_BYTES
     if in_process:
-        yield from _read_in_process(path, encoding)
+        yield from _read_in_process(path, encoding, copy)
         return
     # Arrow's buffers here live for one chunk: the system allocator hands them back, where mimalloc's
     # per-thread heaps kept about 50 MiB more resident through an import.

@@ -243,6 +243,16 @@ class Writer:
             [(r.number, token) for r, token in zip(records, tokens, strict=True)],
         )
 
+    def copy_current(self, text: bytes) -> None:
+        """PostgreSQL: rows already in COPY text (:class:`~openmyna.corporate.nta_columns.CopyBlock`)."""
+        cols = ", ".join((*CURRENT_COLUMNS, "bigrams"))
+        raw = self.connection.connection.driver_connection
+        with (
+            raw.cursor() as cursor,  # type: ignore[union-attr]
+            cursor.copy(f"COPY corporate_corporations ({cols}) FROM STDIN{' (FREEZE)' if self.freeze else ''}") as copy,
+        ):
+            copy.write(text)
+
     def move_to_history(self, old: dict[int, str]) -> None:
         """Copy the stored current rows of ``old`` (number → stored search text) into the history, then delete
         them and their index entries."""
