@@ -48,6 +48,11 @@ def dataset(rows: int) -> Path:
     return out
 
 
+def init_database(url: str, var_dir: Path) -> None:
+    """``openmyna init``: the schema, migrated (nothing done if it already is)."""
+    subprocess.run([str(OPENMYNA), "init"], env=env_for(url, var_dir), check=True, stdout=sys.stderr, cwd=var_dir)
+
+
 def _tree_pss_mib(pid: int) -> float:
     """The proportional resident memory (PSS: pages shared between them counted once) of process ``pid`` and
     all its descendants together (Linux ``/proc``), in MiB."""
@@ -70,7 +75,7 @@ def run_import(url: str, var_dir: Path, files: list[Path]) -> tuple[float, float
     The peak is the larger of the child's own peak RSS and the highest PSS summed over the child and its
     descendants, sampled every 50 ms (a large file is parsed in a forked second process, which shares most
     of its pages with the first: their RSS would count those twice)."""
-    subprocess.run([str(OPENMYNA), "init"], env=env_for(url, var_dir), check=True, stdout=sys.stderr, cwd=var_dir)
+    init_database(url, var_dir)
     started = time.perf_counter()
     process = subprocess.Popen([str(OPENMYNA), "corporate", "import", *map(str, files)], env=env_for(url, var_dir),
                                stdout=sys.stderr, stderr=sys.stderr, cwd=var_dir)  # fmt: skip
