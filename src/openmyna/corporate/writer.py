@@ -146,14 +146,12 @@ class Writer:
         self.connection = connection
         self.postgresql = connection.dialect.name == "postgresql"
         self.deferred = deferred
-        # PostgreSQL loads an empty registry with COPY FREEZE, which needs the table truncated in this
-        # transaction (done by :meth:`start_bulk_load`; the dropped indexes lock readers out anyway).
+        # PostgreSQL loads an empty registry with COPY FREEZE, which needs the table created in this
+        # transaction: the staging table of :func:`staged_load`.
         self.freeze = deferred and into_empty and self.postgresql
 
     def start_bulk_load(self) -> None:
         """A bulk load starts without the table's secondary indexes (rebuilt by :meth:`build_indexes`)."""
-        if self.freeze:
-            self.connection.exec_driver_sql("TRUNCATE corporate_corporations")
         for index in Corporation.__table__.indexes:
             index.drop(self.connection)
         if self.postgresql:
