@@ -9,6 +9,7 @@ loaded once and kept for the next search or detail run (drop it by hand when don
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import subprocess
@@ -69,33 +70,53 @@ def _tree_pss_mib(pid: int) -> float:
     return total / 1024
 
 
-def run_import(url: str, var_dir: Path, files: list[Path]) -> tuple[float, float]:
-    """``openmyna corporate import FILES`` in a child process: (seconds, peak memory in MiB).
+@dataclasses.dataclass
+class ImportRun:
+    """One ``openmyna corporate import`` in a child process."""
 
-    The peak is the larger of the child's own peak RSS and the highest PSS summed over the child and its
-    descendants, sampled every 50 ms (a large file is parsed in a forked second process, which shares most
-    of its pages with the first: their RSS would count those twice)."""
+    seconds: float
+    peak_mib: float  # the larger of the child's own peak RSS and the peak PSS of it and its descendants
+    rows_seconds: float | None  # until the CLI said it builds the indexes (a bulk load), else None
+    cpu_seconds: float  # user + system time of the child and of the children it waited for (not the server's)
+
+
+def run_import(url: str, var_dir: Path, files: list[Path]) -> ImportRun:
+    """``openmyna corporate import FILES`` in a child process, timed, its memory sampled every 50 ms.
+
+    PSS, not RSS, is summed over the child and its descendants: a large file is parsed in a forked second
+    process, which shares most of its pages with the first (their RSS would count those twice)."""
     init_database(url, var_dir)
     started = time.perf_counter()
     process = subprocess.Popen([str(OPENMYNA), "corporate", "import", *map(str, files)], env=env_for(url, var_dir),
-                               stdout=sys.stderr, stderr=sys.stderr, cwd=var_dir)  # fmt: skip
+                               stdout=sys.stderr, stderr=subprocess.PIPE, cwd=var_dir, text=True)  # fmt: skip
     tree_peak = [0.0]
+    rows_done: list[float] = []
     done = threading.Event()
 
     def sample() -> None:
         while not done.wait(0.05):
             tree_peak[0] = max(tree_peak[0], _tree_pss_mib(process.pid))
 
-    sampler = threading.Thread(target=sample, daemon=True)
-    sampler.start()
+    def relay() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            if "building the indexes" in line and not rows_done:
+                rows_done.append(time.perf_counter() - started)
+            sys.stderr.write(line)
+
+    threads = [threading.Thread(target=sample, daemon=True), threading.Thread(target=relay, daemon=True)]
+    for thread in threads:
+        thread.start()
     _pid, status, usage = os.wait4(process.pid, 0)  # this child's own resource usage
     seconds = time.perf_counter() - started
     done.set()
-    sampler.join()
+    for thread in threads:
+        thread.join()
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise RuntimeError(f"the import exited with {process.returncode}")
-    return seconds, max(usage.ru_maxrss / 1024, tree_peak[0])
+    return ImportRun(seconds, max(usage.ru_maxrss / 1024, tree_peak[0]), rows_done[0] if rows_done else None,
+                     usage.ru_utime + usage.ru_stime)  # fmt: skip
 
 
 @contextlib.contextmanager

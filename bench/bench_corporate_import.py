@@ -15,7 +15,9 @@ indexed by the database's own tool with no Python in between.
 
 Each run measures the floor before the import (once its input exists) and after it, and divides by their
 mean: the machine is shared, and its load changes within a minute. ``machine_busy_cores`` says how many
-cores the whole machine kept busy during each part (every process counted). Headline:
+cores the whole machine kept busy during each part (every process counted), ``cpu_s_client`` the CPU time
+of the import's processes, or of the ``sqlite3``/``psql`` ones (the PostgreSQL server's is not in it), and
+``rows_s`` how long the import took before it began to build the indexes. Headline:
 ``headline_ratio_to_floor`` = median of each run's import rate / floor rate. Target (issue 17): at least
 0.8 on both databases, the import's peak memory under 500 MiB (``peak_mib``: the larger of the CLI
 process's own peak RSS and the peak PSS of it and its parsing process together).
@@ -29,6 +31,7 @@ import argparse
 import csv
 import json
 import os
+import resource
 import shutil
 import sqlite3
 import statistics
@@ -222,17 +225,20 @@ def main() -> None:
 
             def floor() -> dict[str, float]:
                 log("floor: the same rows loaded and indexed by hand")
-                mark = cpu_mark()
-                done = sqlite_floor(inputs, var_dir) if args.database == "sqlite" else pg_floor(url, inputs)
-                if done["rows"] != args.rows:
-                    raise RuntimeError(f"the floor loaded {done['rows']:,} rows, not {args.rows:,}")
-                return {**done, "machine_busy_cores": cpu_busy_cores_since(mark)}
+                mark, before = cpu_mark(), resource.getrusage(resource.RUSAGE_CHILDREN)
+                steps = sqlite_floor(inputs, var_dir) if args.database == "sqlite" else pg_floor(url, inputs)
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                if steps["rows"] != args.rows:
+                    raise RuntimeError(f"the floor loaded {steps['rows']:,} rows, not {args.rows:,}")
+                client = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+                return {**steps, "cpu_s_client": round(client, 2), "machine_busy_cores": cpu_busy_cores_since(mark)}
 
             init_database(url, var_dir)
             floors = [floor()] if (inputs / "rows.csv").exists() else []
             load = os.getloadavg()[0]
             mark = cpu_mark()
-            seconds, peak = run_import(url, var_dir, [full])
+            done = run_import(url, var_dir, [full])
+            seconds, peak = done.seconds, done.peak_mib
             busy = cpu_busy_cores_since(mark)
             size = database_bytes(url)
             if not (inputs / "rows.csv").exists():
@@ -242,6 +248,8 @@ def main() -> None:
         floor_s = statistics.mean(f["total_s"] for f in floors)
         rate, floor_rate = args.rows / seconds, args.rows / floor_s
         runs.append({"rows_per_s": round(rate), "seconds": round(seconds, 2), "peak_mib": round(peak),
+                     "rows_s": done.rows_seconds and round(done.rows_seconds, 2),
+                     "cpu_s_client": round(done.cpu_seconds, 2),
                      "machine_busy_cores": busy, "floor_rows_per_s": round(floor_rate), "floors": floors,
                      "ratio": round(rate / floor_rate, 3), "database_mib": round((size or 0) / 2**20),
                      "loadavg_1m_before": round(load, 2),
