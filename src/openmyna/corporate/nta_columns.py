@@ -149,11 +149,12 @@ def _digests(joined: pa.Array) -> list[int]:
     return np.frombuffer(packed, dtype=">i8").tolist()
 
 
-def _parse_rows(
-    data: bytes, encoding: str, first_line: int, copy: bool = False
-) -> tuple[list[tuple[str | int | None, ...]], bytes | None] | None:
-    """The stored rows of a chunk of whole lines numbered from ``first_line``, and with ``copy`` the same rows
-    with their 2-character tokens as PostgreSQL COPY text; ``None`` unless every line is valid."""
+_Columns = tuple[list[pa.Array], list[pa.Array], list[int], list[str]]
+
+
+def _checked_columns(data: bytes, encoding: str, first_line: int) -> _Columns | None:
+    """A chunk of whole lines numbered from ``first_line``, checked: its raw and stripped columns, digests and
+    search texts; ``None`` unless every line is valid."""
     if encoding != "utf-8-sig":
         try:
             data = data.decode(encoding).encode()
@@ -177,11 +178,19 @@ def _parse_rows(
     joined = pc.binary_join_element_wise(*stripped[1:], FIELD_SEPARATOR)
     names = [_normalised(stripped[i]) for i in (6, 28, 24)]
     search = [FIELD_SEPARATOR.join(parts) for parts in zip(*names, strict=True)]
+    return raw, stripped, _digests(joined), search
+
+
+def _parse_rows(data: bytes, encoding: str, first_line: int) -> list[tuple[str | int | None, ...]] | None:
+    """The stored rows of a chunk of whole lines numbered from ``first_line``; ``None`` unless every line is valid."""
+    columns = _checked_columns(data, encoding, first_line)
+    if columns is None:
+        return None
+    raw, stripped, digests, search = columns
     stored = [
         pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column).to_pylist() for column in stripped[2:]
     ]
-    digests = _digests(joined)
-    rows = list(
+    return list(
         zip(
             pc.cast(raw[1], pa.int64()).to_pylist(),
             pc.cast(raw[0], pa.int64()).to_pylist(),
@@ -191,8 +200,11 @@ def _parse_rows(
             strict=True,
         )
     )
-    if not copy:
-        return rows, None
+
+
+def _copy_text(columns: _Columns) -> bytes:
+    """The rows of checked columns with their 2-character tokens, as PostgreSQL COPY text, by Arrow's kernels."""
+    raw, stripped, digests, search = columns
     texts = [pa.array(search, pa.string()), pa.array(bigram_tokens_many(search), pa.string())]
     values = [
         pc.cast(raw[1], pa.int64()).cast(pa.string()),
@@ -204,7 +216,7 @@ def _parse_rows(
     lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*values, "\t"), "", "\n")
     _validity, offsets, text = lines.buffers()
     ends = np.frombuffer(offsets, dtype=np.int32)
-    return rows, text.to_pybytes()[ends[lines.offset] : ends[lines.offset + len(lines)]]
+    return text.to_pybytes()[ends[lines.offset] : ends[lines.offset + len(lines)]]
 
 
 def _copy_escaped(column: pa.Array) -> pa.Array:
@@ -215,23 +227,26 @@ def _copy_escaped(column: pa.Array) -> pa.Array:
 
 def parse_chunk(data: bytes, encoding: str, first_line: int) -> list[Record] | None:
     """The records of a chunk of whole lines numbered from ``first_line``; ``None`` unless every line is valid."""
-    parsed = _parse_rows(data, encoding, first_line)
-    return None if parsed is None else list(map(Record, range(first_line, first_line + len(parsed[0])), parsed[0]))
+    rows = _parse_rows(data, encoding, first_line)
+    return None if rows is None else list(map(Record, range(first_line, first_line + len(rows)), rows))
 
 
 class CopyBlock(NamedTuple):
     """A clean block of records as PostgreSQL COPY text (the registry's columns, then the 2-character tokens):
-    written as it is when none of ``numbers`` is known yet; ``records()`` otherwise (rows marshalled: the
-    parsing process sends them for that case, and unpacking them only then saves the importer their cost)."""
+    written as it is when none of ``numbers`` is known yet; ``records()`` otherwise, parsed again from the
+    block's bytes (rare: the parsing process does not build rows no one may need)."""
 
     first_line: int
     numbers: list[int]
     text: bytes
-    rows: bytes
+    data: bytes
+    encoding: str
 
     def records(self) -> list[Record]:
-        rows = marshal.loads(self.rows)
-        return list(map(Record, range(self.first_line, self.first_line + len(rows)), rows))
+        records = parse_chunk(self.data, self.encoding, self.first_line)
+        if records is None:  # the parsing process found this block clean
+            raise AssertionError(f"block from line {self.first_line} no longer reads clean")
+        return records
 
 
 # A file this large is parsed in a second process (starting one costs about a second: a fresh interpreter
@@ -252,15 +267,18 @@ def _start_parser() -> None:
 
 def _parse_block(name: str, encoding: str, first_line: int, data: bytes, copy: bool) -> CopyBlock | tuple[bool, Any]:
     """In the parsing process: a clean block as a :class:`CopyBlock` (``copy``) or (True, its stored rows
-    marshalled), any other as (False, its Records and BadRows). Marshalled plain tuples, because they
-    travel back several times cheaper than pickled Records."""
-    parsed = _parse_rows(data, encoding, first_line, copy)
-    if parsed is None:
-        return False, parse_lines(name, encoding, first_line, data.splitlines(keepends=True))
-    rows, text = parsed
-    if text is None:
-        return True, marshal.dumps(rows)
-    return CopyBlock(first_line, [row[0] for row in rows], text, marshal.dumps(rows))
+    marshalled: they travel back several times cheaper than pickled Records), any other as (False, its
+    Records and BadRows)."""
+    if copy:
+        columns = _checked_columns(data, encoding, first_line)
+        if columns is not None:
+            numbers = pc.cast(columns[0][1], pa.int64()).to_pylist()
+            return CopyBlock(first_line, numbers, _copy_text(columns), data, encoding)
+    else:
+        rows = _parse_rows(data, encoding, first_line)
+        if rows is not None:
+            return True, marshal.dumps(rows)
+    return False, parse_lines(name, encoding, first_line, data.splitlines(keepends=True))
 
 
 def _blocks(path: Path) -> Iterator[tuple[int, bytes]]:
