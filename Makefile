@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed
 CHROMIUM := /usr/bin/chromium
 export OPENMYNA_DATABASE_URL ?= sqlite:///var/openmyna.db
 
-.PHONY: run test lint bench soak install browser softhsm wrk nginx node-tools clean
+.PHONY: run test lint bench soak install browser softhsm wrk nginx sqlite3 node-tools clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,15 @@ nginx:
 	  else echo "no nginx and not root: the OCSP cache tests will be skipped"; fi; \
 	fi
 
+# Debian's sqlite3 CLI runs the hand-run floor of the SQLite import benchmark; installed when root can.
+sqlite3:
+	@if ! command -v sqlite3 >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq sqlite3 >/dev/null) \
+	      || echo "sqlite3 could not be installed; bench_corporate_import.py on SQLite will stop"; \
+	  else echo "no sqlite3 and not root: bench_corporate_import.py on SQLite will stop"; fi; \
+	fi
+
 # JavaScript tools the tests run (panva's openid-client, axe-core), from package-lock.json into ./node_modules.
 node-tools: node_modules/.installed
 
@@ -82,7 +91,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
 	$(BIN)/ruff format --check src tests bench
 
-bench: $(STAMP) wrk nginx
+bench: $(STAMP) wrk nginx sqlite3
 	@for f in bench/bench_*.py; do $(BIN)/python $$f || exit 1; done
 
 # The fuzz harness with many more examples (both databases when OPENMYNA_TEST_DATABASE_URL is set), then

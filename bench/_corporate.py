@@ -9,10 +9,12 @@ loaded once and kept for the next search or detail run (drop it by hand when don
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -47,18 +49,74 @@ def dataset(rows: int) -> Path:
     return out
 
 
-def run_import(url: str, var_dir: Path, files: list[Path]) -> tuple[float, float]:
-    """``openmyna corporate import FILES`` in a child process: (seconds, peak RSS of the child in MiB)."""
+def init_database(url: str, var_dir: Path) -> None:
+    """``openmyna init``: the schema, migrated (nothing done if it already is)."""
     subprocess.run([str(OPENMYNA), "init"], env=env_for(url, var_dir), check=True, stdout=sys.stderr, cwd=var_dir)
+
+
+def _tree_pss_mib(pid: int) -> float:
+    """The proportional resident memory (PSS: pages shared between them counted once) of process ``pid`` and
+    all its descendants together (Linux ``/proc``), in MiB."""
+    total, pending = 0, [pid]
+    while pending:
+        current = pending.pop()
+        try:
+            status = Path(f"/proc/{current}/smaps_rollup").read_text()
+            total += next(int(line.split()[1]) for line in status.splitlines() if line.startswith("Pss:"))
+            for task in Path(f"/proc/{current}/task").iterdir():
+                pending.extend(int(child) for child in (task / "children").read_text().split())
+        except (OSError, StopIteration, ValueError):
+            continue  # the process ended meanwhile
+    return total / 1024
+
+
+@dataclasses.dataclass
+class ImportRun:
+    """One ``openmyna corporate import`` in a child process."""
+
+    seconds: float
+    peak_mib: float  # the larger of the child's own peak RSS and the peak PSS of it and its descendants
+    rows_seconds: float | None  # until the CLI said it builds the indexes (a bulk load), else None
+    cpu_seconds: float  # user + system time of the child and of the children it waited for (not the server's)
+
+
+def run_import(url: str, var_dir: Path, files: list[Path]) -> ImportRun:
+    """``openmyna corporate import FILES`` in a child process, timed, its memory sampled every 50 ms.
+
+    PSS, not RSS, is summed over the child and its descendants: a large file is parsed in a forked second
+    process, which shares most of its pages with the first (their RSS would count those twice)."""
+    init_database(url, var_dir)
     started = time.perf_counter()
     process = subprocess.Popen([str(OPENMYNA), "corporate", "import", *map(str, files)], env=env_for(url, var_dir),
-                               stdout=sys.stderr, stderr=sys.stderr, cwd=var_dir)  # fmt: skip
+                               stdout=sys.stderr, stderr=subprocess.PIPE, cwd=var_dir, text=True)  # fmt: skip
+    tree_peak = [0.0]
+    rows_done: list[float] = []
+    done = threading.Event()
+
+    def sample() -> None:
+        while not done.wait(0.05):
+            tree_peak[0] = max(tree_peak[0], _tree_pss_mib(process.pid))
+
+    def relay() -> None:
+        assert process.stderr is not None
+        for line in process.stderr:
+            if "building the indexes" in line and not rows_done:
+                rows_done.append(time.perf_counter() - started)
+            sys.stderr.write(line)
+
+    threads = [threading.Thread(target=sample, daemon=True), threading.Thread(target=relay, daemon=True)]
+    for thread in threads:
+        thread.start()
     _pid, status, usage = os.wait4(process.pid, 0)  # this child's own resource usage
     seconds = time.perf_counter() - started
+    done.set()
+    for thread in threads:
+        thread.join()
     process.returncode = os.waitstatus_to_exitcode(status)
     if process.returncode != 0:
         raise RuntimeError(f"the import exited with {process.returncode}")
-    return seconds, usage.ru_maxrss / 1024
+    return ImportRun(seconds, max(usage.ru_maxrss / 1024, tree_peak[0]), rows_done[0] if rows_done else None,
+                     usage.ru_utime + usage.ru_stime)  # fmt: skip
 
 
 @contextlib.contextmanager

@@ -8,7 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection
 
-from openmyna.corporate import activity, importer, service
+from openmyna.corporate import activity, importer, nta_columns, service, writer
+from openmyna.corporate.importer import ImportReport
 from openmyna.corporate.models import Activity, Corporation, CorporationVersion, ImportedFile
 from openmyna.corporate.nta import NotNtaCsv
 from openmyna.corporate.search import Filters
@@ -66,6 +67,82 @@ def test_a_load_into_an_empty_registry_leaves_every_page_visible(connection: Con
         "AND attname = 'search_text'"
     ).scalar_one()
     assert target == 1000  # migration 0301: a histogram fine enough to plan LIKE terms
+
+
+def test_a_staged_load_swaps_in_the_same_table_and_drops_what_an_interrupted_one_left(
+    connection: Connection, full: Path
+) -> None:
+    """PostgreSQL loads an empty registry in a staging schema (indexes built by two connections at once) and
+    swaps the table in inside the import's transaction; a staging schema left by a crash is dropped."""
+    if connection.dialect.name != "postgresql":
+        pytest.skip("the staged load is PostgreSQL's")
+    leftover = f"{writer.STAGING_PREFIX}crashed"
+    with connection.engine.begin() as other:  # what a load killed after its staging commit leaves
+        other.exec_driver_sql(f"CREATE SCHEMA {leftover}")
+        other.exec_driver_sql(f"CREATE TABLE {leftover}.corporate_corporations (number bigint)")
+    try:
+        before = _index_definitions(connection)
+        importer.import_nta_file(connection, full)
+        assert _index_definitions(connection) == before
+        assert (
+            connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_namespace WHERE starts_with(nspname, %s)", (writer.STAGING_PREFIX,)
+            ).scalar_one()
+            == 0
+        )
+        assert (
+            connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_stats WHERE schemaname = 'public' AND tablename = 'corporate_corporations' "
+                "AND attname = 'search_text'"
+            ).scalar_one()
+            == 1
+        ), "the loaded table has its statistics (ANALYZE)"
+        assert count(connection, Corporation) == 3 and names(connection, "建設株式") == ["富士建設株式会社"]
+    finally:
+        connection.rollback()
+        with connection.engine.begin() as other:
+            other.exec_driver_sql(f"DROP SCHEMA IF EXISTS {leftover} CASCADE")
+
+
+def test_blocks_written_as_copy_text_give_the_same_registry_as_records(
+    connection: Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """PostgreSQL: a large file's clean blocks of new corporations go to COPY as the parsing process wrote
+    them; blocks with a repeated or known number, or a bad row, go record by record. Same registry."""
+    if connection.dialect.name != "postgresql":
+        pytest.skip("COPY text is PostgreSQL's")
+    monkeypatch.setattr(nta_columns, "_BLOCK_BYTES", 1500)
+    lines = [row(number(5000 + i), sequence=i + 1, name=f"株式会社ﾊﾞｯｸ\\スラッシュ{i}＼",
+                 furigana="バックスラッシュ" if i % 2 else "", en_name="Back\\slash Co." if i % 3 else "")
+             for i in range(60)]  # fmt: skip
+    lines[40] = row(number(5003), sequence=41, update="2025-01-01", name="株式会社新名称")  # a later state of one
+    lines[50] = lines[50][:-1]  # a bad row
+    path = write(tmp_path / "blocks.csv", lines)
+
+    def load(in_process: bool) -> tuple[ImportReport, list[tuple[object, ...]], list[tuple[object, ...]]]:
+        monkeypatch.setattr(nta_columns, "PROCESS_MIN_BYTES", 0 if in_process else 1 << 40)
+        savepoint = connection.begin_nested()
+        report = importer.import_nta_file(connection, path)
+        current = connection.exec_driver_sql(
+            "SELECT *, bigrams::text FROM corporate_corporations ORDER BY number"
+        ).all()
+        history = connection.exec_driver_sql(
+            "SELECT number, digest, name FROM corporate_versions ORDER BY number, digest"
+        ).all()
+        savepoint.rollback()
+        return report, [tuple(r) for r in current], [tuple(r) for r in history]
+
+    by_copy, by_records = load(True), load(False)
+    assert by_copy == by_records
+    report, current, history = by_copy
+    assert (report.rows, report.inserted, report.replaced, report.bad) == (59, 58, 1, 1)
+    assert len(current) == 58 and len(history) == 1
+
+
+def _index_definitions(connection: Connection) -> set[str]:
+    return set(connection.exec_driver_sql(
+        "SELECT indexdef FROM pg_indexes WHERE tablename = 'corporate_corporations' AND schemaname = 'public'"
+    ).scalars())  # fmt: skip
 
 
 def test_importing_a_file_again_changes_nothing(connection: Connection, full: Path, tmp_path: Path) -> None:

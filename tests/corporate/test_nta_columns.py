@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
+from pathlib import Path
 
 import pyarrow as pa
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from stdnum.jp import cn
@@ -118,3 +121,33 @@ def test_date_checks_agree_with_fromisoformat(values: list[str]) -> None:
 def test_bigram_tokens_in_bulk_are_the_one_by_one_tokens(names: list[tuple[str, str, str]]) -> None:
     texts = [search_text(*parts) for parts in names]
     assert bigram_tokens_many(texts) == [bigram_tokens(text) for text in texts]
+
+
+@pytest.mark.parametrize("encoding", ["utf-8", "cp932"])
+def test_the_parsing_process_gives_what_the_thread_gives_in_the_same_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, encoding: str
+) -> None:
+    """Many blocks (a few lines each), clean and broken ones, a line without its line end, a BOM."""
+    monkeypatch.setattr(nta_columns, "_BLOCK_BYTES", 700)
+    lines = [row(number(i), sequence=i, name=f"株式会社ｶﾝﾀﾝ{i}") for i in range(1, 40)]
+    lines[7][1] = "1234567890123"  # a wrong check digit
+    lines[20] = lines[20][:-2]  # 29 columns
+    data = csv_text(lines).encode(encoding).rstrip(b"\n")
+    path = tmp_path / "many.csv"
+    cut = data.index(b"\n", 3000) + 1
+    path.write_bytes((b"\xef\xbb\xbf" if encoding == "utf-8" else b"") + data[:cut] + b"\xff\xfe\n" + data[cut:])
+    in_thread = list(nta_columns.read_rows(path, in_process=False))
+    in_process = list(nta_columns.read_rows(path, in_process=True))
+    assert in_process == in_thread
+    assert len([i for i in in_process if isinstance(i, Record)]) == 37
+    assert [i.line for i in in_process] == sorted(i.line for i in in_process)
+
+
+def test_a_reader_closed_early_stops_its_parsing_process(tmp_path: Path) -> None:
+    path = tmp_path / "full.csv"
+    path.write_text(csv_text([row(number(i), sequence=i) for i in range(1, 2000)]), encoding="utf-8")
+    items = nta_columns.read_rows(path, in_process=True)
+    assert isinstance(next(items), Record)
+    assert multiprocessing.active_children()
+    items.close()
+    assert not multiprocessing.active_children()

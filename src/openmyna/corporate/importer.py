@@ -23,8 +23,8 @@ from openmyna.core import clock
 from openmyna.corporate import activity as activity_service
 from openmyna.corporate.models import Corporation, ImportedFile
 from openmyna.corporate.nta import BadRow, Record, check_is_nta
-from openmyna.corporate.nta_columns import read_rows
-from openmyna.corporate.writer import LOOKUP_CHUNK, Writer
+from openmyna.corporate.nta_columns import CopyBlock, read_rows
+from openmyna.corporate.writer import LOOKUP_CHUNK, Writer, staged_load
 
 BATCH_SIZE = 10_000
 MAX_REPORTED_BAD_ROWS = 1000
@@ -161,16 +161,25 @@ def import_nta_file(
     registered = connection.execute(select(func.count()).select_from(Corporation)).scalar_one()
     if bulk is None:
         bulk = estimate_rows(path) >= registered
-    writer = Writer(connection, deferred=bulk, into_empty=registered == 0)
-    if bulk:
-        writer.start_bulk_load()
-    with writer.import_cache():
-        with _without_cycle_collection():
-            _import_rows(connection, path, encoding, report, writer, batch_size, progress, on_bad_row)
+
+    def building() -> None:
+        if on_phase:
+            on_phase("building the indexes")
+
+    if bulk and registered == 0 and connection.dialect.name == "postgresql":
+        with staged_load(connection, on_indexes=building) as staging, _without_cycle_collection():
+            writer = Writer(staging, deferred=True, into_empty=True)
+            _import_rows(staging, path, encoding, report, writer, batch_size, progress, on_bad_row)
+    else:
+        writer = Writer(connection, deferred=bulk, into_empty=registered == 0)
         if bulk:
-            if on_phase:
-                on_phase("building the indexes")
-            writer.build_indexes()
+            writer.start_bulk_load()
+        with writer.import_cache():
+            with _without_cycle_collection():
+                _import_rows(connection, path, encoding, report, writer, batch_size, progress, on_bad_row)
+            if bulk:
+                building()
+                writer.build_indexes()
     activity_service.link_pending(connection)
     connection.execute(
         ImportedFile.__table__.insert().values(
@@ -196,19 +205,46 @@ def _import_rows(
     on_bad_row: Callable[[BadRow], None] | None,
 ) -> None:
     batch: list[Record] = []
-    for item in read_rows(path, encoding=encoding):
-        if isinstance(item, BadRow):
-            report.bad += 1
-            if len(report.bad_rows) < MAX_REPORTED_BAD_ROWS:
-                report.bad_rows.append(item)
-            if on_bad_row:
-                on_bad_row(item)
-            continue
-        batch.append(item)
-        if len(batch) >= batch_size:
-            _flush(connection, batch, report, writer, progress)
+    for item in read_rows(path, encoding=encoding, copy=writer.postgresql):
+        if isinstance(item, CopyBlock):
+            _flush(connection, batch, report, writer, progress)  # what comes before is applied first
             batch = []
+            if _copied(connection, item, report, writer, progress):
+                continue
+            items: list[Record | BadRow] = list(item.records())
+        else:
+            items = [item]
+        for one in items:
+            if isinstance(one, BadRow):
+                report.bad += 1
+                if len(report.bad_rows) < MAX_REPORTED_BAD_ROWS:
+                    report.bad_rows.append(one)
+                if on_bad_row:
+                    on_bad_row(one)
+                continue
+            batch.append(one)
+            if len(batch) >= batch_size:
+                _flush(connection, batch, report, writer, progress)
+                batch = []
     _flush(connection, batch, report, writer, progress)
+
+
+def _copied(
+    connection: Connection,
+    block: CopyBlock,
+    report: ImportReport,
+    writer: Writer,
+    progress: Callable[[int], None] | None,
+) -> bool:
+    """Write a block of new corporations as it came (COPY text); False if one is known or repeats."""
+    if len(set(block.numbers)) != len(block.numbers) or _existing(connection, sorted(block.numbers)):
+        return False
+    writer.copy_current(block.text)
+    report.rows += len(block.numbers)
+    report.inserted += len(block.numbers)
+    if progress:
+        progress(len(block.numbers))
+    return True
 
 
 def _flush(

@@ -11,12 +11,18 @@ paths give the same records for the same clean lines (property-tested).
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import gc
 import hashlib
 import itertools
+import marshal
+import multiprocessing
+import signal
 from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
+from typing import Any, NamedTuple
 
 import numpy as np
 import pyarrow as pa
@@ -25,7 +31,7 @@ import pyarrow.csv as pacsv
 
 from openmyna.corporate.codes import CLOSE_CAUSE, KIND, PROCESS
 from openmyna.corporate.nta import FIELD_COUNT, BadRow, Record, check_is_nta, line_chunks, parse_lines
-from openmyna.corporate.text import FIELD_SEPARATOR, normalise
+from openmyna.corporate.text import FIELD_SEPARATOR, bigram_tokens_many, normalise
 
 _NAMES = [f"c{i}" for i in range(FIELD_COUNT)]
 _READ = pacsv.ReadOptions(column_names=_NAMES, use_threads=True, block_size=1 << 22)
@@ -143,8 +149,12 @@ def _digests(joined: pa.Array) -> list[int]:
     return np.frombuffer(packed, dtype=">i8").tolist()
 
 
-def parse_chunk(data: bytes, encoding: str, first_line: int) -> list[Record] | None:
-    """The records of a chunk of whole lines numbered from ``first_line``; ``None`` unless every line is valid."""
+_Columns = tuple[list[pa.Array], list[pa.Array], list[int], list[str]]
+
+
+def _checked_columns(data: bytes, encoding: str, first_line: int) -> _Columns | None:
+    """A chunk of whole lines numbered from ``first_line``, checked: its raw and stripped columns, digests and
+    search texts; ``None`` unless every line is valid."""
     if encoding != "utf-8-sig":
         try:
             data = data.decode(encoding).encode()
@@ -168,31 +178,183 @@ def parse_chunk(data: bytes, encoding: str, first_line: int) -> list[Record] | N
     joined = pc.binary_join_element_wise(*stripped[1:], FIELD_SEPARATOR)
     names = [_normalised(stripped[i]) for i in (6, 28, 24)]
     search = [FIELD_SEPARATOR.join(parts) for parts in zip(*names, strict=True)]
+    return raw, stripped, _digests(joined), search
+
+
+def _parse_rows(data: bytes, encoding: str, first_line: int) -> list[tuple[str | int | None, ...]] | None:
+    """The stored rows of a chunk of whole lines numbered from ``first_line``; ``None`` unless every line is valid."""
+    columns = _checked_columns(data, encoding, first_line)
+    if columns is None:
+        return None
+    raw, stripped, digests, search = columns
     stored = [
         pc.if_else(pc.equal(column, ""), pa.scalar(None, pa.string()), column).to_pylist() for column in stripped[2:]
     ]
-    rows = zip(
-        pc.cast(raw[1], pa.int64()).to_pylist(),
-        pc.cast(raw[0], pa.int64()).to_pylist(),
-        *stored,
-        _digests(joined),
-        search,
-        strict=True,
+    return list(
+        zip(
+            pc.cast(raw[1], pa.int64()).to_pylist(),
+            pc.cast(raw[0], pa.int64()).to_pylist(),
+            *stored,
+            digests,
+            search,
+            strict=True,
+        )
     )
-    return list(map(Record, range(first_line, first_line + lines), rows))
+
+
+def _copy_text(columns: _Columns) -> bytes:
+    """The rows of checked columns with their 2-character tokens, as PostgreSQL COPY text, by Arrow's kernels."""
+    raw, stripped, digests, search = columns
+    texts = [pa.array(search, pa.string()), pa.array(bigram_tokens_many(search), pa.string())]
+    values = [
+        pc.cast(raw[1], pa.int64()).cast(pa.string()),
+        pc.cast(raw[0], pa.int64()).cast(pa.string()),
+        *(pc.if_else(pc.equal(column, ""), "\\N", _copy_escaped(column)) for column in stripped[2:]),
+        pa.array(digests, pa.int64()).cast(pa.string()),
+        *(_copy_escaped(column) for column in texts),
+    ]
+    lines = pc.binary_join_element_wise(pc.binary_join_element_wise(*values, "\t"), "", "\n")
+    _validity, offsets, text = lines.buffers()
+    ends = np.frombuffer(offsets, dtype=np.int32)
+    return text.to_pybytes()[ends[lines.offset] : ends[lines.offset + len(lines)]]
+
+
+def _copy_escaped(column: pa.Array) -> pa.Array:
+    """Text for COPY's text format: a clean chunk holds no control characters, so only backslashes (which
+    NFKC also makes of U+FF3C) need escaping."""
+    return pc.replace_substring(column, "\\", "\\\\")
+
+
+def parse_chunk(data: bytes, encoding: str, first_line: int) -> list[Record] | None:
+    """The records of a chunk of whole lines numbered from ``first_line``; ``None`` unless every line is valid."""
+    rows = _parse_rows(data, encoding, first_line)
+    return None if rows is None else list(map(Record, range(first_line, first_line + len(rows)), rows))
+
+
+class CopyBlock(NamedTuple):
+    """A clean block of records as PostgreSQL COPY text (the registry's columns, then the 2-character tokens):
+    written as it is when none of ``numbers`` is known yet; ``records()`` otherwise, parsed again from the
+    block's bytes (rare: the parsing process does not build rows no one may need)."""
+
+    first_line: int
+    numbers: list[int]
+    text: bytes
+    data: bytes
+    encoding: str
+
+    def records(self) -> list[Record]:
+        records = parse_chunk(self.data, self.encoding, self.first_line)
+        if records is None:  # the parsing process found this block clean
+            raise AssertionError(f"block from line {self.first_line} no longer reads clean")
+        return records
+
+
+# A file this large is parsed in a second process (starting one costs about a second: a fresh interpreter
+# importing Arrow); smaller files, daily diffs among them, in a thread.
+PROCESS_MIN_BYTES = 16 << 20
+# Chunks of about 10,000 NTA lines, cut at line ends, and how many the parsing process may run ahead.
+_BLOCK_BYTES = 1 << 21
+_BLOCKS_AHEAD = 3
+
+
+def _start_parser() -> None:
+    """The parsing process: Ctrl-C is the importing process's to handle (it stops this one), no cycle
+    collection (see the importer), Arrow's buffers handed back at once (see :func:`read_rows`)."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    gc.disable()
+    pa.set_memory_pool(pa.system_memory_pool())
+
+
+def _parse_block(name: str, encoding: str, first_line: int, data: bytes, copy: bool) -> CopyBlock | tuple[bool, Any]:
+    """In the parsing process: a clean block as a :class:`CopyBlock` (``copy``) or (True, its stored rows
+    marshalled: they travel back several times cheaper than pickled Records), any other as (False, its
+    Records and BadRows)."""
+    if copy:
+        columns = _checked_columns(data, encoding, first_line)
+        if columns is not None:
+            numbers = pc.cast(columns[0][1], pa.int64()).to_pylist()
+            return CopyBlock(first_line, numbers, _copy_text(columns), data, encoding)
+    else:
+        rows = _parse_rows(data, encoding, first_line)
+        if rows is not None:
+            return True, marshal.dumps(rows)
+    return False, parse_lines(name, encoding, first_line, data.splitlines(keepends=True))
+
+
+def _blocks(path: Path) -> Iterator[tuple[int, bytes]]:
+    """The file in blocks of whole lines (the last may lack its line end), each with its first line's number."""
+    with path.open("rb") as handle:
+        line, rest = 1, b""
+        while block := handle.read(_BLOCK_BYTES):
+            data = rest + block
+            end = data.rfind(b"\n") + 1
+            if not end:
+                rest = data
+                continue
+            data, rest = data[:end], data[end:]
+            yield line, data
+            line += data.count(b"\n")
+        if rest:
+            yield line, rest
+
+
+def _read_in_process(path: Path, encoding: str, copy: bool) -> Iterator[Record | BadRow | CopyBlock]:
+    # Forked, so it shares the importing process's pages (a spawned interpreter re-imported the whole CLI:
+    # 560 MiB for both processes together, against 406 forked). It touches nothing the parent opened
+    # (database connections, threads' locks): it only parses blocks it is sent.
+    fork = multiprocessing.get_context("fork")
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=fork, initializer=_start_parser)
+    pending: collections.deque[tuple[int, Future[CopyBlock | tuple[bool, Any]]]] = collections.deque()
+
+    def submit(block: tuple[int, bytes] | None) -> None:
+        if block is not None:
+            pending.append((block[0], pool.submit(_parse_block, path.name, encoding, *block, copy)))
+
+    try:
+        blocks = _blocks(path)
+        for block in itertools.islice(blocks, _BLOCKS_AHEAD):
+            submit(block)
+        while pending:
+            first, future = pending.popleft()
+            result = future.result()
+            submit(next(blocks, None))
+            if isinstance(result, CopyBlock):
+                yield result
+                continue
+            clean, items = result
+            if clean:
+                rows = marshal.loads(items)
+                yield from map(Record, range(first, first + len(rows)), rows)
+            else:
+                yield from items
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
 
 
 def read_rows(
-    path: Path, *, encoding: str | None = None, chunk_lines: int = 10_000, read_ahead: bool = True
-) -> Iterator[Record | BadRow]:
+    path: Path,
+    *,
+    encoding: str | None = None,
+    chunk_lines: int = 10_000,
+    read_ahead: bool = True,
+    in_process: bool | None = None,
+    copy: bool = False,
+) -> Iterator[Record | BadRow | CopyBlock]:
     """Every row of an NTA CSV file as a Record or a BadRow, in file order, in constant memory.
 
     Each chunk is checked column by column when it is clean, row by row (naming every bad line) otherwise.
-    With ``read_ahead`` the next chunk is read in a thread while the caller handles this one: the database
-    does its part with the GIL released (SQLite's steps, PostgreSQL's COPY), so reading and writing overlap
-    (measured at 1M rows on SQLite: rows written in 20.5–23.2 s with it, 28.8–29.2 s without).
+    ``in_process`` (default: for files of :data:`PROCESS_MIN_BYTES` and more) parses in a second process,
+    a few chunks ahead, so parsing and the caller's writing each have a core. Otherwise, with
+    ``read_ahead``, the next chunk is read in a thread while the caller handles this one (they share
+    Python's lock, so they overlap only where Arrow or the database driver release it). With ``copy``
+    the parsing process sends clean blocks as :class:`CopyBlock` (for PostgreSQL).
     """
     encoding = encoding or check_is_nta(path)
+    if in_process is None:
+        in_process = path.stat().st_size >= PROCESS_MIN_BYTES
+    if in_process:
+        yield from _read_in_process(path, encoding, copy)
+        return
     # Arrow's buffers here live for one chunk: the system allocator hands them back, where mimalloc's
     # per-thread heaps kept about 50 MiB more resident through an import.
     pa.set_memory_pool(pa.system_memory_pool())

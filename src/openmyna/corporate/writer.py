@@ -2,15 +2,20 @@
 
 The importer decides what each record becomes; this module writes it. A bulk load drops the indexes,
 writes the rows (COPY on PostgreSQL, FREEZE into an empty registry) and builds the indexes once at the end.
+On PostgreSQL a load into an empty registry is staged (:func:`staged_load`), so its indexes can be built
+by several connections at once.
 """
 
 from __future__ import annotations
 
 import contextlib
+import secrets
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy.engine import Connection
+from sqlalchemy.schema import CreateIndex
 
 from openmyna.core.db import bulk_insert
 from openmyna.corporate.codes import COLUMNS
@@ -23,6 +28,8 @@ from openmyna.corporate.text import bigram_tokens_many
 # at 5M rows a 100 MB / 64 MB pair peaked at 486–507 MiB, in the B-tree index build.
 IMPORT_CACHE_KIB = 64_000
 INDEX_BUILD_CACHE_KIB = 32_000
+# PostgreSQL's memory for each index build of a bulk load.
+PG_MAINTENANCE_WORK_MEM = "256MB"
 LOOKUP_CHUNK = 5000
 # The stored NTA columns: the 30 of the CSV without corporateNumber (it is the key, ``number``).
 NTA_COLUMNS = tuple(c for c in COLUMNS if c != "corporate_number")
@@ -42,6 +49,91 @@ _PG_SEARCH_INDEXES = {
 }
 
 
+# Staging schemas of PostgreSQL loads into an empty registry (one per load; a leftover is dropped by the next).
+STAGING_PREFIX = "corporate_load_"
+# Taken by a staged load for its transaction: one at a time.
+_STAGED_LOAD_LOCK = 0x636F7270  # "corp"
+
+
+def _exec_in(engine: Any, statements: list[str]) -> None:
+    """Run ``statements`` in a connection of their own, committed (an index build of a staged load)."""
+    with engine.begin() as connection:
+        connection.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{PG_MAINTENANCE_WORK_MEM}'")
+        for statement in statements:
+            connection.exec_driver_sql(statement)
+
+
+@contextlib.contextmanager
+def staged_load(connection: Connection, on_indexes: Any = None) -> Iterator[Connection]:
+    """PostgreSQL, a bulk load into an empty registry: yields the connection to write the rows with.
+
+    The rows go to copies of the two tables in a schema of their own, written and committed by a second
+    connection; the search and secondary indexes are then built by two connections at once (each GIN
+    build keeps one core busy; PostgreSQL 15 builds GIN indexes in one process), the statistics gathered,
+    and the loaded table takes the empty one's place inside the caller's transaction. Until that
+    transaction commits nothing of the file is in the registry: an interrupted load leaves at most the
+    staging schema, which nobody reads and the next load drops. Readers keep the (empty) registry until
+    then, where the load used to lock them out for its whole length.
+    """
+    engine = connection.engine
+    schema = f"{STAGING_PREFIX}{secrets.token_hex(4)}"
+    connection.exec_driver_sql(f"SELECT pg_advisory_xact_lock({_STAGED_LOAD_LOCK})")
+    connection.exec_driver_sql("LOCK TABLE corporate_corporations IN EXCLUSIVE MODE")  # no writer until the swap
+    leftovers = connection.exec_driver_sql(
+        "SELECT nspname FROM pg_namespace WHERE starts_with(nspname, %s)", (STAGING_PREFIX,)
+    ).scalars()
+    for name in list(leftovers):
+        connection.exec_driver_sql(f'DROP SCHEMA "{name}" CASCADE')
+    targets = connection.exec_driver_sql(
+        "SELECT attname, attstattarget FROM pg_attribute WHERE attrelid = 'corporate_corporations'::regclass "
+        "AND attnum > 0 AND NOT attisdropped AND attstattarget >= 0"
+    ).all()
+    table = f"{schema}.corporate_corporations"
+    try:
+        with engine.connect() as staging, staging.begin():
+            staging.exec_driver_sql(f"CREATE SCHEMA {schema}")
+            staging.exec_driver_sql(
+                f"CREATE TABLE {table} (LIKE public.corporate_corporations INCLUDING ALL EXCLUDING INDEXES)"
+            )
+            staging.exec_driver_sql(
+                f"ALTER TABLE {table} ADD CONSTRAINT pk_corporate_corporations PRIMARY KEY (number)"
+            )
+            for column, target in targets:
+                staging.exec_driver_sql(f'ALTER TABLE {table} ALTER COLUMN "{column}" SET STATISTICS {int(target)}')
+            staging.exec_driver_sql(
+                f"CREATE TABLE {schema}.corporate_versions (LIKE public.corporate_versions INCLUDING ALL)"
+            )
+            staging.exec_driver_sql(f"SET LOCAL search_path TO {schema}, public")
+            yield staging
+        if on_indexes:
+            on_indexes()
+        trigram, bigrams = (f"CREATE INDEX {name} ON {table} {how}" for name, how in _PG_SEARCH_INDEXES.items())
+        btrees = [
+            str(CreateIndex(index).compile(dialect=connection.dialect)).replace(
+                " ON corporate_corporations ", f" ON {table} "
+            )
+            for index in Corporation.__table__.indexes
+        ]
+        builds = [[trigram], [bigrams, *btrees]]  # the trigram GIN takes about as long as the rest together
+        with ThreadPoolExecutor(max_workers=len(builds), thread_name_prefix="index-build") as pool:
+            for done in [pool.submit(_exec_in, engine, statements) for statements in builds]:
+                done.result()
+        with engine.begin() as analyze:
+            analyze.exec_driver_sql(f"ANALYZE {table}")
+    except BaseException:
+        with contextlib.suppress(Exception), engine.begin() as cleanup:
+            cleanup.exec_driver_sql(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+        raise
+    version_columns = ", ".join(("id", *VERSION_COLUMNS))
+    connection.exec_driver_sql("DROP TABLE corporate_corporations")
+    connection.exec_driver_sql(f"ALTER TABLE {table} SET SCHEMA public")
+    connection.exec_driver_sql(
+        f"INSERT INTO corporate_versions ({version_columns}) SELECT {version_columns} "
+        f"FROM {schema}.corporate_versions ON CONFLICT DO NOTHING"
+    )
+    connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
+
+
 class Writer:
     """Dialect-specific writes of current rows, history rows and the search indexes.
 
@@ -54,14 +146,12 @@ class Writer:
         self.connection = connection
         self.postgresql = connection.dialect.name == "postgresql"
         self.deferred = deferred
-        # PostgreSQL loads an empty registry with COPY FREEZE, which needs the table truncated in this
-        # transaction (done by :meth:`start_bulk_load`; the dropped indexes lock readers out anyway).
+        # PostgreSQL loads an empty registry with COPY FREEZE, which needs the table created in this
+        # transaction: the staging table of :func:`staged_load`.
         self.freeze = deferred and into_empty and self.postgresql
 
     def start_bulk_load(self) -> None:
         """A bulk load starts without the table's secondary indexes (rebuilt by :meth:`build_indexes`)."""
-        if self.freeze:
-            self.connection.exec_driver_sql("TRUNCATE corporate_corporations")
         for index in Corporation.__table__.indexes:
             index.drop(self.connection)
         if self.postgresql:
@@ -90,7 +180,7 @@ class Writer:
         for index in Corporation.__table__.indexes:
             index.create(self.connection)
         if self.postgresql:
-            self.connection.exec_driver_sql("SET LOCAL maintenance_work_mem = '256MB'")
+            self.connection.exec_driver_sql(f"SET LOCAL maintenance_work_mem = '{PG_MAINTENANCE_WORK_MEM}'")
             for name, method in _PG_SEARCH_INDEXES.items():
                 self.connection.exec_driver_sql(f"CREATE INDEX {name} ON corporate_corporations {method}")
             # Fresh statistics after a bulk load (a daily diff is left to autovacuum): without them the planner
@@ -150,6 +240,16 @@ class Writer:
             "INSERT INTO corporate_search_bigram (rowid, tokens) VALUES (?, ?)",
             [(r.number, token) for r, token in zip(records, tokens, strict=True)],
         )
+
+    def copy_current(self, text: bytes) -> None:
+        """PostgreSQL: rows already in COPY text (:class:`~openmyna.corporate.nta_columns.CopyBlock`)."""
+        cols = ", ".join((*CURRENT_COLUMNS, "bigrams"))
+        raw = self.connection.connection.driver_connection
+        with (
+            raw.cursor() as cursor,  # type: ignore[union-attr]
+            cursor.copy(f"COPY corporate_corporations ({cols}) FROM STDIN{' (FREEZE)' if self.freeze else ''}") as copy,
+        ):
+            copy.write(text)
 
     def move_to_history(self, old: dict[int, str]) -> None:
         """Copy the stored current rows of ``old`` (number → stored search text) into the history, then delete
