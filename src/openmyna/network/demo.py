@@ -103,7 +103,7 @@ def seed_ledgers(session: Session, *, keys: KeyRing, municipality: str, seed: in
                 category = (
                     "category_1"
                     if age >= 60
-                    else rng.choices(("category_1", "category_2", "category_3"), (25, 60, 15))[0]
+                    else rng.choices(("category_1", "category_2", "category_3"), cum_weights=(25, 85, 100))[0]
                 )
                 members.append((member_id, f"{member_id:010d}", category, _years_after(person.birth_date, 20)))
                 if age >= 65:
