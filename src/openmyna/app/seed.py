@@ -12,6 +12,7 @@ from openmyna.card import demo as card_demo
 from openmyna.carduses import demo as carduses_demo
 from openmyna.carduses.tickets import demo as tickets_demo
 from openmyna.core.context import AppContext
+from openmyna.core.db import without_cycle_collection
 from openmyna.corporate import demo as corporate_demo
 from openmyna.ekyc import demo as ekyc_demo
 from openmyna.eservice import demo as eservice_demo
@@ -43,8 +44,11 @@ def already_seeded(session: Session) -> bool:
 
 
 def seed_world(context: AppContext, *, residents: int, seed: int, progress: Callable[[int], None]) -> SeedReport:
-    """Load the demo world into an empty database; an interrupted run leaves nothing behind."""
-    with context.session_factory() as session, session.begin():
+    """Load the demo world into an empty database; an interrupted run leaves nothing behind.
+
+    Python's cycle collector is paused meanwhile (:func:`without_cycle_collection`): the bulk rows are tuples.
+    """
+    with without_cycle_collection(), context.session_factory() as session, session.begin():
         demo_rp.seed(session, settings=context.settings, keys=context.keys)  # also re-aimed at a new base URL
         if already_seeded(session):
             residents = session.scalar(select(func.count()).select_from(Resident)) or 0

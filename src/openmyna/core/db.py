@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -183,6 +184,20 @@ def _converted(row: Sequence[Any], converters: Sequence[tuple[int, Any]]) -> tup
     for i, processor in converters:
         values[i] = processor(values[i])
     return tuple(values)
+
+
+@contextmanager
+def without_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector for a bulk load: it allocates millions of short-lived tuples and makes
+    few cycles, and each full collection walks every live object (measured: the NTA import's parsing 35 → 11.5
+    µs a row; seeding 100,000 residents spent 8 of 56 s in full collections)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def prefix_match(column: Any, prefix: str) -> Any:
