@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from openmyna.card import demo as card_demo
+from openmyna.card.chip import KeysAhead
 from openmyna.carduses import demo as carduses_demo
 from openmyna.carduses.tickets import demo as tickets_demo
 from openmyna.core.context import AppContext
@@ -47,8 +48,14 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
     """Load the demo world into an empty database; an interrupted run leaves nothing behind.
 
     Python's cycle collector is paused meanwhile (:func:`without_cycle_collection`): the bulk rows are tuples.
+    The cards' RSA pairs are made ahead on a background thread from the start.
     """
-    with without_cycle_collection(), context.session_factory() as session, session.begin():
+    with (
+        without_cycle_collection(),
+        KeysAhead(card_demo.CHIP_KEYS) as chip_keys,  # made on the other core while the town is loaded
+        context.session_factory() as session,
+        session.begin(),
+    ):
         demo_rp.seed(session, settings=context.settings, keys=context.keys)  # also re-aimed at a new base URL
         if already_seeded(session):
             residents = session.scalar(select(func.count()).select_from(Resident)) or 0
@@ -95,6 +102,7 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
             personas=persona_ids,
             others=list(others),
             seed=seed,
+            new_key=chip_keys,
         )
         corporate_demo.seed_corporations(session.connection(), seed=seed)
         notices_demo.seed_notices(session, keys=context.keys, municipality_code=municipality, persona_ids=persona_ids)
