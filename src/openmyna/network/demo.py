@@ -137,7 +137,7 @@ def seed_ledgers(session: Session, *, keys: KeyRing, municipality: str, seed: in
             connection, PensionEntitlement.__table__, ("member_id", "kind", "annual_amount", "since"), entitlements
         )
         for agency, people in ((municipality, town), (PENSION_OFFICE, pension_office), (INSURER, insurer)):
-            enrolment.enrol(session, keys=keys, agency=agency, people=people)
+            enrolment.enrol(session, keys=keys, agency=agency, people=people, fresh=True)
     reset_sequence(connection, PensionMember.__table__)
 
 
