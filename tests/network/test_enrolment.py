@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from psycopg.errors import UniqueViolation
 from sqlalchemy import Engine, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from openmyna.app import create_app
@@ -213,3 +215,20 @@ def test_the_bulk_form_is_idempotent_and_follows_the_newest_record(db: Session, 
     assert refs == {codes[0]: 100, codes[1]: 999, codes[2]: 102}
     subjects = db.scalars(select(AccessEvent.subject).where(AccessEvent.action == enrolment.CODE_ISSUED))
     assert sorted(subjects) == sorted(service.citizen_of(p.person_link) for p in [*people, people[1]])
+
+
+def test_the_fresh_bulk_form_writes_the_same_rows_and_refuses_a_known_person(db: Session, keys: KeyRing) -> None:
+    people = [enrolment.Enrolee(bytes([i]) * 32, 100 + i if i != 1 else None) for i in range(3)]
+    codes = enrolment.enrol(db, keys=keys, agency="nenkin", people=people, fresh=True)
+    assert codes == [service.code_for(keys, agency="nenkin", link=p.person_link) for p in people]
+    links = db.execute(select(CodeLink.code, CodeLink.person_link).where(CodeLink.agency == "nenkin")).all()
+    assert sorted(links) == sorted(zip(codes, (p.person_link for p in people), strict=True))
+    refs = dict(db.execute(select(LocalId.code, LocalId.local_ref).where(LocalId.agency == "nenkin")).all())
+    assert refs == {codes[0]: 100, codes[2]: 102}
+    issued = select(func.count()).select_from(AccessEvent).where(AccessEvent.action == enrolment.CODE_ISSUED)
+    assert db.scalar(issued) == 3
+    db.commit()
+    with pytest.raises((IntegrityError, UniqueViolation)):  # PostgreSQL's COPY raises the driver's own
+        enrolment.enrol(db, keys=keys, agency="nenkin", people=[people[0]], fresh=True)
+    db.rollback()
+    assert db.scalar(select(func.count()).select_from(CodeLink).where(CodeLink.agency == "nenkin")) == 3

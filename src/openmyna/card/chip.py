@@ -11,6 +11,9 @@ import hashlib
 import hmac
 import os
 import re
+from collections import deque
+from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Any, Literal
 
 from cryptography import x509
@@ -117,7 +120,7 @@ class Chip:
     # JPKI AP -------------------------------------------------------------------------------------
     def generate_key(self, kind: KeyKind, *, key: rsa.RSAPrivateKey | None = None) -> bytes:
         """Make a fresh RSA-2048 pair on the chip (dropping the old one) and return a DER CSR for it."""
-        key = key or rsa.generate_private_key(public_exponent=65537, key_size=2048)
+        key = key or new_key()
         self.state["keys"][kind] = _b64(
             key.private_bytes(
                 serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
@@ -206,3 +209,32 @@ class Chip:
         if app["issuer"] != issuer:
             raise Conflict(f"{name!r} belongs to {app['issuer']}; only its issuer may remove it")
         del self.state["free"][name]
+
+
+def new_key() -> rsa.RSAPrivateKey:
+    """A fresh RSA-2048 pair, as the chip makes one."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=2048)
+
+
+class KeysAhead:
+    """RSA-2048 pairs made ahead of need on a background thread (the generation releases the GIL), for a run
+    that sets up many cards (the demo seeder): the first ``count`` are made while the caller does other work,
+    and handed out in order; any beyond them are made on demand. Use as a context manager: leftovers are
+    dropped on exit."""
+
+    def __init__(self, count: int) -> None:
+        self._maker = ThreadPoolExecutor(1, thread_name_prefix="card-keys")
+        self._ahead: deque[Future[rsa.RSAPrivateKey]] = deque(self._maker.submit(new_key) for _ in range(count))
+
+    def __call__(self) -> rsa.RSAPrivateKey:
+        return self._ahead.popleft().result() if self._ahead else new_key()
+
+    def __enter__(self) -> KeysAhead:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._ahead.clear()
+        self._maker.shutdown(wait=False, cancel_futures=True)
+
+
+KeySource = Callable[[], rsa.RSAPrivateKey]

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from openmyna.card import service
+from openmyna.card.chip import KeySource, new_key
 from openmyna.card.models import Card
 from openmyna.core import clock
 from openmyna.jpki.authority import CaConfig, ensure_authorities
@@ -22,6 +23,7 @@ from openmyna.orgs.service import Caller
 AUTH_PIN = "1234"
 SIGN_PIN = "OPENMYNA1"
 DAYS = 14
+CHIP_KEYS = 49  # the pairs seed_cards makes for a town of a hundred residents or more (counted)
 
 
 @dataclass(frozen=True)
@@ -41,7 +43,9 @@ def _at(day: dt.date) -> dt.datetime:
     return dt.datetime.combine(day, dt.time(10, 0), clock.JST)
 
 
-def _through(session: Session, config: CaConfig, card: Card, caller: Caller, last: str, day: dt.date) -> None:
+def _through(
+    session: Session, config: CaConfig, card: Card, caller: Caller, last: str, day: dt.date, new_key: KeySource
+) -> None:
     steps = ("shipped", "setup", "handed_over")
     for offset, step in enumerate(steps[: steps.index(last) + 1] if last != "applied" else ()):
         when = day + dt.timedelta(days=offset * 2)
@@ -51,7 +55,7 @@ def _through(session: Session, config: CaConfig, card: Card, caller: Caller, las
             if step == "shipped":
                 service.manufacture(session, keys=config.keys, card_id=card.id, caller=caller)
             elif step == "setup":
-                service.setup(session, config=config, card_id=card.id, caller=caller)
+                service.setup(session, config=config, card_id=card.id, caller=caller, new_key=new_key)
             else:
                 service.hand_over(
                     session,
@@ -72,8 +76,13 @@ def seed_cards(
     personas: dict[str, int],
     others: list[int],
     seed: int,
+    new_key: KeySource = new_key,
 ) -> list[DemoCard]:
-    """Cards in use for the personas; ``others`` spread over application, shipment, setup and hand-over."""
+    """Cards in use for the personas; ``others`` spread over application, shipment, setup and hand-over.
+
+    ``new_key`` makes the chips' pairs: :data:`CHIP_KEYS` of them, made ahead by
+    :class:`~openmyna.card.chip.KeysAhead` in ``seed_world`` while the town is loaded.
+    """
     ensure_authorities(session, config=config)
     caller = _clerk(municipality_code)
     rng = random.Random(seed)
@@ -82,7 +91,7 @@ def seed_cards(
     for key, resident_id in personas.items():
         with clock.frozen_at(_at(today - dt.timedelta(days=DAYS))):
             card = service.apply(session, resident_id=resident_id, caller=caller)
-        _through(session, config, card, caller, "handed_over", today - dt.timedelta(days=DAYS))
+        _through(session, config, card, caller, "handed_over", today - dt.timedelta(days=DAYS), new_key)
         made.append(DemoCard(key, card.id, card.state, AUTH_PIN, SIGN_PIN if card.with_signing else None))
     for index, resident_id in enumerate(others):
         day = today - dt.timedelta(days=rng.randrange(DAYS))
@@ -95,7 +104,7 @@ def seed_cards(
                 channel=channel,
                 employer_code="T8000012345678" if channel == "employer" else "",
             )
-        _through(session, config, card, caller, ("applied", "shipped", "setup", "handed_over")[index % 4], day)
+        _through(session, config, card, caller, ("applied", "shipped", "setup", "handed_over")[index % 4], day, new_key)
     session.flush()
     return made
 

@@ -15,7 +15,7 @@ from cryptography import x509
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from openmyna.card.chip import Chip, ChipError, KeyKind
+from openmyna.card.chip import Chip, ChipError, KeyKind, KeySource, new_key
 from openmyna.card.models import Card, CardEvent
 from openmyna.core import audit, clock
 from openmyna.core.crypto import KeyRing
@@ -212,9 +212,16 @@ def write_face(chip: Chip, *, my_number: str, resident: registry.Resident) -> No
 
 
 def _issue_onto(
-    session: Session, *, config: jpki.CaConfig, card: Card, chip: Chip, kind: KeyKind, resident: registry.Resident
+    session: Session,
+    *,
+    config: jpki.CaConfig,
+    card: Card,
+    chip: Chip,
+    kind: KeyKind,
+    resident: registry.Resident,
+    new_key: KeySource = new_key,
 ) -> str:
-    csr = chip.generate_key(kind)
+    csr = chip.generate_key(kind, key=new_key())
     row = jpki.issue(
         session,
         config=config,
@@ -229,14 +236,19 @@ def _issue_onto(
     return row.serial
 
 
-def setup(session: Session, *, config: jpki.CaConfig, card_id: int, caller: Caller) -> Card:
-    """交付前設定: key pairs generated on the chip, certificates issued onto it, face data written."""
+def setup(
+    session: Session, *, config: jpki.CaConfig, card_id: int, caller: Caller, new_key: KeySource = new_key
+) -> Card:
+    """交付前設定: key pairs generated on the chip, certificates issued onto it, face data written.
+
+    ``new_key`` makes the chip's pairs (:class:`~openmyna.card.chip.KeysAhead` has them ready for a bulk run).
+    """
     card = _load(session, card_id)
     resident = registry.get_resident(session, resident_id=card.resident_id, caller=caller, purpose="card setup")
     chip = open_chip(config.keys, card)
     _step(session, card, event="setup", to=READY, caller=caller, allowed=(MANUFACTURED,))
     for kind in ("auth", "sign") if card.with_signing else ("auth",):
-        _issue_onto(session, config=config, card=card, chip=chip, kind=kind, resident=resident)  # type: ignore[arg-type]
+        _issue_onto(session, config=config, card=card, chip=chip, kind=kind, resident=resident, new_key=new_key)  # type: ignore[arg-type]
     write_face(chip, my_number=registry.my_number_of(config.keys, resident), resident=resident)
     today = clock.today()
     years = 10 if _age(resident.birth_date, today) >= ADULT_AGE else 5

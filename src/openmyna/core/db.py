@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
+import gc
 import json
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import JSON, Engine, MetaData, Table, create_engine
+from sqlalchemy import JSON, Engine, LargeBinary, MetaData, Table, create_engine
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -163,15 +164,40 @@ def bulk_insert(
                     row = [json.dumps(v, ensure_ascii=False) if i in as_json else v for i, v in enumerate(row)]
                 copy.write_row(row)
         return
-    processors = [table.c[c].type.bind_processor(connection.dialect) for c in columns]
-    if any(processors):
-        rows = (tuple(p(v) if p else v for p, v in zip(processors, row, strict=True)) for row in rows)
-    values = list(rows)
+    # Only the processors that change a value: sqlite3 binds bytes as they are (LargeBinary's only wraps them).
+    converters = [
+        (i, processor)
+        for i, c in enumerate(columns)
+        if type(table.c[c].type) is not LargeBinary
+        and (processor := table.c[c].type.bind_processor(connection.dialect)) is not None
+    ]
+    values = [_converted(row, converters) for row in rows] if converters else list(rows)
     if not values:  # an empty list would be taken as "no parameters" and run the statement once, unbound
         return
     placeholders = ", ".join("?" for _ in columns)
     cols = ", ".join(f'"{c}"' for c in columns)
     connection.exec_driver_sql(f'INSERT INTO "{table.name}" ({cols}) VALUES ({placeholders})', values)
+
+
+def _converted(row: Sequence[Any], converters: Sequence[tuple[int, Any]]) -> tuple[Any, ...]:
+    values = list(row)
+    for i, processor in converters:
+        values[i] = processor(values[i])
+    return tuple(values)
+
+
+@contextmanager
+def without_cycle_collection() -> Iterator[None]:
+    """Pause Python's cycle collector for a bulk load: it allocates millions of short-lived tuples and makes
+    few cycles, and each full collection walks every live object (measured: the NTA import's parsing 35 → 11.5
+    µs a row; seeding 100,000 residents spent 8 of 56 s in full collections)."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
 
 
 def prefix_match(column: Any, prefix: str) -> Any:

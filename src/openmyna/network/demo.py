@@ -103,7 +103,7 @@ def seed_ledgers(session: Session, *, keys: KeyRing, municipality: str, seed: in
                 category = (
                     "category_1"
                     if age >= 60
-                    else rng.choices(("category_1", "category_2", "category_3"), (25, 60, 15))[0]
+                    else rng.choices(("category_1", "category_2", "category_3"), cum_weights=(25, 85, 100))[0]
                 )
                 members.append((member_id, f"{member_id:010d}", category, _years_after(person.birth_date, 20)))
                 if age >= 65:
@@ -137,7 +137,7 @@ def seed_ledgers(session: Session, *, keys: KeyRing, municipality: str, seed: in
             connection, PensionEntitlement.__table__, ("member_id", "kind", "annual_amount", "since"), entitlements
         )
         for agency, people in ((municipality, town), (PENSION_OFFICE, pension_office), (INSURER, insurer)):
-            enrolment.enrol(session, keys=keys, agency=agency, people=people)
+            enrolment.enrol(session, keys=keys, agency=agency, people=people, fresh=True)
     reset_sequence(connection, PensionMember.__table__)
 
 

@@ -8,6 +8,7 @@ a code is derived from the agency and the person, so enrolling a person again yi
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
@@ -17,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from openmyna.core import audit, clock
 from openmyna.core.crypto import KeyRing
+from openmyna.core.db import bulk_insert
 from openmyna.network.models import CodeLink, LocalId
 from openmyna.network.service import citizen_of, codes_for
 from openmyna.numbers import formats, protection
@@ -48,17 +50,55 @@ def enrol(
     agency: str,
     people: Sequence[Enrolee],
     purpose: str = "agency-specific code obtained",
+    fresh: bool = False,
 ) -> list[str]:
     """Issue ``agency``'s codes for ``people`` (in order) and keep its local ids; one access event each.
 
     The hub's link is written once per agency and person (a second enrolment finds it); a local id points
     at the record given last (someone moving back in gets a new record, and the town's code follows it).
+    ``fresh`` says that ``agency`` knows none of ``people`` yet (the seeder enrolling a new town): the rows
+    are then plainly bulk-written (``COPY`` on PostgreSQL), and a person known after all fails the unique
+    constraints, and with them the caller's transaction.
     """
     if not people:
         return []
     codes = codes_for(keys, agency=agency, links=[p.person_link for p in people])
     connection = session.connection()
     now = clock.now()
+    if fresh:
+        _write_fresh(connection, agency=agency, codes=codes, people=people, now=now)
+    else:
+        _write(session, agency=agency, codes=codes, people=people, now=now)
+    audit.record_accesses(
+        session,
+        subjects=(citizen_of(p.person_link) for p in people),
+        actor_org=agency,
+        actor=f"system:{agency}",
+        action=CODE_ISSUED,
+        purpose=purpose,
+    )
+    return codes
+
+
+def _write_fresh(
+    connection: Connection, *, agency: str, codes: list[str], people: Sequence[Enrolee], now: dt.datetime
+) -> None:
+    bulk_insert(
+        connection,
+        CodeLink.__table__,
+        ("agency", "code", "person_link", "issued_at"),
+        [(agency, code, p.person_link, now) for code, p in zip(codes, people, strict=True)],
+    )
+    bulk_insert(
+        connection,
+        LocalId.__table__,
+        ("agency", "code", "local_ref"),
+        [(agency, code, p.local_ref) for code, p in zip(codes, people, strict=True) if p.local_ref is not None],
+    )
+
+
+def _write(session: Session, *, agency: str, codes: list[str], people: Sequence[Enrolee], now: dt.datetime) -> None:
+    connection = session.connection()
     connection.execute(
         _insert(connection)(CodeLink).on_conflict_do_nothing(),
         [
@@ -71,15 +111,6 @@ def enrol(
         agency=agency,
         local_refs={code: p.local_ref for code, p in zip(codes, people, strict=True) if p.local_ref is not None},
     )
-    audit.record_accesses(
-        session,
-        subjects=(citizen_of(p.person_link) for p in people),
-        actor_org=agency,
-        actor=f"system:{agency}",
-        action=CODE_ISSUED,
-        purpose=purpose,
-    )
-    return codes
 
 
 def issue_code(session: Session, *, keys: KeyRing, agency: str, my_number: str, local_ref: int | None = None) -> str:

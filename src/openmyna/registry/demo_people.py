@@ -7,6 +7,7 @@ one seeded RNG, addresses from the municipality's real postal areas; nothing her
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import random
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -113,7 +114,8 @@ class _Generator:
         self.today = today
         pairs = JapaneseNames.last_name_pairs
         self.family_names = [(k, kana) for (k, kana, _), _w in pairs.items()]
-        self.family_weights = [float(w) for w in pairs.values()]
+        # Cumulative weights once, not per draw: ``choices`` draws the same name from them.
+        self.family_cum_weights = list(itertools.accumulate(float(w) for w in pairs.values()))
         self.female = [(k, kana) for k, kana, _ in JapaneseNames.first_name_female_pairs]
         self.male = [(k, kana) for k, kana, _ in JapaneseNames.first_name_male_pairs]
 
@@ -130,7 +132,7 @@ class _Generator:
 
     def household(self) -> DemoHousehold:
         rng = self.rng
-        family = rng.choices(self.family_names, self.family_weights)[0]
+        family = rng.choices(self.family_names, cum_weights=self.family_cum_weights)[0]
         shape = rng.choices(
             (
                 "single",
@@ -150,7 +152,7 @@ class _Generator:
             head = self._person(family, (25, 60), "head")
             spouse = self._person(family, (25, 60), "spouse", "female" if head.sex == "male" else "male")
             if rng.random() < 0.1:
-                spouse.former_family = rng.choices(self.family_names, self.family_weights)[0]
+                spouse.former_family = rng.choices(self.family_names, cum_weights=self.family_cum_weights)[0]
             members = [head, spouse]
             if shape != "couple":
                 youngest_parent = min(self.today.year - head.birth_date.year, self.today.year - spouse.birth_date.year)
