@@ -19,7 +19,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from openmyna.card import service as cards
@@ -201,11 +201,7 @@ def issue_challenge(session: Session, *, prefix: bytes, place: str) -> tuple[byt
     Gates and venues share the table; a place is a gate's code or ``<purpose>:<event>`` (gate codes hold no ``:``).
     """
     now = clock.now().astimezone(dt.UTC)
-    if SWEEPS.due(session, GateChallenge.__tablename__, now):  # dead ones are refused by their expiry meanwhile
-        session.execute(
-            delete(GateChallenge).where(GateChallenge.expires_at <= now - TTL),
-            execution_options={"synchronize_session": False},
-        )
+    SWEEPS.drop_older(session, GateChallenge.expires_at, now - TTL, now)  # dead ones are refused by their expiry
     token = secrets.token_urlsafe(24)
     session.add(GateChallenge(token_hash=_digest(token), gate_code=place, created_at=now, expires_at=now + TTL))
     session.flush()

@@ -9,7 +9,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import JSON, Engine, LargeBinary, MetaData, Table, create_engine
+from sqlalchemy import JSON, Engine, LargeBinary, MetaData, Table, create_engine, delete
 from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 
@@ -131,6 +131,13 @@ class Sweeps:
             return False
         self._last[key] = now
         return True
+
+    def drop_older(self, session: Session, column: Any, before: dt.datetime, now: dt.datetime) -> None:
+        """Delete the rows of ``column``'s table whose ``column`` is at or before ``before``, when :meth:`due`."""
+        if self.due(session, column.table.name, now):
+            session.execute(
+                delete(column.table).where(column <= before), execution_options={"synchronize_session": False}
+            )
 
 
 SWEEPS = Sweeps(dt.timedelta(seconds=5))

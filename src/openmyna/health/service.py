@@ -21,7 +21,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import delete, or_, select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from openmyna.card import service as cards
@@ -165,10 +165,7 @@ def open_challenge(session: Session, *, clinic: str, share: bool) -> Opened:
     few seconds: ``core.db.SWEEPS``; a dead challenge is refused by its own expiry meanwhile)."""
     require_clinic(session, clinic)
     now = _now()
-    if SWEEPS.due(session, Challenge.__tablename__, now):
-        session.execute(
-            delete(Challenge).where(Challenge.expires_at <= now - TTL), execution_options={"synchronize_session": False}
-        )
+    SWEEPS.drop_older(session, Challenge.expires_at, now - TTL, now)
     token = secrets.token_urlsafe(24)
     data = challenge_bytes(clinic, share, token)
     session.add(

@@ -29,7 +29,7 @@ import struct
 from dataclasses import dataclass
 from typing import Literal
 
-from sqlalchemy import Select, delete, select, update
+from sqlalchemy import Select, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -134,11 +134,7 @@ def open_transaction(
 ) -> Opened:
     """A fresh single-use token for one browser; expired transactions are dropped on the way (every few seconds)."""
     now = _now()
-    if SWEEPS.due(session, LoginTransaction.__tablename__, now):
-        session.execute(
-            delete(LoginTransaction).where(LoginTransaction.expires_at <= now - TTL),
-            execution_options={"synchronize_session": False},
-        )
+    SWEEPS.drop_older(session, LoginTransaction.expires_at, now - TTL, now)
     token, secret = secrets.token_urlsafe(24), browser_secret or secrets.token_urlsafe(24)
     expires = now + TTL
     session.add(
@@ -298,11 +294,7 @@ def sign_in_here(
         raise refused
     assert verified is not None
     card = holder_of(session, serial=verified.serial)
-    if SWEEPS.due(session, LoginTransaction.__tablename__, now):
-        session.execute(
-            delete(LoginTransaction).where(LoginTransaction.expires_at <= now - TTL),
-            execution_options={"synchronize_session": False},
-        )
+    SWEEPS.drop_older(session, LoginTransaction.expires_at, now - TTL, now)
     try:
         with session.begin_nested():
             session.add(
