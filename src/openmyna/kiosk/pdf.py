@@ -40,7 +40,10 @@ IPAEX_MINCHO = Path("/usr/share/fonts/opentype/ipaexfont-mincho/ipaexm.ttf")
 SIGNATURE_FIELD = "MunicipalSignature"
 BYTES_RESERVED = 24_000  # the CMS with the time-stamp token; sized once instead of signing twice
 QR_MASK = 4  # any of the eight masks reads; choosing the "best" costs a second of pure Python per code
-_PATTERN = Color(0.55, 0.62, 0.75, alpha=0.16)
+# The pattern's ink: (0.55, 0.62, 0.75) at 16 % over white paper, as an opaque colour, since it is drawn
+# first and a form XObject (drawn once, placed on every page) carries no transparency state.
+_PATTERN = Color(*(1 - 0.16 * (1 - channel) for channel in (0.55, 0.62, 0.75)))
+_BACKGROUND_FORM, _QR_FORM = "background", "qr"
 
 
 @cache
@@ -75,7 +78,9 @@ class Page:
 
 
 def _background(pdf: canvas.Canvas, face: str, width: float, height: float) -> None:
-    """A light pattern (地紋) repeating 「複写」 faintly: a stand-in for the paper's anti-copy ground."""
+    """A light pattern (地紋) repeating 「複写」 faintly: a stand-in for the paper's anti-copy ground; a form
+    XObject drawn once, placed on every page."""
+    pdf.beginForm(_BACKGROUND_FORM)
     pdf.saveState()
     pdf.setFillColor(_PATTERN)
     pdf.setFont(face, 11)
@@ -83,11 +88,14 @@ def _background(pdf: canvas.Canvas, face: str, width: float, height: float) -> N
         for column in range(-40, int(width), 90):
             pdf.drawString(column + (row % 72), row, "複写　COPY")
     pdf.restoreState()
+    pdf.endForm()
 
 
 def _qr(pdf: canvas.Canvas, text: str, x: float, y: float, size: float) -> None:
-    """The code as vector squares, one rectangle per run of dark modules (a fixed mask: the search is slow)."""
-    code = segno.make(text, error="m", micro=False, mask=QR_MASK)
+    """The code as a form XObject of vector squares, one rectangle per run of dark modules (a fixed mask:
+    the search is slow); every page places the same form."""
+    pdf.beginForm(_QR_FORM)
+    code = segno.make(text, error="m", micro=False, mask=QR_MASK, boost_error=False)
     matrix = [list(line) for line in code.matrix]
     border = 2
     modules = len(matrix) + 2 * border
@@ -108,6 +116,7 @@ def _qr(pdf: canvas.Canvas, text: str, x: float, y: float, size: float) -> None:
             path.rect(x + (c + border) * cell, y + size - (r + border + 1) * cell, (run - c) * cell, cell)
             c = run
     pdf.drawPath(path, stroke=0, fill=1)
+    pdf.endForm()
 
 
 LINE = 6.0 * mm
@@ -124,8 +133,11 @@ def render(document: Document, page: Page) -> bytes:
     pdf.setAuthor(page.municipality)
     pdf.setSubject(document.title)
 
+    _background(pdf, face, width, height)
+    _qr(pdf, page.qr_text, 18 * mm, 14 * mm, 46 * mm)
+
     def footer() -> None:
-        _qr(pdf, page.qr_text, 18 * mm, 14 * mm, 46 * mm)
+        pdf.doForm(_QR_FORM)
         pdf.setFillColor(black)
         pdf.setFont(face, 8)
         lines = (
@@ -137,7 +149,7 @@ def render(document: Document, page: Page) -> bytes:
             pdf.drawString(68 * mm, 48 * mm - offset * 5 * mm, line)
 
     def start(copy: int, continued: bool) -> float:
-        _background(pdf, face, width, height)
+        pdf.doForm(_BACKGROUND_FORM)
         pdf.setFillColor(black)
         pdf.setFont(face, 22)
         pdf.drawCentredString(width / 2, height - 30 * mm, document.title + ("（続き）" if continued else ""))
@@ -244,14 +256,31 @@ def _tsa_parts(tsa: LoadedSigner) -> tuple[asn1_x509.Certificate, asn1_keys.Priv
     return _asn1_cert(tsa.certificate), _asn1_key(tsa), _asn1_cert(tsa.ca_certificate)
 
 
-def _stamper(tsa: LoadedSigner, at: dt.datetime) -> object:
-    """The centre's time-stamping unit (RFC 3161) stamping the one clock's time, with its key object kept."""
+@cache
+def _stamper(tsa: LoadedSigner) -> object:
+    """The centre's time-stamping unit (RFC 3161) stamping the one clock's time, with its key object kept.
+
+    One per key: pyhanko's stamper makes a dummy token once (to size the signature and find its chain),
+    which a stamper per document paid every time.
+    """
     from asn1crypto import cms, core
     from pyhanko.sign.general import as_signing_certificate, get_pyca_cryptography_hash, simple_cms_attribute
     from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
     from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+    certificate, key, ca = _tsa_parts(tsa)
+
     class Kept(DummyTimeStamper):  # type: ignore[misc]
+        signing_certificate = simple_cms_attribute("signing_certificate", as_signing_certificate(certificate))
+
+        @property
+        def fixed_dt(self) -> dt.datetime:  # read when stamping: the one clock's time
+            return clock.now()
+
+        @fixed_dt.setter
+        def fixed_dt(self, _value: object) -> None:
+            pass  # the clock, not a fixed moment
+
         def _sign_tst_info(self, tst_info_data: bytes, md_algorithm: str, when: dt.datetime) -> tuple[bytes, object]:
             digest = hashes.Hash(get_pyca_cryptography_hash(md_algorithm))
             digest.update(tst_info_data)
@@ -259,15 +288,14 @@ def _stamper(tsa: LoadedSigner, at: dt.datetime) -> object:
                 [
                     simple_cms_attribute("content_type", "tst_info"),
                     simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(when)})),
-                    simple_cms_attribute("signing_certificate", as_signing_certificate(self.tsa_cert)),
+                    self.signing_certificate,  # the same for every token: built once
                     simple_cms_attribute("message_digest", digest.finalize()),
                 ]
             )
             hash_algorithm = get_pyca_cryptography_hash(md_algorithm.upper())
             return tsa.key.sign(signed_attrs.dump(), PKCS1v15(), hash_algorithm), signed_attrs
 
-    certificate, key, ca = _tsa_parts(tsa)
-    return Kept(tsa_cert=certificate, tsa_key=key, certs_to_embed=SimpleCertificateStore.from_certs([ca]), fixed_dt=at)
+    return Kept(tsa_cert=certificate, tsa_key=key, certs_to_embed=SimpleCertificateStore.from_certs([ca]))
 
 
 def sign(unsigned: bytes, *, signer: LoadedSigner, tsa: LoadedSigner, revocation: Revocation, name: str) -> bytes:
@@ -299,7 +327,7 @@ def sign(unsigned: bytes, *, signer: LoadedSigner, tsa: LoadedSigner, revocation
     writer = IncrementalPdfFileWriter(io.BytesIO(unsigned))
     output = io.BytesIO()
     try:
-        PdfSigner(meta, _cms_signer(signer), timestamper=_stamper(tsa, now)).sign_pdf(  # type: ignore[arg-type]
+        PdfSigner(meta, _cms_signer(signer), timestamper=_stamper(tsa)).sign_pdf(  # type: ignore[arg-type]
             writer, output=output, bytes_reserved=BYTES_RESERVED
         )
     except SigningError as exc:  # e.g. the key's certificate was revoked: nothing is signed with it
