@@ -49,7 +49,7 @@ def main() -> None:
     parser.add_argument("--documents", type=int, default=60, help="documents generated + signed in process")
     parser.add_argument("--requests", type=int, default=60, help="kiosk requests through the three services")
     parser.add_argument("--seconds", type=float, default=5.0, help="seconds of /healthz")
-    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1, help="parallel producers (default: cores)")
+    parser.add_argument("--processes", type=int, default=os.cpu_count() or 1, help="producers at once")
     args = parser.parse_args()
 
     from openmyna.app import migrate
@@ -222,7 +222,10 @@ def main() -> None:
             "busy_cores_sign": sign_cores,
             "busy_cores_sign_parallel": parallel_cores,
             "busy_cores_kiosk": kiosk_cores,
-            "note": "p50 from one process signing one after another; the rate from one process a core; the kiosk client and its virtual chip share the cores with both servers",
+            "note": (
+                "p50 from one process signing one after another; the rate from one process a core; "
+                "the kiosk client and its virtual chip share the cores with both servers"
+            ),
             "machine": machine(),
             "code": code_version(),
         }
