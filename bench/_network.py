@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-import hashlib
 import json
 import os
 import random
@@ -101,7 +100,6 @@ def build_log(url: str, var_dir: object, records: int, *, citizens: int = 1_000_
     began = time.perf_counter()
     columns = ("id", "exchange_id", "side", "agency", "citizen", "recorded_at", "leaf_index", "entry", "purged")
     tables = [model.__table__ for model in (ExchangeRecord, TreeNode, PersonChain, MapNode)]
-    sha256 = hashlib.sha256
     with engine.begin() as connection:
         _renice_backend(connection)
         with _indexes_rebuilt(connection, tables) as freeze:  # type: ignore[arg-type]
@@ -119,7 +117,7 @@ def build_log(url: str, var_dir: object, records: int, *, citizens: int = 1_000_
                     for side, agency, template in templates[exchange % 3]:
                         entry = template % (asked, asked, citizen, exchange_id, exchange)
                         index = size + len(leaves)
-                        leaf = sha256(b"\x00" + entry.encode()).digest()  # merkle.leaf_hash, inlined
+                        leaf = merkle.leaf_hash(entry.encode())
                         rows.append((index + 1, exchange_id, side, agency, citizen, at, index, entry, False))
                         leaves.append(leaf)
                         count, head = count + 1, smt.chain_step(head, index, leaf)
@@ -133,7 +131,7 @@ def build_log(url: str, var_dir: object, records: int, *, citizens: int = 1_000_
                     [(merkle.node_key(*key), digest) for key, digest in created],
                     freeze=freeze,
                 )
-                if size >> 20 != (size - len(leaves)) >> 20 or size == records:
+                if size >> 20 != (size - len(leaves)) >> 20 or first + batch // 2 >= exchanges:
                     log(f"built {size:,}/{records:,} records ({size / (time.perf_counter() - began):,.0f}/s)")
             map_root = _store_person_map(connection, chains, freeze=freeze)
             log(f"rows loaded in {time.perf_counter() - began:,.0f} s; building the indexes")
