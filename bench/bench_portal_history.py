@@ -98,7 +98,7 @@ def main() -> None:
             log(f"log ready: {cached_log(args.database, args.records, var_dir)}")
         return
     from openmyna.core.crypto import KeyRing
-    from openmyna.network.person_check import check_head, check_page
+    from openmyna.network.person_check import check_history
 
     with fresh_database("sqlite", WORKLOAD) as (_scratch, var_dir):
         url = cached_log(args.database, args.records, var_dir)
@@ -112,8 +112,18 @@ def main() -> None:
             assert page["total"] == TARGET_EXCHANGES and len(page["items"]) == PER_PAGE, page.get("total")
             assert all(r["status"] == "included" for item in page["items"] for r in item["records"])
             assert page["head_signature_checked_by_server"] is True
-            check_head(page["tree_head"], KeyRing(DATA_KEY_BYTES).log_signing_key.public_key(), None)
-            check_page(page, TARGET_CITIZEN)  # the completeness proof served is a valid one (raises if not)
+            # The whole history as the person's own client checks it (network.person_check): both signatures
+            # of the head, every page's chain segment and map proof, and each record's audit path folded up
+            # to the signed root; every record of the person's chain shown once.
+            pages = [
+                client.get(f"{base_url}/api/portal/history", params={"page": n}).json()
+                for n in range(1, -(-TARGET_EXCHANGES // PER_PAGE) + 1)
+            ]
+            report = check_history(
+                pages, citizen=TARGET_CITIZEN, public=KeyRing(DATA_KEY_BYTES).log_signing_key.public_key()
+            )
+            assert report.ok and report.records == 2 * TARGET_EXCHANGES, report
+            log(f"history checked by the client's verifier: {report}")
             for _ in range(20):  # warm: connections, caches, the plan
                 client.get(f"{base_url}/api/portal/history")
                 client.get(f"{base_url}/healthz")
