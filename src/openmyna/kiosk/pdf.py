@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 import io
 import logging
+import threading
 import warnings
 from dataclasses import dataclass
 from functools import cache
@@ -271,7 +272,10 @@ def _stamper(tsa: LoadedSigner) -> object:
     certificate, key, ca = _tsa_parts(tsa)
 
     class Kept(DummyTimeStamper):  # type: ignore[misc]
-        signing_certificate = simple_cms_attribute("signing_certificate", as_signing_certificate(certificate))
+        # the same for every token: built once, and parsed back so that its encoding is kept, not redone
+        signing_certificate = cms.CMSAttribute.load(
+            simple_cms_attribute("signing_certificate", as_signing_certificate(certificate)).dump()
+        )
 
         @property
         def fixed_dt(self) -> dt.datetime:  # read when stamping: the one clock's time
@@ -288,7 +292,7 @@ def _stamper(tsa: LoadedSigner) -> object:
                 [
                     simple_cms_attribute("content_type", "tst_info"),
                     simple_cms_attribute("signing_time", cms.Time({"utc_time": core.UTCTime(when)})),
-                    self.signing_certificate,  # the same for every token: built once
+                    self.signing_certificate,
                     simple_cms_attribute("message_digest", digest.finalize()),
                 ]
             )
@@ -298,21 +302,47 @@ def _stamper(tsa: LoadedSigner) -> object:
     return Kept(tsa_cert=certificate, tsa_key=key, certs_to_embed=SimpleCertificateStore.from_certs([ca]))
 
 
+class _ValidationContexts(threading.local):
+    """pyhanko's validation context for one key and one set of status evidence, kept by each thread for a few
+    seconds: the chain and status checks of the key and of the time-stamping unit are cached in it (about a
+    tenth of a certificate's CPU time). New evidence (a revocation moves the CRL and the OCSP answers) or
+    another key gets a new context at once; the moment checked is never older than ``KEEP_SECONDS``."""
+
+    KEEP_SECONDS = 10.0
+
+    def __init__(self) -> None:
+        self.kept: tuple[tuple[LoadedSigner, Revocation], dt.datetime, object] | None = None
+
+    def for_signing(self, signer: LoadedSigner, revocation: Revocation, now: dt.datetime) -> object:
+        from pyhanko_certvalidator import ValidationContext
+
+        key = (signer, revocation)
+        if (
+            self.kept is None
+            or self.kept[0] != key
+            or not 0 <= (now - self.kept[1]).total_seconds() < self.KEEP_SECONDS
+        ):
+            context = ValidationContext(
+                trust_roots=[_asn1_cert(signer.ca_certificate)],
+                moment=now,
+                ocsps=list(revocation.ocsps),
+                crls=list(revocation.crls),
+                allow_fetching=False,
+            )
+            self.kept = key, now, context
+        return self.kept[2]
+
+
+_contexts = _ValidationContexts()
+
+
 def sign(unsigned: bytes, *, signer: LoadedSigner, tsa: LoadedSigner, revocation: Revocation, name: str) -> bytes:
     """PAdES B-LT: CMS signature with the municipality's key, an RFC 3161 time-stamp, and the DSS."""
     from pyhanko.pdf_utils.incremental_writer import IncrementalPdfFileWriter
     from pyhanko.sign import fields
     from pyhanko.sign.signers.pdf_signer import PdfSignatureMetadata, PdfSigner
-    from pyhanko_certvalidator import ValidationContext
 
-    now = clock.now()
-    context = ValidationContext(
-        trust_roots=[_asn1_cert(signer.ca_certificate)],
-        moment=now,
-        ocsps=list(revocation.ocsps),
-        crls=list(revocation.crls),
-        allow_fetching=False,
-    )
+    context = _contexts.for_signing(signer, revocation, clock.now())
     meta = PdfSignatureMetadata(
         field_name=SIGNATURE_FIELD,
         subfilter=fields.SigSeedSubFilter.PADES,
