@@ -23,6 +23,7 @@ FLOORS: dict[str, float] = {
     "corporate": 2,
     "localtax": 2,
     "pension": 2,
+    "koseki": 2.5,  # the family register reads the resident registry (the 附票 is its history of addresses)
     "jpki": 3,
     "card": 3.5,
     "network": 4,

@@ -140,11 +140,6 @@ def test_out_of_hours_year_end_and_maintenance_days_are_refused_and_logged(
     assert {r.reason for r in db.scalars(select(Refusal))} == {"kiosk-out-of-hours", "kiosk-closed-day"}
 
 
-def test_a_kind_the_town_does_not_offer(session_factory, person, in_process_centre) -> None:
-    error = refused(session_factory, in_process_centre, card_request(person(), kind="koseki"), rules.KindNotOffered)
-    assert "koseki" in error.detail
-
-
 def test_an_unpaid_fee_issues_nothing(db: Session, session_factory, person, in_process_centre) -> None:
     holder = person()
     refused(session_factory, in_process_centre, card_request(holder, tendered=200), centre.FeeUnpaid)

@@ -194,7 +194,7 @@ def httpx_get_json(base: str, path: str) -> dict[str, object]:
 
 def test_a_refusal_exits_non_zero_with_the_reason(platform: Platform, tmp_path: Path) -> None:
     code, output, out = issue(platform, tmp_path, "--pin", "1234", "--kind", "koseki")
-    assert code == 1 and "does not issue koseki" in output and not out.exists()
+    assert code == 1 and "no family register" in output and not out.exists()
     code, output, _ = issue(platform, tmp_path, "--pin", "1234", "--kind", "tax")
     assert code == 1 and "no assessment" in output  # the resident has no tax record
 

@@ -22,6 +22,7 @@ from openmyna.eservice import office_models as _eservice_office_models  # noqa: 
 from openmyna.health import models as _health_models  # noqa: F401
 from openmyna.jpki import models as _jpki_models  # noqa: F401
 from openmyna.kiosk import models as _kiosk_models  # noqa: F401
+from openmyna.koseki import models as _koseki_models  # noqa: F401
 from openmyna.localtax import models as _localtax_models  # noqa: F401  (register tables)
 from openmyna.network import models as _network_models  # noqa: F401
 from openmyna.numbers import models as _numbers_models  # noqa: F401

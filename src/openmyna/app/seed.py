@@ -22,6 +22,7 @@ from openmyna.eservice import demo as eservice_demo
 from openmyna.health import demo as health_demo
 from openmyna.jpki.authority import CaConfig
 from openmyna.kiosk import demo as kiosk_demo
+from openmyna.koseki import demo as koseki_demo
 from openmyna.network import demo as network_demo
 from openmyna.network.table import load_table
 from openmyna.orgs import demo as orgs_demo
@@ -125,6 +126,7 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
             kiosk_demo.ensure_stores(session, keys=context.keys)
             ekyc_demo.ensure_businesses(session, keys=context.keys)
             kiosk_demo.seed_seals(session, municipality_code=municipality, persona_ids=persona_ids)
+            koseki_demo.seed_registers(session, persona_ids=persona_ids)
             kiosk_demo.ensure_signers(
                 session, config=CaConfig.from_settings(context.settings, context.keys), settings=context.settings
             )

@@ -1,5 +1,6 @@
 """The issuance centre (証明書交付センター): checks the card's authentication certificate, finds the person's
-municipality, checks hours, kind and payment, and routes the request to that municipality's server.
+municipality (for 戸籍 and its 附票, the one of the family register's 本籍), checks hours, kind and payment,
+and routes the request to that municipality's server.
 
 The kiosk talks only to the centre; the centre talks to municipalities through :class:`MunicipalityClient`
 (in this process, or over HTTP as the centre's organisation).
@@ -20,7 +21,7 @@ from openmyna.jpki import service as jpki
 from openmyna.jpki.ocsp import Responder
 from openmyna.jpki.verify import LoginRefused, verify_signature
 from openmyna.kiosk import documents, rules
-from openmyna.kiosk.municipalities import Municipality
+from openmyna.kiosk.municipalities import FAMILY_REGISTER_KINDS, Municipality
 from openmyna.kiosk.municipality import Issued
 from openmyna.kiosk.municipality import Request as MunicipalRequest
 from openmyna.orgs.service import Caller
@@ -40,6 +41,12 @@ class NotParticipating(NotFound):
     slug = "kiosk-not-participating"
     title_ja = "お住まいの市区町村はコンビニ交付を行っていません"
     title_en = "Your municipality does not take part in convenience-store issuance"
+
+
+class RegisterNotParticipating(NotParticipating):
+    slug = "kiosk-honseki-not-participating"
+    title_ja = "本籍地の市区町村はコンビニでの戸籍証明書の交付を行っていません。本籍地の窓口か郵送でご請求ください"
+    title_en = "The municipality of your family register does not issue at convenience stores; ask it directly"
 
 
 class FeeUnpaid(DomainError):
@@ -134,9 +141,12 @@ def route(
     resident = registry.find_resident(session, resident_id=resident_id)
     if resident is None:
         raise CardRefused("the card's holder has no resident record")
-    municipality = municipalities.get(resident.municipality_code)
+    keeper, refusal = resident.municipality_code, NotParticipating
+    if request.kind in FAMILY_REGISTER_KINDS:  # routed to the 本籍's municipality, wherever the person lives
+        keeper, refusal = documents.family_register_keeper(session, resident), RegisterNotParticipating
+    municipality = municipalities.get(keeper)
     if municipality is None:
-        raise NotParticipating(f"municipality {resident.municipality_code} does not take part")
+        raise refusal(f"municipality {keeper} does not take part")
     rules.check_open(municipality)
     fee = rules.check_offered(municipality, request.kind) * request.copies
     if request.tendered is not None and request.tendered < fee:

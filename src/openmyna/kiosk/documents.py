@@ -17,7 +17,9 @@ from sqlalchemy.orm import Session
 from openmyna.core.crypto import KeyRing
 from openmyna.core.errors import Conflict, InvalidInput, NotFound
 from openmyna.core.i18n import era_date, translate
-from openmyna.kiosk.municipalities import KIND_NAMES, Municipality
+from openmyna.kiosk.municipalities import Municipality
+from openmyna.koseki import service as koseki
+from openmyna.koseki.models import FamilyRegisterMember
 from openmyna.localtax import service as localtax
 from openmyna.orgs.service import Caller
 from openmyna.registry import seals
@@ -130,6 +132,17 @@ def _person_lines(resident: Resident, options: Options, keys: KeyRing) -> Lines:
     return tuple(lines)
 
 
+def _honseki_lines(session: Session, resident: Resident, options: Options) -> Lines:
+    """本籍 and 筆頭者 of the person's family register, on request only (the 住民票 omits them by default)."""
+    if not options.honseki:
+        return ()
+    try:
+        found = koseki.register_of(session, resident_id=resident.id)
+    except koseki.NoFamilyRegister:
+        return (("本籍", "（戸籍の記録なし）"), ("筆頭者", "—"))
+    return (("本籍", found.register.honseki), ("筆頭者", found.register.head_name))
+
+
 def _require_resident(resident: Resident) -> None:
     if resident.status != RESIDENT:
         raise NotOnRegistry(f"the record is {resident.status}; a removed record (除票) is issued at the town hall")
@@ -138,14 +151,12 @@ def _require_resident(resident: Resident) -> None:
 def juminhyo(session: Session, *, resident: Resident, options: Options, keys: KeyRing, mayor: str) -> Document:
     """住民票の写し: the household (or the resident alone), optional items only on request."""
     _require_resident(resident)
-    if options.honseki:
-        raise UnsupportedOption("本籍・筆頭者 needs the family register, which this municipality does not hold here")
     members = registry.household_members(session, resident=resident) if options.household else [resident]
     head = next((m for m in members if m.relationship_code == "head"), None)
-    blocks = tuple(_person_lines(m, options, keys) for m in members)
+    blocks = tuple(_person_lines(m, options, keys) + _honseki_lines(session, m, options) for m in members)
     header: Lines = (("住所", _address(resident)), ("世帯主", _name(head) if head else "—"))
     whole = "世帯全員" if options.household else "世帯の一部"
-    notes = ["本籍・筆頭者の記載は省略"]
+    notes = [] if options.honseki else ["本籍・筆頭者の記載は省略"]
     if not options.my_number:
         notes.append("個人番号の記載は省略")
     if not options.resident_code:
@@ -239,6 +250,82 @@ def tax(session: Session, *, resident: Resident, options: Options, keys: KeyRing
     )
 
 
+def _register_of(session: Session, resident: Resident) -> koseki.Register:
+    try:
+        return koseki.register_of(session, resident_id=resident.id)
+    except koseki.NoFamilyRegister as exc:
+        raise NothingToCertify("no family register names this person") from exc
+
+
+def family_register_keeper(session: Session, resident: Resident) -> str:
+    """The municipality that keeps the person's family register (its 本籍), which issues 戸籍 certificates."""
+    return _register_of(session, resident).register.honseki_municipality_code
+
+
+def _register_header(found: koseki.Register) -> Lines:
+    return (
+        ("本籍", found.register.honseki),
+        ("氏名", found.register.head_name),
+        ("戸籍編製", f"{era_date(found.register.made_on)}　{found.register.made_reason}"),
+    )
+
+
+def _member_lines(member: FamilyRegisterMember) -> Lines:
+    lines: list[tuple[str, str]] = [
+        ("戸籍に記録されている者", f"{member.family_name}　{member.given_name}"),
+        ("生年月日", era_date(member.birth_date)),
+        ("父", member.father or "—"),
+        ("母", member.mother or "—"),
+        ("続柄", member.relation),
+    ]
+    lines += [
+        (event["kind"], f"{era_date(dt.date.fromisoformat(event['date']))}　{event['detail']}")
+        for event in member.events
+    ]
+    if member.left_on is not None:
+        lines.append(("除籍", f"{era_date(member.left_on)}　{member.left_reason}"))
+    return tuple(lines)
+
+
+def family_register(session: Session, *, resident: Resident, options: Options, keys: KeyRing, mayor: str) -> Document:
+    """戸籍全部事項証明書 (every entry of the register) or, with ``household`` off, 戸籍個人事項証明書 (the
+    holder's own entry); the register is kept by the municipality of its 本籍, wherever the holder lives."""
+    found = _register_of(session, resident)
+    entries = found.members if options.household else (found.holder,)
+    title = "戸籍全部事項証明書" if options.household else "戸籍個人事項証明書"
+    what = "全部" if options.household else "個人"
+    return Document(
+        kind="koseki",
+        title=title,
+        blocks=(_register_header(found), *(_member_lines(m) for m in entries)),
+        certification=f"これは、戸籍中の記録事項の{what}を証明した書面である。",
+        holder_name=f"{found.holder.family_name}　{found.holder.given_name}",
+        holder_birth=found.holder.birth_date,
+    )
+
+
+def family_register_annex(
+    session: Session, *, resident: Resident, options: Options, keys: KeyRing, mayor: str
+) -> Document:
+    """戸籍の附票の写し: each current member's addresses while in the register, from the resident registry's
+    history (the registry of the member's municipality; a member it does not hold is printed without)."""
+    found = _register_of(session, resident)
+    blocks: list[Lines] = [_register_header(found)]
+    for member in found.current:
+        lines: list[tuple[str, str]] = [("氏名", f"{member.family_name}　{member.given_name}")]
+        for address, since in koseki.residences(session, member) or [("（この市区町村の記録なし）", None)]:
+            lines += [("住所", address), ("住所を定めた年月日", era_date(since) if since else "—")]
+        blocks.append(tuple(lines))
+    return Document(
+        kind="koseki_fuhyo",
+        title="戸籍の附票の写し",
+        blocks=tuple(blocks),
+        certification="この写しは、戸籍の附票の原本と相違ないことを証明する。",
+        holder_name=f"{found.holder.family_name}　{found.holder.given_name}",
+        holder_birth=found.holder.birth_date,
+    )
+
+
 def build(
     session: Session,
     *,
@@ -249,11 +336,14 @@ def build(
     municipality: Municipality,
     caller: Caller,
 ) -> Document:
-    """The document of ``kind`` for ``resident``; kinds the platform cannot build yet are refused."""
+    """The document of ``kind`` for ``resident``."""
     if kind == "inkan":
         return inkan(session, resident=resident, options=options, keys=keys, mayor=municipality.mayor, caller=caller)
-    builders = {"juminhyo": juminhyo, "juminhyo_kisai": juminhyo_kisai, "tax": tax}
-    builder = builders.get(kind)
-    if builder is None:
-        raise NothingToCertify(f"{KIND_NAMES.get(kind, (kind,))[0]} needs the family register, not held here")
-    return builder(session, resident=resident, options=options, keys=keys, mayor=municipality.mayor)
+    builders = {
+        "juminhyo": juminhyo,
+        "juminhyo_kisai": juminhyo_kisai,
+        "tax": tax,
+        "koseki": family_register,
+        "koseki_fuhyo": family_register_annex,
+    }
+    return builders[kind](session, resident=resident, options=options, keys=keys, mayor=municipality.mayor)

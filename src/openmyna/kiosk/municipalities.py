@@ -20,6 +20,8 @@ from openmyna.numbers import formats
 
 Kind = Literal["juminhyo", "juminhyo_kisai", "inkan", "tax", "koseki", "koseki_fuhyo"]
 KINDS: tuple[Kind, ...] = ("juminhyo", "juminhyo_kisai", "inkan", "tax", "koseki", "koseki_fuhyo")
+# Kept by the municipality of the family register's 本籍, which may not be the one the person lives in.
+FAMILY_REGISTER_KINDS = frozenset({"koseki", "koseki_fuhyo"})
 KIND_NAMES: dict[str, tuple[str, str]] = {
     "juminhyo": ("住民票の写し", "Certificate of residence (copy of the resident record)"),
     "juminhyo_kisai": ("住民票記載事項証明書", "Certificate of recorded residence items"),

@@ -21,7 +21,7 @@ from openmyna.jpki import service as jpki
 from openmyna.jpki.authority import CaConfig
 from openmyna.kiosk import documents, pdf, qr, rules, signing
 from openmyna.kiosk.models import IssuedCertificate
-from openmyna.kiosk.municipalities import MAX_COPIES, Municipality
+from openmyna.kiosk.municipalities import FAMILY_REGISTER_KINDS, MAX_COPIES, Municipality
 from openmyna.orgs.service import Caller
 from openmyna.registry import service as registry
 from openmyna.registry.models import Resident
@@ -67,13 +67,18 @@ def new_number() -> str:
     return f"{secrets.randbelow(9 * 10**15) + 10**15}"
 
 
-def _resident(session: Session, subject: str, municipality: Municipality, caller: Caller) -> Resident:
-    """The person's record in this municipality (current first, else the latest removed one)."""
+def _resident(session: Session, subject: str, municipality: Municipality, kind: str, caller: Caller) -> Resident:
+    """The person's record (current first, else the latest removed one), if this municipality keeps what
+    ``kind`` certifies: the resident record where the person lives, the family register where its 本籍 is."""
     try:
         resident = registry.lookup_by_subject(session, subject=subject, caller=caller, purpose="kiosk issuance")
     except registry.ResidentNotFound as exc:
         raise UnknownPerson(f"{municipality.name_en} keeps no record of this person") from exc
-    if resident.municipality_code != municipality.code:
+    if kind in FAMILY_REGISTER_KINDS:
+        keeper = documents.family_register_keeper(session, resident)
+    else:
+        keeper = resident.municipality_code
+    if keeper != municipality.code:
         raise UnknownPerson(f"{municipality.name_en} keeps no record of this person")
     return resident
 
@@ -155,7 +160,7 @@ def issue(
     fee_each = rules.check_offered(municipality, request.kind)
     if not 1 <= request.copies <= MAX_COPIES:
         raise documents.UnsupportedOption(f"copies must be 1–{MAX_COPIES}")
-    resident = _resident(session, request.subject, municipality, caller)
+    resident = _resident(session, request.subject, municipality, request.kind, caller)
     rules.check_age(resident.birth_date)
     document = documents.build(
         session,
