@@ -49,12 +49,13 @@ def test_a_persona_prints_a_juminhyo_and_a_seal_certificate_and_checks_it(
     page.get_by_role("button", name="交付する").click()
     expect(page.locator("#kiosk-status")).to_contain_text("暗証番号が違います")
     numbers = []
-    for label in ("住民票の写し", "印鑑登録証明書"):
+    # the 戸籍 of the persona's family register, kept by the town of its 本籍 (here the same town)
+    for label, fee in (("住民票の写し", "¥300"), ("戸籍全部事項証明書", "¥450"), ("印鑑登録証明書", "¥300")):
         page.get_by_text(label, exact=True).click()
         page.get_by_label("暗証番号（数字4桁）").fill("1234")
         page.get_by_role("button", name="交付する").click()
         expect(page.locator("#kiosk-result")).to_be_visible(timeout=60_000)  # signing; the machine may be loaded
-        expect(page.locator("#result-fee")).to_have_text("¥300")
+        expect(page.locator("#result-fee")).to_have_text(fee)
         accessible(page)
         number = page.locator("#result-number").inner_text()
         href = page.locator("#result-print").get_attribute("href")

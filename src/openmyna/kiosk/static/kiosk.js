@@ -63,7 +63,8 @@
         options: {
           household: document.getElementById("opt-household").checked,
           my_number: document.getElementById("opt-my-number").checked,
-          resident_code: document.getElementById("opt-resident-code").checked
+          resident_code: document.getElementById("opt-resident-code").checked,
+          honseki: document.getElementById("opt-honseki").checked
         },
         tendered: tenderedText === "" ? null : parseInt(tenderedText, 10),
         method: form.querySelector("input[name=method]:checked").value,
