@@ -20,12 +20,10 @@ unique in the table, so a second use is still refused.
 from __future__ import annotations
 
 import base64
-import binascii
 import datetime as dt
 import hashlib
 import hmac
 import secrets
-import struct
 from dataclasses import dataclass
 from typing import Literal
 
@@ -35,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from openmyna.card import service as cards
 from openmyna.card.models import Card
-from openmyna.core import clock
+from openmyna.core import clock, tokens
 from openmyna.core.crypto import KeyRing
 from openmyna.core.db import SWEEPS
 from openmyna.core.errors import Conflict, DomainError, Forbidden, NotFound
@@ -49,7 +47,6 @@ Method = Literal["card", "qr"]
 Purpose = Literal["login", "reauth"]
 FAILURES = ("wrong-pin", "locked")
 CARD_TOKEN_KEY = "portal-card-challenge/v1"
-_NONCE, _MAC = 12, 16
 _PURPOSES: dict[str, bytes] = {"login": b"l", "reauth": b"r"}
 
 
@@ -156,8 +153,7 @@ def open_transaction(
 def card_challenge(keys: KeyRing, *, purpose: Purpose = "login") -> Opened:
     """A fresh card challenge that needs no row: nonce, expiry and purpose under the platform's MAC."""
     expires = _now().replace(microsecond=0) + TTL
-    body = secrets.token_bytes(_NONCE) + struct.pack(">I", int(expires.timestamp())) + _PURPOSES[purpose]
-    token = base64.urlsafe_b64encode(body + keys.mac(CARD_TOKEN_KEY, body)[:_MAC]).decode()
+    token = tokens.issue(keys, CARD_TOKEN_KEY, expires_at=expires, payload=_PURPOSES[purpose])
     return Opened(token, secrets.token_urlsafe(24), expires)
 
 
@@ -169,19 +165,15 @@ class _CardToken:
 
 def _card_token(keys: KeyRing, token: str) -> _CardToken:
     """What a card challenge's token says, or :class:`LoginUnknown` when this platform did not make it."""
-    try:
-        raw = base64.urlsafe_b64decode(token.encode())
-    except (binascii.Error, ValueError):
-        raw = b""
-    body, mac = raw[:-_MAC], raw[-_MAC:]
     purposes = {code: name for name, code in _PURPOSES.items()}
-    if len(body) != _NONCE + 5 or not hmac.compare_digest(keys.mac(CARD_TOKEN_KEY, body)[:_MAC], mac):
-        raise LoginUnknown("no login with this code")
-    (expires,) = struct.unpack(">I", body[_NONCE : _NONCE + 4])
-    purpose = purposes.get(body[-1:])
+    try:
+        claims = tokens.read(keys, CARD_TOKEN_KEY, token)
+    except tokens.UnknownToken as exc:
+        raise LoginUnknown("no login with this code") from exc
+    purpose = purposes.get(claims.payload)
     if purpose is None:
         raise LoginUnknown("no login with this code")
-    return _CardToken(dt.datetime.fromtimestamp(expires, dt.UTC), purpose)  # type: ignore[arg-type]
+    return _CardToken(claims.expires_at, purpose)  # type: ignore[arg-type]
 
 
 def select_by_token(token: str) -> Select[tuple[LoginTransaction]]:
