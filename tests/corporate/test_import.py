@@ -152,8 +152,8 @@ def test_a_staged_sqlite_load_leaves_no_staging_file_and_nothing_attached(
     database_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """SQLite, a bulk load of a large file: the parsing process stages clean rows in files beside the database,
-    which are gone after the import whether it commits or is interrupted (and so is what a killed one left);
-    the interrupted one wrote nothing, and the connection goes back to the pool with nothing attached."""
+    which are gone after the import whether it commits or is interrupted; the interrupted one wrote nothing,
+    and the connection goes back to the pool with nothing attached."""
     if not database_url.startswith("sqlite"):
         pytest.skip("staging files are SQLite's")
     monkeypatch.setattr(nta_columns, "PROCESS_MIN_BYTES", 0)
@@ -164,9 +164,7 @@ def test_a_staged_sqlite_load_leaves_no_staging_file_and_nothing_attached(
     path = write(tmp_path / "full.csv", [row(number(7000 + i), sequence=i + 1) for i in range(60)])
 
     def staging_files() -> list[str]:
-        return [p.name for p in directory.iterdir() if p.name.startswith(nta_columns.STAGING_PREFIX)]
-
-    (directory / f"{nta_columns.STAGING_PREFIX}killed").mkdir()  # what an import killed outright leaves
+        return [p.name for p in directory.iterdir() if p.name.startswith(".corporate-import-")]
 
     def interrupt(_rows: int) -> None:
         raise KeyboardInterrupt

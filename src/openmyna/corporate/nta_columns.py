@@ -288,9 +288,6 @@ _BLOCKS_AHEAD = 3
 # A staged load cuts the file into about this many staging files (SQLite attaches at most 10 databases to a
 # connection, and the importer reads each once), each at least a block.
 _SEGMENTS = 8
-# The temporary directories of staged loads, beside the database: one at a time (the importer holds the writer),
-# so any other found there is a leftover.
-STAGING_PREFIX = ".corporate-import-"
 # The parsing process's page cache for a staging file (KiB): it only appends.
 _STAGE_CACHE_KIB = 8000
 # How many blocks it may run ahead in a staged load: the importer takes a while over each complete staging file
@@ -415,11 +412,7 @@ def _read_in_process(
     # 560 MiB for both processes together, against 406 forked). It touches nothing the parent opened
     # (database connections, threads' locks): it only parses blocks it is sent, and writes its own files.
     fork = multiprocessing.get_context("fork")
-    directory = None
-    if stage_dir:
-        for leftover in stage_dir.glob(f"{STAGING_PREFIX}*"):  # of an import killed outright (SIGKILL, power)
-            shutil.rmtree(leftover, ignore_errors=True)
-        directory = tempfile.mkdtemp(prefix=STAGING_PREFIX, dir=stage_dir)
+    directory = tempfile.mkdtemp(prefix=".corporate-import-", dir=stage_dir) if stage_dir else None
     stage = (directory, max(path.stat().st_size // _SEGMENTS, _BLOCK_BYTES)) if directory else None
     pool = ProcessPoolExecutor(max_workers=1, mp_context=fork, initializer=_start_parser, initargs=(stage,))
     pending: collections.deque[tuple[int, Future[Any]]] = collections.deque()
@@ -483,8 +476,7 @@ def read_rows(
     Python's lock, so they overlap only where Arrow or the database driver release it). With ``whole``
     ("copy" for PostgreSQL, "rows" for SQLite) the parsing process sends clean blocks as :class:`CopyBlock`;
     with ``stage_dir`` (SQLite, a bulk load) it writes runs of clean blocks to staging files in a temporary
-    directory there, yielded as :class:`Segment` once complete, and removed when the reader ends (the caller holds
-    the database's writer: a directory another load left there is removed first).
+    directory there, yielded as :class:`Segment` once complete, and removed when the reader ends.
     """
     encoding = encoding or check_is_nta(path)
     if in_process is None:
