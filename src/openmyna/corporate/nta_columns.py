@@ -260,9 +260,8 @@ class CopyBlock(NamedTuple):
 
 
 class Segment(NamedTuple):
-    """SQLite, a bulk load: clean rows the parsing process wrote to a staging file (table ``rows``: the stored
-    columns ``c0``… in the registry's order, then the row's ``line``; each block's rows in key order), lines
-    ``first_line`` to ``first_line + rows - 1``, complete."""
+    """SQLite, a bulk load: clean rows the parsing process wrote to a staging file (table ``rows``, the stored
+    columns ``c0``… in the registry's order), lines ``first_line`` to ``first_line + rows - 1``, complete."""
 
     path: str
     first_line: int
@@ -272,9 +271,9 @@ class Segment(NamedTuple):
         """Its records in batches of ``size``, in file order (when it cannot be copied whole)."""
         source = sqlite3.connect(self.path)
         try:
-            cursor = source.execute("SELECT * FROM rows ORDER BY line")
+            cursor = source.execute("SELECT rowid, * FROM rows ORDER BY rowid")
             while chunk := cursor.fetchmany(size):
-                yield [Record(row[-1], row[:-1]) for row in chunk]
+                yield [Record(self.first_line + row[0] - 1, row[1:]) for row in chunk]
         finally:
             source.close()
 
@@ -291,8 +290,8 @@ _SEGMENTS = 8
 # The parsing process's page cache for a staging file (KiB): it only appends.
 _STAGE_CACHE_KIB = 8000
 # How many blocks it may run ahead in a staged load: the importer takes a while over each complete staging file
-# (copying it), and the blocks wait in memory (2 MiB each), their results do not.
-_STAGED_BLOCKS_AHEAD = 8
+# (copying it, indexing its names), and the blocks wait in memory (2 MiB each), their results do not.
+_STAGED_BLOCKS_AHEAD = 16
 
 
 class _Stage:
@@ -310,13 +309,10 @@ class _Stage:
             self.connection = sqlite3.connect(os.path.join(self.directory, f"{self.count}.db"), isolation_level=None)
             for pragma in ("journal_mode = OFF", "synchronous = OFF", f"cache_size = -{_STAGE_CACHE_KIB}"):
                 self.connection.execute(f"PRAGMA {pragma}")
-            self.connection.execute(f"CREATE TABLE rows ({''.join(f'c{i}, ' for i in range(len(rows[0])))}line)")
+            self.connection.execute(f"CREATE TABLE rows ({', '.join(f'c{i}' for i in range(len(rows[0])))})")
             self.connection.execute("BEGIN")
             self.first_line, self.rows, self.bytes = first_line, 0, 0
-        # In key order, with their lines: the importer copies them in this order (the registry's B-tree is
-        # filled a block at a time, as with records, and the importer sorts nothing).
-        numbered = sorted([(*row, line) for line, row in enumerate(rows, first_line)])
-        self.connection.executemany(f"INSERT INTO rows VALUES ({', '.join('?' * len(numbered[0]))})", numbered)
+        self.connection.executemany(f"INSERT INTO rows VALUES ({', '.join('?' * len(rows[0]))})", rows)
         self.rows += len(rows)
         self.bytes += size
 

@@ -165,6 +165,10 @@ class Writer:
         # PostgreSQL loads an empty registry with COPY FREEZE, which needs the table created in this
         # transaction: the staging table of :func:`staged_load`.
         self.freeze = deferred and into_empty and self.postgresql
+        # SQLite, a bulk load into an empty registry: while every row has come from staging files, each file's
+        # rows enter the 2-character index as they are copied (while the parsing process works on the next), so
+        # :meth:`build_indexes` need not read them all back and tokenise them at the end.
+        self.bigrams_so_far = deferred and into_empty and not self.postgresql
 
     def start_bulk_load(self) -> None:
         """A bulk load starts without the table's secondary indexes (rebuilt by :meth:`build_indexes`)."""
@@ -207,21 +211,14 @@ class Writer:
         self.connection.exec_driver_sql(
             "INSERT INTO corporate_search_trigram (corporate_search_trigram) VALUES ('rebuild')"
         )
+        if self.bigrams_so_far:  # every row is in the 2-character index already
+            return
         self.connection.exec_driver_sql(
             "INSERT INTO corporate_search_bigram (corporate_search_bigram) VALUES ('delete-all')"
         )
-        raw = self.connection.connection.driver_connection
-        source = raw.cursor()  # type: ignore[union-attr]
-        source.execute("SELECT number, search_text FROM corporate_corporations ORDER BY number")
-        sink = raw.cursor()  # type: ignore[union-attr]
-        while rows := source.fetchmany(LOOKUP_CHUNK):
-            numbers, texts = zip(*rows, strict=True)
-            sink.executemany(
-                "INSERT INTO corporate_search_bigram (rowid, tokens) VALUES (?, ?)",
-                zip(numbers, bigram_tokens_many(list(texts)), strict=True),
-            )
-        source.close()
-        sink.close()
+        self._index_bigrams(
+            self.connection.exec_driver_sql("SELECT number, search_text FROM corporate_corporations ORDER BY number")
+        )
 
     def _placeholders(self, count: int) -> str:
         return ", ".join(["%s" if self.postgresql else "?"] * count)
@@ -260,16 +257,31 @@ class Writer:
         try:
             self.connection.exec_driver_sql(
                 f"INSERT INTO corporate_corporations ({', '.join(CURRENT_COLUMNS)}) "
-                f"SELECT {', '.join(f'c{i}' for i in range(len(CURRENT_COLUMNS)))} FROM {name}.rows ORDER BY rowid"
+                f"SELECT * FROM {name}.rows ORDER BY c0"  # in key order: the table's B-tree is filled page by page
             )
         except IntegrityError:
             return False
+        if self.bigrams_so_far:
+            rows = self.connection.exec_driver_sql(
+                f"SELECT c0, c{len(CURRENT_COLUMNS) - 1} FROM {name}.rows ORDER BY c0"
+            )
+            self._index_bigrams(rows)
         return True
+
+    def _index_bigrams(self, rows: Any) -> None:
+        """SQLite: (number, search text) rows, in rowid order, into the 2-character index."""
+        while chunk := rows.fetchmany(LOOKUP_CHUNK):
+            numbers, texts = zip(*chunk, strict=True)
+            self.connection.exec_driver_sql(
+                "INSERT INTO corporate_search_bigram (rowid, tokens) VALUES (?, ?)",
+                list(zip(numbers, bigram_tokens_many(list(texts)), strict=True)),
+            )
 
     def _insert_rows(self, rows: list[tuple[Any, ...]]) -> None:
         """Stored current rows, in key order (the table's B-tree is filled page by page)."""
         if not rows:
             return
+        self.bigrams_so_far = False
         if self.postgresql:
             columns = (*CURRENT_COLUMNS, "bigrams")
             tokens = bigram_tokens_many([row[-1] for row in rows])
@@ -301,6 +313,7 @@ class Writer:
         them and their index entries."""
         if not old:
             return
+        self.bigrams_so_far = False
         numbers = list(old)
         cols = ", ".join(VERSION_COLUMNS)
         conflict = " ON CONFLICT DO NOTHING" if self.postgresql else ""
