@@ -8,7 +8,6 @@ The caller owns the transaction, so an interrupted import leaves nothing of the 
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import json
 from collections.abc import Callable, Iterable, Sequence
@@ -23,7 +22,7 @@ from openmyna.core.db import without_cycle_collection
 from openmyna.corporate import activity as activity_service
 from openmyna.corporate.models import Corporation, ImportedFile
 from openmyna.corporate.nta import BadRow, Record, check_is_nta
-from openmyna.corporate.nta_columns import CopyBlock, Segment, read_rows
+from openmyna.corporate.nta_columns import CopyBlock, read_rows
 from openmyna.corporate.writer import LOOKUP_CHUNK, Writer, staged_load
 
 BATCH_SIZE = 10_000
@@ -192,56 +191,28 @@ def _import_rows(
     on_bad_row: Callable[[BadRow], None] | None,
 ) -> None:
     batch: list[Record] = []
-    database = connection.engine.url.database
-    # SQLite, a bulk load from a file: runs of clean rows come staged in files of the parsing process's, next
-    # to the database (not in a temporary directory that may live in memory).
-    staged = not writer.postgresql and writer.deferred and database and database != ":memory:"
-    items_read = read_rows(
-        path,
-        encoding=encoding,
-        whole="copy" if writer.postgresql else "rows",
-        stage_dir=Path(database).resolve().parent if staged and database else None,
-    )
-    with contextlib.closing(items_read):
-        for item in items_read:
-            if isinstance(item, Segment):
-                _flush(connection, batch, report, writer, progress)  # what comes before is applied first
-                batch = []
-                if writer.copy_segment(item):
-                    _counted(item.rows, report, progress)
-                    continue
-                for records in item.records(batch_size):
-                    _flush(connection, records, report, writer, progress)
+    for item in read_rows(path, encoding=encoding, whole="copy" if writer.postgresql else "rows"):
+        if isinstance(item, CopyBlock):
+            _flush(connection, batch, report, writer, progress)  # what comes before is applied first
+            batch = []
+            if _copied(connection, item, report, writer, progress):
                 continue
-            if isinstance(item, CopyBlock):
+            items: list[Record | BadRow] = list(item.records())
+        else:
+            items = [item]
+        for one in items:
+            if isinstance(one, BadRow):
+                report.bad += 1
+                if len(report.bad_rows) < MAX_REPORTED_BAD_ROWS:
+                    report.bad_rows.append(one)
+                if on_bad_row:
+                    on_bad_row(one)
+                continue
+            batch.append(one)
+            if len(batch) >= batch_size:
                 _flush(connection, batch, report, writer, progress)
                 batch = []
-                if _copied(connection, item, report, writer, progress):
-                    continue
-                items: list[Record | BadRow] = list(item.records())
-            else:
-                items = [item]
-            for one in items:
-                if isinstance(one, BadRow):
-                    report.bad += 1
-                    if len(report.bad_rows) < MAX_REPORTED_BAD_ROWS:
-                        report.bad_rows.append(one)
-                    if on_bad_row:
-                        on_bad_row(one)
-                    continue
-                batch.append(one)
-                if len(batch) >= batch_size:
-                    _flush(connection, batch, report, writer, progress)
-                    batch = []
     _flush(connection, batch, report, writer, progress)
-
-
-def _counted(rows: int, report: ImportReport, progress: Callable[[int], None] | None) -> None:
-    """``rows`` new corporations written without records."""
-    report.rows += rows
-    report.inserted += rows
-    if progress:
-        progress(rows)
 
 
 def _copied(
@@ -256,7 +227,10 @@ def _copied(
     if len(set(block.numbers)) != len(block.numbers) or _existing(connection, sorted(block.numbers)):
         return False
     writer.copy_current(block)
-    _counted(len(block.numbers), report, progress)
+    report.rows += len(block.numbers)
+    report.inserted += len(block.numbers)
+    if progress:
+        progress(len(block.numbers))
     return True
 
 

@@ -18,11 +18,7 @@ import hashlib
 import itertools
 import marshal
 import multiprocessing
-import os
-import shutil
 import signal
-import sqlite3
-import tempfile
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
@@ -259,103 +255,20 @@ class CopyBlock(NamedTuple):
         return records
 
 
-class Segment(NamedTuple):
-    """SQLite, a bulk load: clean rows the parsing process wrote to a staging file (table ``rows``, the stored
-    columns ``c0``… in the registry's order), lines ``first_line`` to ``first_line + rows - 1``, complete."""
-
-    path: str
-    first_line: int
-    rows: int
-
-    def records(self, size: int) -> Iterator[list[Record]]:
-        """Its records in batches of ``size``, in file order (when it cannot be copied whole)."""
-        source = sqlite3.connect(self.path)
-        try:
-            cursor = source.execute("SELECT rowid, * FROM rows ORDER BY rowid")
-            while chunk := cursor.fetchmany(size):
-                yield [Record(self.first_line + row[0] - 1, row[1:]) for row in chunk]
-        finally:
-            source.close()
-
-
 # A file this large is parsed in a second process (starting one costs about a second: a fresh interpreter
 # importing Arrow); smaller files, daily diffs among them, in a thread.
 PROCESS_MIN_BYTES = 16 << 20
 # Chunks of about 10,000 NTA lines, cut at line ends, and how many the parsing process may run ahead.
 _BLOCK_BYTES = 1 << 21
 _BLOCKS_AHEAD = 3
-# A staged load cuts the file into about this many staging files (SQLite attaches at most 10 databases to a
-# connection, and the importer reads each once), each at least a block.
-_SEGMENTS = 8
-# The parsing process's page cache for a staging file (KiB): it only appends.
-_STAGE_CACHE_KIB = 8000
-# How many blocks it may run ahead in a staged load: the importer takes a while over each complete staging file
-# (copying it, indexing its names), and the blocks wait in memory (2 MiB each), their results do not.
-_STAGED_BLOCKS_AHEAD = 16
 
 
-class _Stage:
-    """In the parsing process of a staged load: the staging file being written (one transaction, no journal:
-    it is thrown away whatever happens) and when to start the next."""
-
-    def __init__(self, directory: str, segment_bytes: int) -> None:
-        self.directory, self.segment_bytes = directory, segment_bytes
-        self.connection: sqlite3.Connection | None = None
-        self.count = self.first_line = self.rows = self.bytes = 0
-
-    def write(self, first_line: int, rows: list[tuple[str | int | None, ...]], size: int) -> None:
-        if self.connection is None:
-            self.count += 1
-            self.connection = sqlite3.connect(os.path.join(self.directory, f"{self.count}.db"), isolation_level=None)
-            for pragma in ("journal_mode = OFF", "synchronous = OFF", f"cache_size = -{_STAGE_CACHE_KIB}"):
-                self.connection.execute(f"PRAGMA {pragma}")
-            self.connection.execute(f"CREATE TABLE rows ({', '.join(f'c{i}' for i in range(len(rows[0])))})")
-            self.connection.execute("BEGIN")
-            self.first_line, self.rows, self.bytes = first_line, 0, 0
-        self.connection.executemany(f"INSERT INTO rows VALUES ({', '.join('?' * len(rows[0]))})", rows)
-        self.rows += len(rows)
-        self.bytes += size
-
-    def close(self) -> Segment | None:
-        """The staging file written so far, complete (None if there is none)."""
-        if self.connection is None:
-            return None
-        self.connection.execute("COMMIT")
-        self.connection.close()
-        self.connection = None
-        return Segment(os.path.join(self.directory, f"{self.count}.db"), self.first_line, self.rows)
-
-
-_STAGE: _Stage | None = None
-
-
-def _start_parser(stage: tuple[str, int] | None = None) -> None:
+def _start_parser() -> None:
     """The parsing process: Ctrl-C is the importing process's to handle (it stops this one), no cycle
-    collection (see the importer), Arrow's buffers handed back at once (see :func:`read_rows`); for a staged
-    load, where its staging files go and how large each grows."""
-    global _STAGE
+    collection (see the importer), Arrow's buffers handed back at once (see :func:`read_rows`)."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     gc.disable()
     pa.set_memory_pool(pa.system_memory_pool())
-    _STAGE = _Stage(*stage) if stage else None
-
-
-def _stage_block(name: str, encoding: str, first_line: int, data: bytes) -> tuple[Segment | None, Any]:
-    """In the parsing process of a staged load: a clean block's rows go to the staging file (their count
-    comes back), any other block comes back as Records and BadRows, the staging file so far closed first.
-    With it, a staging file completed before this block (full, or closed for it), if any."""
-    assert _STAGE is not None
-    done = _STAGE.close() if _STAGE.bytes >= _STAGE.segment_bytes else None
-    rows = _parse_rows(data, encoding, first_line)
-    if rows is None:
-        return done or _STAGE.close(), parse_lines(name, encoding, first_line, data.splitlines(keepends=True))
-    _STAGE.write(first_line, rows, len(data))
-    return done, len(rows)
-
-
-def _end_stage() -> Segment | None:
-    assert _STAGE is not None
-    return _STAGE.close()
 
 
 # marshal's version 2 writes no back-references: 3-4x faster than the default for a block of rows (measured),
@@ -401,41 +314,26 @@ def _blocks(path: Path) -> Iterator[tuple[int, bytes]]:
             yield line, rest
 
 
-def _read_in_process(
-    path: Path, encoding: str, whole: str | None, stage_dir: Path | None
-) -> Iterator[Record | BadRow | CopyBlock | Segment]:
+def _read_in_process(path: Path, encoding: str, whole: str | None) -> Iterator[Record | BadRow | CopyBlock]:
     # Forked, so it shares the importing process's pages (a spawned interpreter re-imported the whole CLI:
     # 560 MiB for both processes together, against 406 forked). It touches nothing the parent opened
-    # (database connections, threads' locks): it only parses blocks it is sent, and writes its own files.
+    # (database connections, threads' locks): it only parses blocks it is sent.
     fork = multiprocessing.get_context("fork")
-    directory = tempfile.mkdtemp(prefix=".corporate-import-", dir=stage_dir) if stage_dir else None
-    stage = (directory, max(path.stat().st_size // _SEGMENTS, _BLOCK_BYTES)) if directory else None
-    pool = ProcessPoolExecutor(max_workers=1, mp_context=fork, initializer=_start_parser, initargs=(stage,))
-    pending: collections.deque[tuple[int, Future[Any]]] = collections.deque()
+    pool = ProcessPoolExecutor(max_workers=1, mp_context=fork, initializer=_start_parser)
+    pending: collections.deque[tuple[int, Future[CopyBlock | tuple[bool, Any]]]] = collections.deque()
 
     def submit(block: tuple[int, bytes] | None) -> None:
-        if block is None:
-            return
-        if stage:
-            pending.append((block[0], pool.submit(_stage_block, path.name, encoding, *block)))
-        else:
+        if block is not None:
             pending.append((block[0], pool.submit(_parse_block, path.name, encoding, *block, whole)))
 
     try:
         blocks = _blocks(path)
-        for block in itertools.islice(blocks, _STAGED_BLOCKS_AHEAD if stage else _BLOCKS_AHEAD):
+        for block in itertools.islice(blocks, _BLOCKS_AHEAD):
             submit(block)
         while pending:
             first, future = pending.popleft()
             result = future.result()
             submit(next(blocks, None))
-            if stage:
-                done, result = result
-                if done:
-                    yield done
-                if not isinstance(result, int):  # an int: that many rows staged
-                    yield from result
-                continue
             if isinstance(result, CopyBlock):
                 yield result
                 continue
@@ -445,12 +343,8 @@ def _read_in_process(
                 yield from map(Record, range(first, first + len(rows)), rows)
             else:
                 yield from items
-        if stage and (last := pool.submit(_end_stage).result()):
-            yield last
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-        if directory:
-            shutil.rmtree(directory, ignore_errors=True)
 
 
 def read_rows(
@@ -461,8 +355,7 @@ def read_rows(
     read_ahead: bool = True,
     in_process: bool | None = None,
     whole: str | None = None,
-    stage_dir: Path | None = None,
-) -> Iterator[Record | BadRow | CopyBlock | Segment]:
+) -> Iterator[Record | BadRow | CopyBlock]:
     """Every row of an NTA CSV file as a Record or a BadRow, in file order, in constant memory.
 
     Each chunk is checked column by column when it is clean, row by row (naming every bad line) otherwise.
@@ -470,15 +363,13 @@ def read_rows(
     a few chunks ahead, so parsing and the caller's writing each have a core. Otherwise, with
     ``read_ahead``, the next chunk is read in a thread while the caller handles this one (they share
     Python's lock, so they overlap only where Arrow or the database driver release it). With ``whole``
-    ("copy" for PostgreSQL, "rows" for SQLite) the parsing process sends clean blocks as :class:`CopyBlock`;
-    with ``stage_dir`` (SQLite, a bulk load) it writes runs of clean blocks to staging files in a temporary
-    directory there, yielded as :class:`Segment` once complete, and removed when the reader ends.
+    ("copy" for PostgreSQL, "rows" for SQLite) the parsing process sends clean blocks as :class:`CopyBlock`.
     """
     encoding = encoding or check_is_nta(path)
     if in_process is None:
         in_process = path.stat().st_size >= PROCESS_MIN_BYTES
     if in_process:
-        yield from _read_in_process(path, encoding, whole, stage_dir)
+        yield from _read_in_process(path, encoding, whole)
         return
     # Arrow's buffers here live for one chunk: the system allocator hands them back, where mimalloc's
     # per-thread heaps kept about 50 MiB more resident through an import.

@@ -10,21 +10,18 @@ from __future__ import annotations
 
 import contextlib
 import secrets
-import sqlite3
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
-from sqlalchemy import event
 from sqlalchemy.engine import Connection
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.schema import CreateIndex
 
 from openmyna.core.db import bulk_insert
 from openmyna.corporate.codes import COLUMNS
 from openmyna.corporate.models import Corporation
 from openmyna.corporate.nta import Record
-from openmyna.corporate.nta_columns import CopyBlock, Segment
+from openmyna.corporate.nta_columns import CopyBlock
 from openmyna.corporate.text import bigram_tokens_many
 
 # SQLite's page cache while rows are written, and while the indexes are built (its sorter may use as much
@@ -138,18 +135,6 @@ def staged_load(connection: Connection, on_indexes: Any = None) -> Iterator[Conn
     connection.exec_driver_sql(f"DROP SCHEMA {schema} CASCADE")
 
 
-# SQLite: staging files attached to a connection by :meth:`Writer.copy_segment`, by id of the DB-API connection.
-# A database read in a transaction cannot be detached before it ends, so they are detached when the connection
-# goes back to the pool (the files themselves are gone by then: see nta_columns.read_rows).
-_ATTACHED: dict[int, list[str]] = {}
-
-
-def _detach_staged(dbapi_connection: Any, _record: Any) -> None:
-    for name in _ATTACHED.pop(id(dbapi_connection), ()):
-        with contextlib.suppress(sqlite3.Error):  # a connection closed meanwhile has nothing attached
-            dbapi_connection.execute(f"DETACH DATABASE {name}")
-
-
 class Writer:
     """Dialect-specific writes of current rows, history rows and the search indexes.
 
@@ -165,10 +150,6 @@ class Writer:
         # PostgreSQL loads an empty registry with COPY FREEZE, which needs the table created in this
         # transaction: the staging table of :func:`staged_load`.
         self.freeze = deferred and into_empty and self.postgresql
-        # SQLite, a bulk load into an empty registry: while every row has come from staging files, each file's
-        # rows enter the 2-character index as they are copied (while the parsing process works on the next), so
-        # :meth:`build_indexes` need not read them all back and tokenise them at the end.
-        self.bigrams_so_far = deferred and into_empty and not self.postgresql
 
     def start_bulk_load(self) -> None:
         """A bulk load starts without the table's secondary indexes (rebuilt by :meth:`build_indexes`)."""
@@ -211,14 +192,21 @@ class Writer:
         self.connection.exec_driver_sql(
             "INSERT INTO corporate_search_trigram (corporate_search_trigram) VALUES ('rebuild')"
         )
-        if self.bigrams_so_far:  # every row is in the 2-character index already
-            return
         self.connection.exec_driver_sql(
             "INSERT INTO corporate_search_bigram (corporate_search_bigram) VALUES ('delete-all')"
         )
-        self._index_bigrams(
-            self.connection.exec_driver_sql("SELECT number, search_text FROM corporate_corporations ORDER BY number")
-        )
+        raw = self.connection.connection.driver_connection
+        source = raw.cursor()  # type: ignore[union-attr]
+        source.execute("SELECT number, search_text FROM corporate_corporations ORDER BY number")
+        sink = raw.cursor()  # type: ignore[union-attr]
+        while rows := source.fetchmany(LOOKUP_CHUNK):
+            numbers, texts = zip(*rows, strict=True)
+            sink.executemany(
+                "INSERT INTO corporate_search_bigram (rowid, tokens) VALUES (?, ?)",
+                zip(numbers, bigram_tokens_many(list(texts)), strict=True),
+            )
+        source.close()
+        sink.close()
 
     def _placeholders(self, count: int) -> str:
         return ", ".join(["%s" if self.postgresql else "?"] * count)
@@ -240,48 +228,10 @@ class Writer:
         ):
             copy.write(block.text)
 
-    def copy_segment(self, segment: Segment) -> bool:
-        """SQLite, a bulk load: a staging file of new corporations' rows copied in one statement, with no Python
-        per row. False, with nothing written, if it holds a known or repeated number (the statement fails on the
-        key and SQLite undoes it) or no more databases can be attached: the caller applies its records."""
-        raw = self.connection.connection.driver_connection
-        attached = [row[1] for row in raw.execute("PRAGMA database_list") if row[1] not in ("main", "temp")]  # type: ignore[union-attr]
-        if len(attached) >= raw.getlimit(sqlite3.SQLITE_LIMIT_ATTACHED):  # type: ignore[union-attr]
-            return False
-        engine = self.connection.engine
-        if not event.contains(engine, "checkin", _detach_staged):
-            event.listen(engine, "checkin", _detach_staged)
-        name = f"corporate_stage_{secrets.token_hex(4)}"
-        self.connection.exec_driver_sql(f"ATTACH DATABASE ? AS {name}", (segment.path,))
-        _ATTACHED.setdefault(id(raw), []).append(name)
-        try:
-            self.connection.exec_driver_sql(
-                f"INSERT INTO corporate_corporations ({', '.join(CURRENT_COLUMNS)}) "
-                f"SELECT * FROM {name}.rows ORDER BY c0"  # in key order: the table's B-tree is filled page by page
-            )
-        except IntegrityError:
-            return False
-        if self.bigrams_so_far:
-            rows = self.connection.exec_driver_sql(
-                f"SELECT c0, c{len(CURRENT_COLUMNS) - 1} FROM {name}.rows ORDER BY c0"
-            )
-            self._index_bigrams(rows)
-        return True
-
-    def _index_bigrams(self, rows: Any) -> None:
-        """SQLite: (number, search text) rows, in rowid order, into the 2-character index."""
-        while chunk := rows.fetchmany(LOOKUP_CHUNK):
-            numbers, texts = zip(*chunk, strict=True)
-            self.connection.exec_driver_sql(
-                "INSERT INTO corporate_search_bigram (rowid, tokens) VALUES (?, ?)",
-                list(zip(numbers, bigram_tokens_many(list(texts)), strict=True)),
-            )
-
     def _insert_rows(self, rows: list[tuple[Any, ...]]) -> None:
         """Stored current rows, in key order (the table's B-tree is filled page by page)."""
         if not rows:
             return
-        self.bigrams_so_far = False
         if self.postgresql:
             columns = (*CURRENT_COLUMNS, "bigrams")
             tokens = bigram_tokens_many([row[-1] for row in rows])
@@ -313,7 +263,6 @@ class Writer:
         them and their index entries."""
         if not old:
             return
-        self.bigrams_so_far = False
         numbers = list(old)
         cols = ", ".join(VERSION_COLUMNS)
         conflict = " ON CONFLICT DO NOTHING" if self.postgresql else ""
