@@ -104,13 +104,14 @@ def test_a_staged_load_swaps_in_the_same_table_and_drops_what_an_interrupted_one
             other.exec_driver_sql(f"DROP SCHEMA IF EXISTS {leftover} CASCADE")
 
 
-def test_blocks_written_as_copy_text_give_the_same_registry_as_records(
-    connection: Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize("bulk", [True, False], ids=["bulk", "row-by-row"])
+def test_clean_blocks_sent_whole_give_the_same_registry_as_records(
+    connection: Connection, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, bulk: bool
 ) -> None:
-    """PostgreSQL: a large file's clean blocks of new corporations go to COPY as the parsing process wrote
-    them; blocks with a repeated or known number, or a bad row, go record by record. Same registry."""
-    if connection.dialect.name != "postgresql":
-        pytest.skip("COPY text is PostgreSQL's")
+    """A large file's clean blocks of new corporations are written as the parsing process sent them (COPY text
+    on PostgreSQL, stored rows on SQLite); blocks with a repeated or known number, or a bad row, go record by
+    record. Same registry, same search indexes."""
+    postgresql = connection.dialect.name == "postgresql"
     monkeypatch.setattr(nta_columns, "_BLOCK_BYTES", 1500)
     lines = [row(number(5000 + i), sequence=i + 1, name=f"株式会社ﾊﾞｯｸ\\スラッシュ{i}＼",
                  furigana="バックスラッシュ" if i % 2 else "", en_name="Back\\slash Co." if i % 3 else "")
@@ -119,24 +120,30 @@ def test_blocks_written_as_copy_text_give_the_same_registry_as_records(
     lines[50] = lines[50][:-1]  # a bad row
     path = write(tmp_path / "blocks.csv", lines)
 
-    def load(in_process: bool) -> tuple[ImportReport, list[tuple[object, ...]], list[tuple[object, ...]]]:
+    def load(
+        in_process: bool,
+    ) -> tuple[ImportReport, list[tuple[object, ...]], list[tuple[object, ...]], list[list[str]]]:
         monkeypatch.setattr(nta_columns, "PROCESS_MIN_BYTES", 0 if in_process else 1 << 40)
         savepoint = connection.begin_nested()
-        report = importer.import_nta_file(connection, path)
+        report = importer.import_nta_file(connection, path, bulk=bulk)
         current = connection.exec_driver_sql(
             "SELECT *, bigrams::text FROM corporate_corporations ORDER BY number"
+            if postgresql
+            else "SELECT * FROM corporate_corporations ORDER BY number"
         ).all()
+        found = [sorted(names(connection, term)) for term in ("ッシュ1", "ュ2", "ﾊﾞｯｸ\\スラッシュ3", "slash", "新名")]
         history = connection.exec_driver_sql(
             "SELECT number, digest, name FROM corporate_versions ORDER BY number, digest"
         ).all()
         savepoint.rollback()
-        return report, [tuple(r) for r in current], [tuple(r) for r in history]
+        return report, [tuple(r) for r in current], [tuple(r) for r in history], found
 
     by_copy, by_records = load(True), load(False)
     assert by_copy == by_records
-    report, current, history = by_copy
+    report, current, history, found = by_copy
     assert (report.rows, report.inserted, report.replaced, report.bad) == (59, 58, 1, 1)
     assert len(current) == 58 and len(history) == 1
+    assert [len(f) for f in found] == [11, 11, 10, 38, 1]  # 30–39 (3 renamed)
 
 
 def _index_definitions(connection: Connection) -> set[str]:

@@ -191,7 +191,7 @@ def _import_rows(
     on_bad_row: Callable[[BadRow], None] | None,
 ) -> None:
     batch: list[Record] = []
-    for item in read_rows(path, encoding=encoding, copy=writer.postgresql):
+    for item in read_rows(path, encoding=encoding, whole="copy" if writer.postgresql else "rows"):
         if isinstance(item, CopyBlock):
             _flush(connection, batch, report, writer, progress)  # what comes before is applied first
             batch = []
@@ -222,10 +222,11 @@ def _copied(
     writer: Writer,
     progress: Callable[[int], None] | None,
 ) -> bool:
-    """Write a block of new corporations as it came (COPY text); False if one is known or repeats."""
+    """Write a block of new corporations as it came (COPY text, or rows without records); False if one is
+    known or repeats."""
     if len(set(block.numbers)) != len(block.numbers) or _existing(connection, sorted(block.numbers)):
         return False
-    writer.copy_current(block.text)
+    writer.copy_current(block)
     report.rows += len(block.numbers)
     report.inserted += len(block.numbers)
     if progress:

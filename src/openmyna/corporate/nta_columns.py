@@ -22,7 +22,7 @@ import signal
 from collections.abc import Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 import numpy as np
 import pyarrow as pa
@@ -232,15 +232,21 @@ def parse_chunk(data: bytes, encoding: str, first_line: int) -> list[Record] | N
 
 
 class CopyBlock(NamedTuple):
-    """A clean block of records as PostgreSQL COPY text (the registry's columns, then the 2-character tokens):
-    written as it is when none of ``numbers`` is known yet; ``records()`` otherwise, parsed again from the
-    block's bytes (rare: the parsing process does not build rows no one may need)."""
+    """A clean block of records, whole: for PostgreSQL as COPY text (the registry's columns, then the
+    2-character tokens), for SQLite as the stored rows marshalled. Written as it is when none of ``numbers``
+    is known yet; ``records()`` otherwise, parsed again from the block's bytes (rare: the parsing process
+    does not build records no one may need)."""
 
     first_line: int
     numbers: list[int]
     text: bytes
     data: bytes
     encoding: str
+
+    def rows(self) -> list[tuple[str | int | None, ...]]:
+        """SQLite: the stored rows (``text`` is their marshalled list)."""
+        rows: list[tuple[str | int | None, ...]] = marshal.loads(self.text)
+        return rows
 
     def records(self) -> list[Record]:
         records = parse_chunk(self.data, self.encoding, self.first_line)
@@ -265,11 +271,18 @@ def _start_parser() -> None:
     pa.set_memory_pool(pa.system_memory_pool())
 
 
-def _parse_block(name: str, encoding: str, first_line: int, data: bytes, copy: bool) -> CopyBlock | tuple[bool, Any]:
-    """In the parsing process: a clean block as a :class:`CopyBlock` (``copy``) or (True, its stored rows
-    marshalled: they travel back several times cheaper than pickled Records), any other as (False, its
-    Records and BadRows)."""
-    if copy:
+# marshal's version 2 writes no back-references: 3-4x faster than the default for a block of rows (measured),
+# which hold few repeated objects anyway.
+_MARSHAL_VERSION = 2
+
+
+def _parse_block(
+    name: str, encoding: str, first_line: int, data: bytes, whole: str | None
+) -> CopyBlock | tuple[bool, Any]:
+    """In the parsing process: a clean block as a :class:`CopyBlock` (``whole``: "copy" for PostgreSQL's COPY
+    text, "rows" for SQLite's marshalled rows) or (True, its stored rows marshalled: they travel back several
+    times cheaper than pickled Records), any other as (False, its Records and BadRows)."""
+    if whole == "copy":
         columns = _checked_columns(data, encoding, first_line)
         if columns is not None:
             numbers = pc.cast(columns[0][1], pa.int64()).to_pylist()
@@ -277,7 +290,10 @@ def _parse_block(name: str, encoding: str, first_line: int, data: bytes, copy: b
     else:
         rows = _parse_rows(data, encoding, first_line)
         if rows is not None:
-            return True, marshal.dumps(rows)
+            packed = marshal.dumps(rows, _MARSHAL_VERSION)
+            if whole == "rows":
+                return CopyBlock(first_line, cast(list[int], [row[0] for row in rows]), packed, data, encoding)
+            return True, packed
     return False, parse_lines(name, encoding, first_line, data.splitlines(keepends=True))
 
 
@@ -298,7 +314,7 @@ def _blocks(path: Path) -> Iterator[tuple[int, bytes]]:
             yield line, rest
 
 
-def _read_in_process(path: Path, encoding: str, copy: bool) -> Iterator[Record | BadRow | CopyBlock]:
+def _read_in_process(path: Path, encoding: str, whole: str | None) -> Iterator[Record | BadRow | CopyBlock]:
     # Forked, so it shares the importing process's pages (a spawned interpreter re-imported the whole CLI:
     # 560 MiB for both processes together, against 406 forked). It touches nothing the parent opened
     # (database connections, threads' locks): it only parses blocks it is sent.
@@ -308,7 +324,7 @@ def _read_in_process(path: Path, encoding: str, copy: bool) -> Iterator[Record |
 
     def submit(block: tuple[int, bytes] | None) -> None:
         if block is not None:
-            pending.append((block[0], pool.submit(_parse_block, path.name, encoding, *block, copy)))
+            pending.append((block[0], pool.submit(_parse_block, path.name, encoding, *block, whole)))
 
     try:
         blocks = _blocks(path)
@@ -338,7 +354,7 @@ def read_rows(
     chunk_lines: int = 10_000,
     read_ahead: bool = True,
     in_process: bool | None = None,
-    copy: bool = False,
+    whole: str | None = None,
 ) -> Iterator[Record | BadRow | CopyBlock]:
     """Every row of an NTA CSV file as a Record or a BadRow, in file order, in constant memory.
 
@@ -346,14 +362,14 @@ def read_rows(
     ``in_process`` (default: for files of :data:`PROCESS_MIN_BYTES` and more) parses in a second process,
     a few chunks ahead, so parsing and the caller's writing each have a core. Otherwise, with
     ``read_ahead``, the next chunk is read in a thread while the caller handles this one (they share
-    Python's lock, so they overlap only where Arrow or the database driver release it). With ``copy``
-    the parsing process sends clean blocks as :class:`CopyBlock` (for PostgreSQL).
+    Python's lock, so they overlap only where Arrow or the database driver release it). With ``whole``
+    ("copy" for PostgreSQL, "rows" for SQLite) the parsing process sends clean blocks as :class:`CopyBlock`.
     """
     encoding = encoding or check_is_nta(path)
     if in_process is None:
         in_process = path.stat().st_size >= PROCESS_MIN_BYTES
     if in_process:
-        yield from _read_in_process(path, encoding, copy)
+        yield from _read_in_process(path, encoding, whole)
         return
     # Arrow's buffers here live for one chunk: the system allocator hands them back, where mimalloc's
     # per-thread heaps kept about 50 MiB more resident through an import.

@@ -21,6 +21,7 @@ from openmyna.core.db import bulk_insert
 from openmyna.corporate.codes import COLUMNS
 from openmyna.corporate.models import Corporation
 from openmyna.corporate.nta import Record
+from openmyna.corporate.nta_columns import CopyBlock
 from openmyna.corporate.text import bigram_tokens_many
 
 # SQLite's page cache while rows are written, and while the indexes are built (its sorter may use as much
@@ -211,9 +212,26 @@ class Writer:
         return ", ".join(["%s" if self.postgresql else "?"] * count)
 
     def insert_current(self, records: list[Record]) -> None:
-        if not records:
+        self._insert_rows(sorted(r.row for r in records))
+
+    def copy_current(self, block: CopyBlock) -> None:
+        """A clean block of new corporations as the parsing process sent it: COPY text on PostgreSQL, the
+        stored rows on SQLite (no records built)."""
+        if not self.postgresql:
+            self._insert_rows(sorted(block.rows()))
             return
-        rows = sorted(r.row for r in records)  # in key order: the table's B-tree is filled page by page
+        cols = ", ".join((*CURRENT_COLUMNS, "bigrams"))
+        raw = self.connection.connection.driver_connection
+        with (
+            raw.cursor() as cursor,  # type: ignore[union-attr]
+            cursor.copy(f"COPY corporate_corporations ({cols}) FROM STDIN{' (FREEZE)' if self.freeze else ''}") as copy,
+        ):
+            copy.write(block.text)
+
+    def _insert_rows(self, rows: list[tuple[Any, ...]]) -> None:
+        """Stored current rows, in key order (the table's B-tree is filled page by page)."""
+        if not rows:
+            return
         if self.postgresql:
             columns = (*CURRENT_COLUMNS, "bigrams")
             tokens = bigram_tokens_many([row[-1] for row in rows])
@@ -232,24 +250,13 @@ class Writer:
         if self.deferred:
             return
         self.connection.exec_driver_sql(
-            "INSERT INTO corporate_search_trigram (rowid, search_text) VALUES (?, ?)",
-            [(r.number, r.search_text) for r in records],
+            "INSERT INTO corporate_search_trigram (rowid, search_text) VALUES (?, ?)", [(r[0], r[-1]) for r in rows]
         )
-        tokens = bigram_tokens_many([r.search_text for r in records])
+        tokens = bigram_tokens_many([r[-1] for r in rows])
         self.connection.exec_driver_sql(
             "INSERT INTO corporate_search_bigram (rowid, tokens) VALUES (?, ?)",
-            [(r.number, token) for r, token in zip(records, tokens, strict=True)],
+            [(r[0], token) for r, token in zip(rows, tokens, strict=True)],
         )
-
-    def copy_current(self, text: bytes) -> None:
-        """PostgreSQL: rows already in COPY text (:class:`~openmyna.corporate.nta_columns.CopyBlock`)."""
-        cols = ", ".join((*CURRENT_COLUMNS, "bigrams"))
-        raw = self.connection.connection.driver_connection
-        with (
-            raw.cursor() as cursor,  # type: ignore[union-attr]
-            cursor.copy(f"COPY corporate_corporations ({cols}) FROM STDIN{' (FREEZE)' if self.freeze else ''}") as copy,
-        ):
-            copy.write(text)
 
     def move_to_history(self, old: dict[int, str]) -> None:
         """Copy the stored current rows of ``old`` (number → stored search text) into the history, then delete
