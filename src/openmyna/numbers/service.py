@@ -179,13 +179,13 @@ def _issue(
     connection = bind.connection() if isinstance(bind, Session) else bind
     issued: list[str] = []
 
-    def written(pending: tuple[Future[set[bytes]], dict[bytes, str]] | None) -> None:
+    def written(pending: tuple[Future[set[bytes]], list[bytes], list[str]] | None) -> None:
         if pending is not None:
-            inserted, candidates = pending[0].result(), pending[1]
-            if len(inserted) == len(candidates):
-                issued.extend(candidates.values())
+            inserted, rows, numbers = pending[0].result(), pending[1], pending[2]
+            if len(inserted) == len(rows):
+                issued.extend(numbers)
             else:
-                issued.extend(number for lookup, number in candidates.items() if lookup in inserted)
+                issued.extend(number for lookup, number in zip(rows, numbers, strict=True) if lookup in inserted)
 
     with (
         sqlite_page_cache(connection, _SQLITE_CACHE_KIB),
@@ -202,10 +202,11 @@ def _issue(
                 # In hash order, a number drawn twice once: the unique index is then written page by page
                 # rather than at random places.
                 unique = np.unique(np.frombuffer(b"".join(hashes), dtype=f"S{_LOOKUP_BYTES}"), return_index=True)
-                candidates = {hashes[i]: drawn[i] for i in unique[1].tolist()}
-                chunk = writer.submit(_insert_ignoring_duplicates, connection, kind, list(candidates))
+                order = unique[1].tolist()
+                rows = list(map(hashes.__getitem__, order))
+                chunk = writer.submit(_insert_ignoring_duplicates, connection, kind, rows)
                 written(pending)
-                pending = (chunk, candidates)
+                pending = (chunk, rows, list(map(drawn.__getitem__, order)))
             written(pending)
     raise IssuanceExhausted(f"gave up after {_MAX_ROUNDS} rounds of collisions issuing {count} {kind} numbers")
 
