@@ -57,6 +57,14 @@ def test_bulk_links_and_macs_equal_the_single_ones() -> None:
             protection.person_links(keys, [numbers[0], bad])
 
 
+def test_numbers_are_issued_in_the_order_drawn(db: Session, keys: KeyRing) -> None:
+    """A seeded draw gives the same numbers to the same residents, whatever order the ledger is written in."""
+    count = service._CHUNK + 7
+    assert service.issue_my_numbers(db, keys=keys, count=count, rng=random.Random(9)) == service.random_my_numbers(
+        count, random.Random(9)
+    )
+
+
 def test_a_number_issued_before_is_never_issued_again(db: Session, keys: KeyRing) -> None:
     first = service.issue_my_numbers(db, keys=keys, count=5, rng=random.Random(1))
     # The same random stream again: every candidate collides and must be replaced by fresh ones.

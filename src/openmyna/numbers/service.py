@@ -181,11 +181,11 @@ def _issue(
 
     def written(pending: tuple[Future[set[bytes]], list[bytes], list[str]] | None) -> None:
         if pending is not None:
-            inserted, rows, numbers = pending[0].result(), pending[1], pending[2]
-            if len(inserted) == len(rows):
+            inserted, hashes, numbers = pending[0].result(), pending[1], pending[2]
+            if len(inserted) == len(numbers):
                 issued.extend(numbers)
             else:
-                issued.extend(number for lookup, number in zip(rows, numbers, strict=True) if lookup in inserted)
+                issued.extend(number for lookup, number in zip(hashes, numbers, strict=True) if lookup in inserted)
 
     with (
         sqlite_page_cache(connection, _SQLITE_CACHE_KIB),
@@ -199,14 +199,16 @@ def _issue(
             for start in range(0, wanted, _CHUNK):
                 drawn = draw(min(_CHUNK, wanted - start))
                 hashes = lookups(drawn)
-                # In hash order, a number drawn twice once: the unique index is then written page by page
-                # rather than at random places.
-                unique = np.unique(np.frombuffer(b"".join(hashes), dtype=f"S{_LOOKUP_BYTES}"), return_index=True)
-                order = unique[1].tolist()
-                rows = list(map(hashes.__getitem__, order))
-                chunk = writer.submit(_insert_ignoring_duplicates, connection, kind, rows)
+                # Written in hash order, a number drawn twice once: the unique index is then written page by
+                # page rather than at random places. Issued in the order drawn (a seeded world's residents
+                # get the same numbers).
+                first = np.unique(np.frombuffer(b"".join(hashes), dtype=f"S{_LOOKUP_BYTES}"), return_index=True)[1]
+                chunk = writer.submit(
+                    _insert_ignoring_duplicates, connection, kind, [hashes[i] for i in first.tolist()]
+                )
                 written(pending)
-                pending = (chunk, rows, list(map(drawn.__getitem__, order)))
+                kept = np.sort(first).tolist()
+                pending = (chunk, [hashes[i] for i in kept], [drawn[i] for i in kept])
             written(pending)
     raise IssuanceExhausted(f"gave up after {_MAX_ROUNDS} rounds of collisions issuing {count} {kind} numbers")
 
