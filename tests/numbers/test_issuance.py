@@ -57,12 +57,44 @@ def test_bulk_links_and_macs_equal_the_single_ones() -> None:
             protection.person_links(keys, [numbers[0], bad])
 
 
+def test_numbers_are_issued_in_the_order_drawn(db: Session, keys: KeyRing) -> None:
+    """A seeded draw gives the same numbers to the same residents, whatever order the ledger is written in."""
+    count = service._CHUNK + 7
+    assert service.issue_my_numbers(db, keys=keys, count=count, rng=random.Random(9)) == service.random_my_numbers(
+        count, random.Random(9)
+    )
+
+
 def test_a_number_issued_before_is_never_issued_again(db: Session, keys: KeyRing) -> None:
     first = service.issue_my_numbers(db, keys=keys, count=5, rng=random.Random(1))
     # The same random stream again: every candidate collides and must be replaced by fresh ones.
     again = service.issue_my_numbers(db, keys=keys, count=5, rng=random.Random(1))
     assert not set(first) & set(again)
     assert len(set(again)) == 5
+
+
+def test_a_batch_partly_issued_before_keeps_the_new_numbers_and_replaces_the_rest(db: Session, keys: KeyRing) -> None:
+    first = service.issue_my_numbers(db, keys=keys, count=5, rng=random.Random(1))
+    # The same stream, longer: its first five candidates collide, the other 45 of the chunk go in.
+    again = service.issue_my_numbers(db, keys=keys, count=50, rng=random.Random(1))
+    assert len(set(again)) == 50
+    assert not set(first) & set(again)
+    assert set(service.random_my_numbers(50, random.Random(1))) - set(first) <= set(again)
+    assert db.scalar(select(func.count()).select_from(IssuedNumber)) == 55
+
+
+def test_a_number_drawn_twice_in_a_chunk_is_issued_once(db: Session, keys: KeyRing) -> None:
+    a, b, c = service.random_my_numbers(3, random.Random(5))
+    draws = iter([[a, b, a], [c]])
+    numbers = service._issue(
+        db,
+        count=3,
+        kind=service.INDIVIDUAL,
+        draw=lambda _n: next(draws),
+        lookups=lambda n: protection.person_links(keys, n),
+    )
+    assert sorted(numbers) == sorted([a, b, c])
+    assert db.scalar(select(func.count()).select_from(IssuedNumber)) == 3
 
 
 def test_a_batch_larger_than_a_chunk_is_issued_whole(db: Session, keys: KeyRing) -> None:

@@ -14,7 +14,7 @@ from openmyna.card.chip import KeysAhead
 from openmyna.carduses import demo as carduses_demo
 from openmyna.carduses.tickets import demo as tickets_demo
 from openmyna.core.context import AppContext
-from openmyna.core.db import without_cycle_collection
+from openmyna.core.db import sqlite_page_cache, without_cycle_collection
 from openmyna.corporate import demo as corporate_demo
 from openmyna.corporate import synth
 from openmyna.ekyc import demo as ekyc_demo
@@ -34,6 +34,8 @@ from openmyna.registry import addresses
 from openmyna.registry import demo as registry_demo
 from openmyna.registry.models import Resident
 
+SEED_CACHE_KIB = 128_000  # SQLite's page cache while seeding (the default is 2 MB)
+
 
 @dataclass(frozen=True)
 class SeedReport:
@@ -52,7 +54,9 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
     """Load the demo world into an empty database; an interrupted run leaves nothing behind.
 
     Python's cycle collector is paused meanwhile (:func:`without_cycle_collection`): the bulk rows are tuples.
-    The cards' RSA pairs and the postal tables are made ahead on background threads from the start.
+    The cards' RSA pairs and the postal tables are made ahead on background threads from the start. On SQLite
+    the transaction has a bigger page cache (:func:`sqlite_page_cache`): many of the rows go into indexes of
+    hashes and random codes.
     """
     with without_cycle_collection(), context.session_factory() as session, session.begin():
         demo_rp.seed(session, settings=context.settings, keys=context.keys)  # also re-aimed at a new base URL
@@ -66,6 +70,7 @@ def seed_world(context: AppContext, *, residents: int, seed: int, progress: Call
             ekyc_demo.ensure_businesses(session, keys=context.keys)
             return SeedReport(False, residents, logins, personas, cards)
         with (
+            sqlite_page_cache(session.connection(), SEED_CACHE_KIB),
             KeysAhead(card_demo.CHIP_KEYS) as chip_keys,  # made on the other core while the town is loaded
             ThreadPoolExecutor(1, thread_name_prefix="seed-postal") as reader,
         ):

@@ -17,7 +17,7 @@ from typing import Any
 from sqlalchemy.engine import Connection
 from sqlalchemy.schema import CreateIndex
 
-from openmyna.core.db import bulk_insert
+from openmyna.core.db import bulk_insert, sqlite_page_cache
 from openmyna.corporate.codes import COLUMNS
 from openmyna.corporate.models import Corporation
 from openmyna.corporate.nta import Record
@@ -159,19 +159,10 @@ class Writer:
             for name in _PG_SEARCH_INDEXES:
                 self.connection.exec_driver_sql(f"DROP INDEX IF EXISTS {name}")
 
-    @contextlib.contextmanager
-    def import_cache(self) -> Iterator[None]:
+    def import_cache(self) -> contextlib.AbstractContextManager[None]:
         """SQLite: a bigger page cache for the length of the import (the table and both FTS indexes take
         random writes), restored afterwards. PostgreSQL: nothing."""
-        if self.postgresql:
-            yield
-            return
-        previous = self.connection.exec_driver_sql("PRAGMA cache_size").scalar()
-        self.connection.exec_driver_sql(f"PRAGMA cache_size = -{IMPORT_CACHE_KIB}")
-        try:
-            yield
-        finally:
-            self.connection.exec_driver_sql(f"PRAGMA cache_size = {int(previous)}")
+        return sqlite_page_cache(self.connection, IMPORT_CACHE_KIB)
 
     def build_indexes(self) -> None:
         """Index every current corporation (inside the import's transaction): a sort, not random inserts;

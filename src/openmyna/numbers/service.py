@@ -24,6 +24,7 @@ from stdnum.jp import cn, in_
 
 from openmyna.core import clock
 from openmyna.core.crypto import KeyRing
+from openmyna.core.db import sqlite_page_cache
 from openmyna.core.errors import Conflict
 from openmyna.numbers import protection
 from openmyna.numbers.models import IssuedNumber
@@ -81,13 +82,24 @@ def random_corporate_number(rng: random.Random | None = None) -> str:
 _PG_EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)  # PostgreSQL's binary timestamps count from here
 _PG_COPY_HEADER = b"PGCOPY\n\xff\r\n\x00" + bytes(8)  # signature, no flags, no header extension
 _PG_COPY_TRAILER = b"\xff\xff"
+_LOOKUP_BYTES = 32  # every ledger hash is an HMAC-SHA-256
+_SQLITE_CACHE_KIB = 64_000  # the hash index of about a million rows: the ledger's pages a bulk issuance dirties
+# SQLite: a chunk's hashes travel as one blob, cut into rows by SQLite itself, so that a whole chunk is one
+# statement run without the GIL (an executemany takes it back for every row, from the thread hashing the next).
+# INSERT first, WITH after: Python 3.11's sqlite3 reports a rowcount only for statements that begin with INSERT.
+_SQLITE_INSERT = (
+    f"INSERT INTO {_TABLE.name} (kind, lookup, issued_at) "
+    "WITH RECURSIVE i(n) AS (SELECT 0 UNION ALL SELECT n + 1 FROM i WHERE n + 1 < ?) "
+    f"SELECT ?, substr(?, n * {_LOOKUP_BYTES} + 1, {_LOOKUP_BYTES}), ? FROM i WHERE true "  # true: ON is the upsert's
+    "ON CONFLICT (lookup) DO NOTHING"
+)
 
 
 def _binary_copy_rows(kind: str, lookups: list[bytes], now: dt.datetime) -> bytes:
     """Ledger rows in PostgreSQL's binary ``COPY`` format, assembled by one join: every row but its hash (always
     a 32-byte HMAC-SHA-256) is the same, three fields: kind (text), lookup (bytea), issued_at (timestamptz)."""
     name = kind.encode()
-    before = struct.pack(">hi", 3, len(name)) + name + struct.pack(">i", 32)
+    before = struct.pack(">hi", 3, len(name)) + name + struct.pack(">i", _LOOKUP_BYTES)
     after = struct.pack(">iq", 8, (now - _PG_EPOCH) // dt.timedelta(microseconds=1))
     return _PG_COPY_HEADER + before + (after + before).join(lookups) + after + _PG_COPY_TRAILER
 
@@ -95,45 +107,56 @@ def _binary_copy_rows(kind: str, lookups: list[bytes], now: dt.datetime) -> byte
 def _insert_ignoring_duplicates(connection: Connection, kind: str, lookups: list[bytes]) -> set[bytes]:
     """Record one ledger row per hash, skipping hashes already present; return the hashes actually inserted.
 
-    A few statements for the whole batch. PostgreSQL: the hashes travel as one binary ``bytea[]``; those already
-    recorded are looked up and left out, the rest go in by a binary ``COPY`` in a savepoint (a third of the
-    server's cost of ``INSERT … ON CONFLICT`` per row); if a concurrent issuer recorded one of them meanwhile,
-    the savepoint is rolled back and ``INSERT … ON CONFLICT DO NOTHING RETURNING`` says which went in. SQLite:
-    an ``executemany`` ``ON CONFLICT DO NOTHING``; as the transaction holds the database's one writer, when fewer
-    rows were inserted than asked the inserted ones are exactly those past the highest id before the statement.
+    A few statements for the whole batch. PostgreSQL: a binary ``COPY`` in a savepoint (a third of the server's
+    cost of ``INSERT … ON CONFLICT`` per row). A hash already recorded makes it fail: the savepoint is rolled
+    back, the hashes already recorded are looked up (one binary ``bytea[]``) and the rest copied again. Looking
+    up first every time would cost the server a third as much again as the copy, while a collision is rare
+    until the ledger holds billions (a chunk of 20,000 among 10^11 numbers); when it is frequent the first one
+    comes early in the (random) chunk and little is copied in vain. If a concurrent issuer recorded one of them
+    meanwhile, ``INSERT … ON CONFLICT DO NOTHING RETURNING`` says which went in. SQLite: one ``INSERT … SELECT
+    … ON CONFLICT DO NOTHING`` cutting the joined hashes apart (``_SQLITE_INSERT``); as the transaction holds
+    the database's one writer, when fewer rows were inserted than asked the inserted ones are exactly those past
+    the highest id before the statement.
     """
     if not lookups:
         return set()
+    if set(map(len, lookups)) != {_LOOKUP_BYTES}:
+        raise ValueError(f"ledger hashes are {_LOOKUP_BYTES} bytes")
     now = clock.now()
     table = _TABLE.name
     if connection.dialect.name == "postgresql":
-        insert = (
-            f"INSERT INTO {table} (kind, lookup, issued_at) SELECT %s, lookup, %s FROM unnest(%b::bytea[]) AS lookup"
-        )
         with connection.connection.driver_connection.cursor() as cursor:
+
+            def copied(rows: list[bytes]) -> bool:
+                """``rows`` copied in, or False (and nothing written) when one of them was recorded already."""
+                cursor.execute("SAVEPOINT numbers_issue")
+                try:
+                    with cursor.copy(f"COPY {table} (kind, lookup, issued_at) FROM STDIN (FORMAT binary)") as copy:
+                        copy.write(_binary_copy_rows(kind, rows, now))
+                except UniqueViolation:
+                    cursor.execute("ROLLBACK TO SAVEPOINT numbers_issue")
+                    return False
+                cursor.execute("RELEASE SAVEPOINT numbers_issue")
+                return True
+
+            if copied(lookups):
+                return set(lookups)
             cursor.execute(f"SELECT lookup FROM {table} WHERE lookup = ANY(%b::bytea[])", (lookups,), binary=True)
             present = {bytes(row[0]) for row in cursor}
             fresh = [lookup for lookup in lookups if lookup not in present]
-            cursor.execute("SAVEPOINT numbers_issue")
-            try:
-                if fresh:
-                    with cursor.copy(f"COPY {table} (kind, lookup, issued_at) FROM STDIN (FORMAT binary)") as copy:
-                        copy.write(_binary_copy_rows(kind, fresh, now))
-            except UniqueViolation:
-                cursor.execute("ROLLBACK TO SAVEPOINT numbers_issue")
-                cursor.execute(
-                    f"{insert} ON CONFLICT (lookup) DO NOTHING RETURNING lookup", (kind, now, fresh), binary=True
-                )
-                return {bytes(row[0]) for row in cursor}
-            cursor.execute("RELEASE SAVEPOINT numbers_issue")
-            return set(fresh)
+            if not fresh or copied(fresh):
+                return set(fresh)
+            cursor.execute(
+                f"INSERT INTO {table} (kind, lookup, issued_at) SELECT %s, lookup, %s "
+                "FROM unnest(%b::bytea[]) AS lookup ON CONFLICT (lookup) DO NOTHING RETURNING lookup",
+                (kind, now, fresh),
+                binary=True,
+            )
+            return {bytes(row[0]) for row in cursor}
     processor = _TABLE.c.issued_at.type.dialect_impl(connection.dialect).bind_processor(connection.dialect)
     stamp = processor(now) if processor else now  # stored as an ORM insert stores it
     before = connection.exec_driver_sql(f"SELECT max(id) FROM {table}").scalar() or 0
-    result = connection.exec_driver_sql(
-        f"INSERT INTO {table} (kind, lookup, issued_at) VALUES (?, ?, ?) ON CONFLICT (lookup) DO NOTHING",
-        [(kind, lookup, stamp) for lookup in lookups],
-    )
+    result = connection.exec_driver_sql(_SQLITE_INSERT, (len(lookups), kind, b"".join(lookups), stamp))
     if result.rowcount == len(lookups):
         return set(lookups)
     return set(connection.exec_driver_sql(f"SELECT lookup FROM {table} WHERE id > ?", (before,)).scalars())
@@ -156,12 +179,18 @@ def _issue(
     connection = bind.connection() if isinstance(bind, Session) else bind
     issued: list[str] = []
 
-    def written(pending: tuple[Future[set[bytes]], dict[bytes, str]] | None) -> None:
+    def written(pending: tuple[Future[set[bytes]], list[bytes], list[str]] | None) -> None:
         if pending is not None:
-            inserted = pending[0].result()
-            issued.extend(number for lookup, number in pending[1].items() if lookup in inserted)
+            inserted, hashes, numbers = pending[0].result(), pending[1], pending[2]
+            if len(inserted) == len(numbers):
+                issued.extend(numbers)
+            else:
+                issued.extend(number for lookup, number in zip(hashes, numbers, strict=True) if lookup in inserted)
 
-    with ThreadPoolExecutor(1, thread_name_prefix="issuance") as writer:
+    with (
+        sqlite_page_cache(connection, _SQLITE_CACHE_KIB),
+        ThreadPoolExecutor(1, thread_name_prefix="issuance") as writer,
+    ):
         for _ in range(_MAX_ROUNDS):
             wanted = count - len(issued)
             if wanted == 0:
@@ -169,11 +198,17 @@ def _issue(
             pending = None
             for start in range(0, wanted, _CHUNK):
                 drawn = draw(min(_CHUNK, wanted - start))
-                candidates = dict(zip(lookups(drawn), drawn, strict=True))  # a number drawn twice counts once
-                # In hash order: the unique index is then written page by page rather than at random places.
-                chunk = writer.submit(_insert_ignoring_duplicates, connection, kind, sorted(candidates))
+                hashes = lookups(drawn)
+                # Written in hash order, a number drawn twice once: the unique index is then written page by
+                # page rather than at random places. Issued in the order drawn (a seeded world's residents
+                # get the same numbers).
+                first = np.unique(np.frombuffer(b"".join(hashes), dtype=f"S{_LOOKUP_BYTES}"), return_index=True)[1]
+                chunk = writer.submit(
+                    _insert_ignoring_duplicates, connection, kind, [hashes[i] for i in first.tolist()]
+                )
                 written(pending)
-                pending = (chunk, candidates)
+                kept = np.sort(first).tolist()
+                pending = (chunk, [hashes[i] for i in kept], [drawn[i] for i in kept])
             written(pending)
     raise IssuanceExhausted(f"gave up after {_MAX_ROUNDS} rounds of collisions issuing {count} {kind} numbers")
 
