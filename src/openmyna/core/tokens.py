@@ -1,4 +1,6 @@
-"""Self-describing single-use challenges: a nonce, an expiry and a small payload under the platform's MAC.
+"""Self-describing single-use challenges: a nonce, an expiry and a small payload under the platform's MAC
+(the portal's card login uses them; the eligibility check was tried on them and measured no faster, so its
+challenges stay rows).
 
 A challenge made this way needs no row until it is used: whoever checks it learns from the token itself that
 this platform made it, for whom (``bound``: bytes the MAC covers but the token does not carry, such as the

@@ -36,10 +36,9 @@ def clinics(db: ReadSession) -> list[ClinicOut]:
 
 
 @router.post("/api/health/challenges", summary="A fresh challenge for the card to sign (2 minutes, single use)")
-def challenge(body: ChallengeIn, read: ReadSession, db: DbSession, keys: Keys, caller: Terminal) -> ChallengeOut:
-    """Only reads (the challenge is a token, no row): the writer is taken only to log a refused clinic."""
+def challenge(body: ChallengeIn, db: DbSession, caller: Terminal) -> ChallengeOut:
     try:
-        opened = service.open_challenge(read, keys=keys, clinic=caller.org_code, share=body.share_records)
+        opened = service.open_challenge(db, clinic=caller.org_code, share=body.share_records)
     except service.UnknownClinic as exc:
         service.record_refusal(db, clinic=caller.org_code, error=exc)
         db.commit()

@@ -47,7 +47,7 @@ def check(
     outcome: service.Eligibility | service.Refused
     try:
         with unit_of_work(context.session_factory) as session:
-            opened = service.open_challenge(session, keys=context.keys, clinic=clinic, share=share)
+            opened = service.open_challenge(session, clinic=clinic, share=share)
     except DomainError as exc:
         with unit_of_work(context.session_factory) as session:
             outcome = service.record_refusal(session, clinic=clinic, error=exc)

@@ -16,15 +16,16 @@ house's log (:class:`~openmyna.health.models.Check`). A refusal changes nothing 
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import secrets
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sqlalchemy import or_, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from openmyna.card import service as cards
-from openmyna.core import audit, clock, tokens
+from openmyna.core import audit, clock
 from openmyna.core.crypto import KeyRing
 from openmyna.core.db import SWEEPS
 from openmyna.core.errors import Conflict, DomainError, Forbidden, InvalidInput, NotFound
@@ -37,8 +38,6 @@ from openmyna.orgs import service as orgs
 from openmyna.registry import service as registry
 
 TTL = dt.timedelta(minutes=2)
-CHALLENGE_TOKEN_KEY = "health-eligibility-challenge/v1"
-_SHARE = {True: b"s", False: b"n"}  # the patient's consent choice, carried in the challenge's token
 PREFIX = b"openmyna health eligibility v1|"
 CHECK_ACTION = "health.eligibility"
 FaceCheck = Literal["not_used", "matched", "not_matched"]
@@ -126,6 +125,10 @@ class Refused:
     check_id: int
 
 
+def _digest(token: bytes) -> bytes:
+    return hashlib.sha256(token).digest()
+
+
 def _now() -> dt.datetime:
     return clock.now().astimezone(dt.UTC)
 
@@ -157,51 +160,32 @@ def _parse(clinic: str, challenge: bytes) -> tuple[bool, str]:
     return choice == b"share", token.decode()
 
 
-def open_challenge(session: Session, *, keys: KeyRing, clinic: str, share: bool) -> Opened:
-    """A fresh challenge for a registered clinic's terminal. It needs no row until it is used
-    (``core.tokens``: the expiry and the consent choice under the platform's MAC, bound to the clinic), so
-    asking for one only reads."""
+def open_challenge(session: Session, *, clinic: str, share: bool) -> Opened:
+    """A fresh challenge for a registered clinic's terminal; stale ones are dropped on the way (at most every
+    few seconds: ``core.db.SWEEPS``; a dead challenge is refused by its own expiry meanwhile)."""
     require_clinic(session, clinic)
-    expires = _now().replace(microsecond=0) + TTL
-    token = tokens.issue(keys, CHALLENGE_TOKEN_KEY, expires_at=expires, payload=_SHARE[share], bound=clinic.encode())
-    return Opened(challenge_bytes(clinic, share, token), expires)
-
-
-def _take_challenge(session: Session, *, keys: KeyRing, clinic: str, share: bool, token: str) -> dt.datetime:
-    """Check the challenge: made by this platform for this clinic with this consent, not used before, not
-    expired; its expiry back."""
-    try:
-        claims = tokens.read(keys, CHALLENGE_TOKEN_KEY, token, bound=clinic.encode())
-    except tokens.UnknownToken as exc:
-        raise ChallengeUnknown("no eligibility challenge with this token for this clinic") from exc
-    if claims.payload != _SHARE[share]:
-        raise CardRefused("the consent in the signed challenge is not the one the challenge was issued with")
-    if session.scalar(select(Challenge.id).where(Challenge.token_hash == tokens.digest(token))) is not None:
-        raise ChallengeUsed("this challenge was already used: a replayed card read is refused; read the card again")
-    if _now() >= claims.expires_at:
-        raise ChallengeExpired("the challenge is older than 2 minutes; read the card again")
-    return claims.expires_at
-
-
-def _spend_challenge(session: Session, *, clinic: str, share: bool, token: str, expires_at: dt.datetime) -> None:
-    """Record the used challenge's hash in the check's own transaction: its unique key refuses a second use,
-    also a concurrent one."""
     now = _now()
     SWEEPS.drop_older(session, Challenge.expires_at, now - TTL, now)
-    try:
-        with session.begin_nested():
-            session.add(
-                Challenge(
-                    token_hash=tokens.digest(token),
-                    clinic_org=clinic,
-                    share=share,
-                    created_at=expires_at - TTL,
-                    expires_at=expires_at,
-                    used_at=now,
-                )
-            )
-    except IntegrityError as exc:  # a concurrent read of the same challenge won
-        raise ChallengeUsed("this challenge was already used: a replayed card read is refused") from exc
+    token = secrets.token_urlsafe(24)
+    data = challenge_bytes(clinic, share, token)
+    session.add(
+        Challenge(
+            token_hash=_digest(token.encode()), clinic_org=clinic, share=share, created_at=now, expires_at=now + TTL
+        )
+    )
+    session.flush()
+    return Opened(data, now + TTL)
+
+
+def _take_challenge(session: Session, *, clinic: str, token: str) -> Challenge:
+    row = session.scalar(select(Challenge).where(Challenge.token_hash == _digest(token.encode())))
+    if row is None or row.clinic_org != clinic:
+        raise ChallengeUnknown("no eligibility challenge with this token for this clinic")
+    if row.used_at is not None:
+        raise ChallengeUsed("this challenge was already used: a replayed card read is refused; read the card again")
+    if _now() >= _aware(row.expires_at):
+        raise ChallengeExpired("the challenge is older than 2 minutes; read the card again")
+    return row
 
 
 def current_qualification(session: Session, *, clearing_code: str, on: dt.date) -> Qualification | None:
@@ -287,7 +271,9 @@ def check(
         if face_check == "not_matched":
             raise FaceNotMatched("the terminal's face check did not match the card's photograph")
         share, token = _parse(clinic, challenge)
-        expires_at = _take_challenge(session, keys=keys, clinic=clinic, share=share, token=token)
+        row = _take_challenge(session, clinic=clinic, token=token)
+        if share != row.share:
+            raise CardRefused("the consent in the signed challenge is not the one the challenge was issued with")
         verified = verify_signature(
             responder, certificate_der=certificate, data=challenge, signature=signature, kind="auth"
         )
@@ -296,7 +282,15 @@ def check(
         except DomainError as exc:
             raise CardRefused(f"the card is not in use ({exc.detail})") from exc
         subject = card.subject
-        _spend_challenge(session, clinic=clinic, share=share, token=token, expires_at=expires_at)
+        taken = session.execute(
+            update(Challenge)
+            .where(Challenge.id == row.id, Challenge.used_at.is_(None))
+            .values(used_at=clock.now())
+            .returning(Challenge.id),
+            execution_options={"synchronize_session": False},
+        ).first()
+        if taken is None:  # a concurrent read of the same challenge won
+            raise ChallengeUsed("this challenge was already used: a replayed card read is refused")
     except DomainError as error:
         return Refused(error, _log(session, clinic=clinic, outcome="refused", reason=error.detail, subject=subject))
     resident = registry.find_resident(session, resident_id=card.resident_id)
