@@ -13,7 +13,6 @@ from __future__ import annotations
 import base64
 import binascii
 import datetime as dt
-import hashlib
 import hmac
 import secrets
 import struct
@@ -51,8 +50,3 @@ def read(keys: KeyRing, purpose: str, token: str, *, bound: bytes = b"") -> Clai
         raise UnknownToken("this platform made no such token")
     (expires,) = struct.unpack(">I", body[NONCE_BYTES : NONCE_BYTES + 4])
     return Claims(dt.datetime.fromtimestamp(expires, dt.UTC), body[NONCE_BYTES + 4 :])
-
-
-def digest(token: str) -> bytes:
-    """The hash a used token is recorded under (never the token itself)."""
-    return hashlib.sha256(token.encode()).digest()
