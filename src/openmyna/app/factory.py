@@ -40,6 +40,7 @@ from openmyna.kiosk import api as kiosk_api
 from openmyna.kiosk import terminal_views as kiosk_terminal
 from openmyna.kiosk import views as kiosk_views
 from openmyna.kiosk.municipalities import municipalities as kiosk_municipalities
+from openmyna.koseki import api as koseki_api
 from openmyna.network import api as network_api
 from openmyna.network.table import load_table
 from openmyna.numbers import api as numbers_api
@@ -132,6 +133,7 @@ def create_app(settings: Settings | None = None, *, engine: Engine | None = None
         card_api.stats_router,
         card_views.router,
         registry_views.router,
+        koseki_api.router,
         corporate_api.router,
         corporate_nta_api.router,
         corporate_views.router,

@@ -5,23 +5,38 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, get_args
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from openmyna.core.errors import InvalidInput, NotFound
+from openmyna.core import audit
+from openmyna.core.errors import Conflict, InvalidInput, NotFound
 from openmyna.koseki.models import FamilyRegister, FamilyRegisterMember
+from openmyna.koseki.schemas import EventKind
 from openmyna.numbers import formats
 from openmyna.registry.models import Resident
 
-EVENT_KINDS = ("出生", "婚姻", "離婚", "養子縁組", "入籍", "転籍", "分籍", "死亡")
+EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
+ACCESS_ACTIONS = {"make": "koseki.register.make", "read": "koseki.register.read"}
 
 
 class NoFamilyRegister(NotFound):
     slug = "koseki-not-found"
     title_ja = "戸籍が見つかりません"
     title_en = "No family register holds this person"
+
+
+class AlreadyInRegister(Conflict):
+    slug = "koseki-already-registered"
+    title_ja = "この人はすでに別の戸籍に記録されています"
+    title_en = "This person is already a member of a family register"
+
+
+class UnknownMember(NotFound):
+    slug = "koseki-unknown-resident"
+    title_ja = "戸籍に記録する住民の記録が見つかりません"
+    title_en = "No resident record with this id"
 
 
 class InvalidRegister(InvalidInput):
@@ -80,6 +95,18 @@ def make_register(
         raise InvalidRegister(f"{honseki_municipality_code} is not a local-government code")
     if not members:
         raise InvalidRegister("a register has at least its head")
+    linked = [m.resident_id for m in members if m.resident_id is not None]
+    if len(set(linked)) != len(linked):
+        raise InvalidRegister("a resident is entered once in a register")
+    for resident_id in linked:
+        if session.get(Resident, resident_id) is None:
+            raise UnknownMember(f"no resident record {resident_id}")
+    if linked and session.scalar(
+        select(FamilyRegisterMember.id).where(
+            FamilyRegisterMember.resident_id.in_(linked), FamilyRegisterMember.left_on.is_(None)
+        )
+    ):
+        raise AlreadyInRegister("a person is a current member of one register only; remove them from it first")
     register = FamilyRegister(
         honseki_municipality_code=honseki_municipality_code,
         honseki=honseki,
@@ -108,6 +135,29 @@ def make_register(
         )
     session.flush()
     return register
+
+
+def get_register(session: Session, *, register_id: int, keeper: str) -> FamilyRegister:
+    """The register ``keeper`` keeps with this id (another municipality's is not found here)."""
+    register = session.get(FamilyRegister, register_id)
+    if register is None or register.honseki_municipality_code != keeper:
+        raise NoFamilyRegister(f"municipality {keeper} keeps no family register {register_id}")
+    return register
+
+
+def record_access(session: Session, register: FamilyRegister, *, actor_org: str, actor: str, action: str) -> None:
+    """An access event for each member who has a resident record: what a person can see in the portal."""
+    ids = [m.resident_id for m in register.members if m.resident_id is not None]
+    subjects = session.scalars(select(Resident.pseudonym).where(Resident.id.in_(ids))) if ids else []
+    for subject in subjects:
+        audit.record_access(
+            session,
+            subject=subject,
+            actor_org=actor_org,
+            actor=actor,
+            action=ACCESS_ACTIONS[action],
+            purpose=f"family register {register.id}",
+        )
 
 
 def register_of(session: Session, *, resident_id: int) -> Register:
