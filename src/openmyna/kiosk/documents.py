@@ -312,10 +312,13 @@ def family_register_annex(
     found = _register_of(session, resident)
     blocks: list[Lines] = [_register_header(found)]
     for member in found.current:
-        lines: list[tuple[str, str]] = [("氏名", f"{member.family_name}　{member.given_name}")]
-        for address, since in koseki.residences(session, member) or [("（この市区町村の記録なし）", None)]:
-            lines += [("住所", address), ("住所を定めた年月日", era_date(since) if since else "—")]
-        blocks.append(tuple(lines))
+        moves = [
+            line
+            for address, since in koseki.residences(session, member)
+            for line in (("住所", address), ("住所を定めた年月日", era_date(since)))
+        ]
+        unheld = [("住所", "（この市区町村の記録なし）"), ("住所を定めた年月日", "—")]
+        blocks.append((("氏名", f"{member.family_name}　{member.given_name}"), *(moves or unheld)))
     return Document(
         kind="koseki_fuhyo",
         title="戸籍の附票の写し",

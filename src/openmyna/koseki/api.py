@@ -11,42 +11,13 @@ from fastapi import APIRouter, Depends
 from openmyna.core.validation import IdParam
 from openmyna.core.web import DbSession, UnitOfWorkRoute
 from openmyna.koseki import service
-from openmyna.koseki.models import FamilyRegister
-from openmyna.koseki.schemas import EventOut, MemberOut, RegisterIn, RegisterOut
+from openmyna.koseki.schemas import RegisterIn, RegisterOut
 from openmyna.orgs.dependencies import require_town_scope
 from openmyna.orgs.service import Caller
 
 router = APIRouter(route_class=UnitOfWorkRoute, prefix="/api/koseki", tags=["koseki"])
 Reader = Annotated[Caller, Depends(require_town_scope("registry:read"))]
 Writer = Annotated[Caller, Depends(require_town_scope("registry:write"))]
-
-
-def register_out(register: FamilyRegister) -> RegisterOut:
-    return RegisterOut(
-        id=register.id,
-        honseki_municipality_code=register.honseki_municipality_code,
-        honseki=register.honseki,
-        head_name=register.head_name,
-        made_on=register.made_on,
-        made_reason=register.made_reason,
-        members=[
-            MemberOut(
-                position=m.position,
-                family_name=m.family_name,
-                given_name=m.given_name,
-                birth_date=m.birth_date,
-                sex=m.sex,
-                relation=m.relation,
-                father=m.father,
-                mother=m.mother,
-                resident_id=m.resident_id,
-                events=[EventOut.model_validate(e) for e in m.events],
-                left_on=m.left_on,
-                left_reason=m.left_reason,
-            )
-            for m in register.members
-        ],
-    )
 
 
 @router.post("/registers", response_model=RegisterOut, status_code=201, summary="Open a family register (編製)")
@@ -60,26 +31,17 @@ def make_register(body: RegisterIn, session: DbSession, caller: Writer) -> Regis
         made_reason=body.made_reason,
         members=[
             service.NewMember(
-                family_name=m.family_name,
-                given_name=m.given_name,
-                birth_date=m.birth_date,
-                sex=m.sex,
-                relation=m.relation,
-                father=m.father,
-                mother=m.mother,
-                resident_id=m.resident_id,
-                events=tuple((e.kind, e.date, e.detail) for e in m.events),
+                **m.model_dump(exclude={"events"}), events=tuple((e.kind, e.date, e.detail) for e in m.events)
             )
             for m in body.members
         ],
     )
-    session.refresh(register)
-    service.record_access(session, register, actor_org=caller.org_code, actor=caller.actor, action="make")
-    return register_out(register)
+    service.record_access(session, register, actor_org=caller.org_code, actor=caller.actor, action=service.MAKE_ACTION)
+    return RegisterOut.model_validate(register)
 
 
 @router.get("/registers/{register_id}", response_model=RegisterOut, summary="A family register this town keeps")
 def get_register(register_id: IdParam, session: DbSession, caller: Reader) -> RegisterOut:
     register = service.get_register(session, register_id=register_id, keeper=caller.org_code)
-    service.record_access(session, register, actor_org=caller.org_code, actor=caller.actor, action="read")
-    return register_out(register)
+    service.record_access(session, register, actor_org=caller.org_code, actor=caller.actor, action=service.READ_ACTION)
+    return RegisterOut.model_validate(register)

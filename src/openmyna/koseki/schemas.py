@@ -51,6 +51,8 @@ class EventOut(BaseModel):
 
 
 class MemberOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     position: int
     family_name: str
     given_name: str
@@ -66,6 +68,8 @@ class MemberOut(BaseModel):
 
 
 class RegisterOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: int
     honseki_municipality_code: str
     honseki: str

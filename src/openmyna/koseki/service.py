@@ -18,7 +18,7 @@ from openmyna.numbers import formats
 from openmyna.registry.models import Resident
 
 EVENT_KINDS: tuple[str, ...] = get_args(EventKind)
-ACCESS_ACTIONS = {"make": "koseki.register.make", "read": "koseki.register.read"}
+MAKE_ACTION, READ_ACTION = "koseki.register.make", "koseki.register.read"
 
 
 class NoFamilyRegister(NotFound):
@@ -98,9 +98,9 @@ def make_register(
     linked = [m.resident_id for m in members if m.resident_id is not None]
     if len(set(linked)) != len(linked):
         raise InvalidRegister("a resident is entered once in a register")
-    for resident_id in linked:
-        if session.get(Resident, resident_id) is None:
-            raise UnknownMember(f"no resident record {resident_id}")
+    known = set(session.scalars(select(Resident.id).where(Resident.id.in_(linked)))) if linked else set()
+    if unknown := sorted(set(linked) - known):
+        raise UnknownMember(f"no resident record {unknown[0]}")
     if linked and session.scalar(
         select(FamilyRegisterMember.id).where(
             FamilyRegisterMember.resident_id.in_(linked), FamilyRegisterMember.left_on.is_(None)
@@ -113,13 +113,8 @@ def make_register(
         head_name=head_name,
         made_on=made_on,
         made_reason=made_reason,
-    )
-    session.add(register)
-    session.flush()
-    for position, member in enumerate(members, start=1):
-        session.add(
+        members=[
             FamilyRegisterMember(
-                register_id=register.id,
                 position=position,
                 resident_id=member.resident_id,
                 family_name=member.family_name,
@@ -132,7 +127,10 @@ def make_register(
                 events=[_event(kind, on, detail) for kind, on, detail in member.events],
                 left_reason="",
             )
-        )
+            for position, member in enumerate(members, start=1)
+        ],
+    )
+    session.add(register)
     session.flush()
     return register
 
@@ -148,16 +146,15 @@ def get_register(session: Session, *, register_id: int, keeper: str) -> FamilyRe
 def record_access(session: Session, register: FamilyRegister, *, actor_org: str, actor: str, action: str) -> None:
     """An access event for each member who has a resident record: what a person can see in the portal."""
     ids = [m.resident_id for m in register.members if m.resident_id is not None]
-    subjects = session.scalars(select(Resident.pseudonym).where(Resident.id.in_(ids))) if ids else []
-    for subject in subjects:
-        audit.record_access(
-            session,
-            subject=subject,
-            actor_org=actor_org,
-            actor=actor,
-            action=ACCESS_ACTIONS[action],
-            purpose=f"family register {register.id}",
-        )
+    subjects = list(session.scalars(select(Resident.pseudonym).where(Resident.id.in_(ids)))) if ids else []
+    audit.record_accesses(
+        session,
+        subjects=subjects,
+        actor_org=actor_org,
+        actor=actor,
+        action=action,
+        purpose=f"family register {register.id}",
+    )
 
 
 def register_of(session: Session, *, resident_id: int) -> Register:
@@ -188,6 +185,7 @@ def residences(session: Session, member: FamilyRegisterMember) -> list[tuple[str
     if not seen or seen[-1][0] != resident.address:
         seen.append((resident.address, resident.address_since))
     entered = min((dt.date.fromisoformat(e["date"]) for e in member.events), default=None)
-    earlier = [r for r in seen if entered is not None and r[1] < entered]
-    kept = [r for r in seen if entered is None or r[1] >= entered]
-    return ([earlier[-1]] if earlier else []) + kept  # the address held when entering, then each move
+    if entered is None:
+        return seen
+    start = max((i for i, (_, since) in enumerate(seen) if since < entered), default=0)
+    return seen[start:]  # the address held when entering, then each move
